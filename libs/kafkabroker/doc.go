@@ -1,0 +1,13 @@
+// Package kafkabroker runs an embedded Kafka-protocol broker built on
+// franz-go's kfake.
+//
+// It is the broker of the embedded development stack and of the tests: one
+// node listening on a loopback address, topics created on first use with a
+// configurable partition count, and, given a data directory, topics, records
+// and committed group offsets that survive a restart, kill -9 included
+// (writes go to the OS page cache at once; SyncWrites adds an fsync per
+// batch for machine crashes).
+//
+// kfake is pinned in go.mod: its API and on-disk format move between
+// versions, so upgrade it deliberately.
+package kafkabroker

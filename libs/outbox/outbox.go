@@ -1,0 +1,176 @@
+package outbox
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Schema is the outbox table DDL for service migrations.
+//
+//go:embed schema.sql
+var Schema string
+
+// Event is one row to append.
+type Event struct {
+	// ID identifies the event; zero means a new UUIDv7.
+	ID uuid.UUID
+	// AggregateType routes the event to topic outbox.event.<AggregateType>.
+	AggregateType string
+	// AggregateID is the Kafka key: events of one aggregate stay in order.
+	AggregateID string
+	// Type names the event, e.g. OrderCreated.
+	Type string
+	// Payload is the event body, a JSON document.
+	Payload json.RawMessage
+	// OccurredAt is when the change happened; zero means now. Stored in UTC.
+	OccurredAt time.Time
+	// TraceParent is the W3C traceparent of the writing request; empty
+	// means the one in the context passed to Append, if any.
+	TraceParent string
+}
+
+// ErrInvalidEvent is wrapped by Append's error for an event missing a
+// required field or carrying a payload that is not JSON.
+var ErrInvalidEvent = errors.New("outbox: invalid event")
+
+// Writer appends events to one outbox table.
+type Writer struct {
+	table             string
+	deleteAfterInsert bool
+	validate          func(Event) error
+}
+
+// Option configures a Writer.
+type Option func(*Writer)
+
+// Table sets the outbox table name (default "outbox"); it may be
+// schema-qualified ("app.outbox").
+func Table(name string) Option { return func(w *Writer) { w.table = name } }
+
+// DeleteAfterInsert deletes each row in the same transaction right after
+// inserting it, keeping the table empty; the WAL still carries the insert.
+func DeleteAfterInsert() Option { return func(w *Writer) { w.deleteAfterInsert = true } }
+
+// Validate runs fn on every event before it is written; an error fails
+// Append (and so the caller's transaction) instead of shipping a bad event.
+func Validate(fn func(Event) error) Option { return func(w *Writer) { w.validate = fn } }
+
+// NewWriter returns a Writer with the given options.
+func NewWriter(opts ...Option) *Writer {
+	w := &Writer{table: "outbox"}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
+}
+
+var defaultWriter = NewWriter()
+
+// Append writes events to the "outbox" table in tx. See Writer.Append.
+func Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
+	return defaultWriter.Append(ctx, tx, events...)
+}
+
+// Append writes events through tx, in order. The events exist if and only
+// if tx commits. It fills in zero IDs, OccurredAt and TraceParent on the
+// caller's slice, so the caller can log or return what was written.
+func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	tp := traceParent(ctx)
+	n := len(events)
+	ids := make([]uuid.UUID, n)
+	aggTypes, aggIDs, types, payloads, tps := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
+	times := make([]time.Time, n)
+	for i := range events {
+		e := &events[i]
+		if e.ID == uuid.Nil {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return fmt.Errorf("outbox: event id: %w", err)
+			}
+			e.ID = id
+		}
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = now
+		}
+		if e.TraceParent == "" {
+			e.TraceParent = tp
+		}
+		if err := check(*e); err != nil {
+			return err
+		}
+		if w.validate != nil {
+			if err := w.validate(*e); err != nil {
+				return fmt.Errorf("%w: %s %s: %w", ErrInvalidEvent, e.Type, e.ID, err)
+			}
+		}
+		ids[i], aggTypes[i], aggIDs[i], types[i], payloads[i] = e.ID, e.AggregateType, e.AggregateID, e.Type, string(e.Payload)
+		// timestamp without time zone: pgx writes the wall clock, so pass UTC.
+		times[i] = e.OccurredAt.UTC()
+		if e.TraceParent != "" {
+			tps[i] = &e.TraceParent
+		}
+	}
+	table := sanitize(w.table)
+	// One statement for the whole batch; unnest keeps the order of the arrays,
+	// so the WAL carries the events in the order given.
+	insert := `INSERT INTO ` + table + ` (id, aggregatetype, aggregateid, type, payload, occurred_at, traceparent)
+SELECT id, aggregatetype, aggregateid, type, payload::jsonb, occurred_at, traceparent
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamp[], $7::text[])
+  AS e(id, aggregatetype, aggregateid, type, payload, occurred_at, traceparent)`
+	if _, err := tx.Exec(ctx, insert, ids, aggTypes, aggIDs, types, payloads, times, tps); err != nil {
+		return fmt.Errorf("outbox: insert into %s: %w", w.table, err)
+	}
+	if w.deleteAfterInsert {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE id = ANY($1)`, ids); err != nil {
+			return fmt.Errorf("outbox: delete after insert from %s: %w", w.table, err)
+		}
+	}
+	return nil
+}
+
+func check(e Event) error {
+	var missing []string
+	if e.AggregateType == "" {
+		missing = append(missing, "AggregateType")
+	}
+	if e.AggregateID == "" {
+		missing = append(missing, "AggregateID")
+	}
+	if e.Type == "" {
+		missing = append(missing, "Type")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s missing", ErrInvalidEvent, strings.Join(missing, ", "))
+	}
+	if !json.Valid(e.Payload) {
+		return fmt.Errorf("%w: %s %s: payload is not valid JSON", ErrInvalidEvent, e.Type, e.ID)
+	}
+	return nil
+}
+
+func sanitize(table string) string {
+	return pgx.Identifier(strings.Split(table, ".")).Sanitize()
+}
+
+// traceParent renders the span context in ctx as a W3C traceparent, or ""
+// when ctx carries none.
+func traceParent(ctx context.Context) string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return ""
+	}
+	return fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())
+}

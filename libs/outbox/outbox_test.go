@@ -1,0 +1,212 @@
+package outbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func setup(t *testing.T) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(t.Context(), outbox.Schema); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func count(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	var n int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM outbox").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func event(id string) outbox.Event {
+	return outbox.Event{AggregateType: "order", AggregateID: id, Type: "OrderCreated", Payload: json.RawMessage(`{"orderId":"` + id + `"}`)}
+}
+
+func TestAppendExistsIffCommitted(t *testing.T) {
+	conn := setup(t)
+	for _, tc := range []struct {
+		name   string
+		commit bool
+		want   int
+	}{
+		{"rollback leaves no row", false, 0},
+		{"commit leaves the rows", true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := conn.Exec(t.Context(), "TRUNCATE outbox"); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := conn.Begin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := outbox.Append(t.Context(), tx, event("o-1"), event("o-2")); err != nil {
+				t.Fatal(err)
+			}
+			if tc.commit {
+				err = tx.Commit(t.Context())
+			} else {
+				err = tx.Rollback(t.Context())
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := count(t, conn); got != tc.want {
+				t.Fatalf("outbox rows = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAppendWritesEventRouterShape(t *testing.T) {
+	conn := setup(t)
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx := trace.ContextWithSpanContext(t.Context(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
+	at := time.Date(2026, 3, 1, 12, 30, 45, 123456000, time.FixedZone("CET", 3600))
+
+	ev := event("o-9")
+	ev.OccurredAt = at
+	untraced := event("o-10")
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := outbox.Append(ctx, tx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := outbox.Append(t.Context(), tx, untraced); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		id                               uuid.UUID
+		aggType, aggID, typ, payload     string
+		occurred                         string
+		traceparent, untracedTraceparent *string
+	)
+	err = conn.QueryRow(t.Context(), `SELECT id, aggregatetype, aggregateid, type, payload::text, occurred_at::text, traceparent FROM outbox WHERE aggregateid = 'o-9'`).
+		Scan(&id, &aggType, &aggID, &typ, &payload, &occurred, &traceparent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Version() != 7 {
+		t.Errorf("id %s is UUID version %d, want 7", id, id.Version())
+	}
+	if aggType != "order" || aggID != "o-9" || typ != "OrderCreated" || payload != `{"orderId": "o-9"}` {
+		t.Errorf("row = %q %q %q %q", aggType, aggID, typ, payload)
+	}
+	if occurred != "2026-03-01 11:30:45.123456" {
+		t.Errorf("occurred_at = %q, want the UTC wall clock 2026-03-01 11:30:45.123456", occurred)
+	}
+	if traceparent == nil || *traceparent != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" {
+		t.Errorf("traceparent = %v", traceparent)
+	}
+	if err := conn.QueryRow(t.Context(), `SELECT traceparent FROM outbox WHERE aggregateid = 'o-10'`).Scan(&untracedTraceparent); err != nil {
+		t.Fatal(err)
+	}
+	if untracedTraceparent != nil {
+		t.Errorf("traceparent without a trace = %q, want NULL", *untracedTraceparent)
+	}
+	var colType string
+	if err := conn.QueryRow(t.Context(), `SELECT data_type FROM information_schema.columns WHERE table_name = 'outbox' AND column_name = 'occurred_at'`).Scan(&colType); err != nil {
+		t.Fatal(err)
+	}
+	if colType != "timestamp without time zone" {
+		t.Errorf("occurred_at type = %q", colType)
+	}
+}
+
+// TestDeleteAfterInsertKeepsTableEmptyButWALCarriesInsert reads the WAL
+// through a logical slot to show the insert is still there for CDC.
+func TestDeleteAfterInsertKeepsTableEmptyButWALCarriesInsert(t *testing.T) {
+	conn := setup(t)
+	if _, err := conn.Exec(t.Context(), `SELECT pg_create_logical_replication_slot('t_slot', 'test_decoding')`); err != nil {
+		t.Fatal(err)
+	}
+	w := outbox.NewWriter(outbox.DeleteAfterInsert())
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := []outbox.Event{event("o-5")}
+	if err := w.Append(t.Context(), tx, ev...); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, conn); got != 0 {
+		t.Fatalf("outbox rows = %d, want 0", got)
+	}
+	rows, err := conn.Query(t.Context(), `SELECT data FROM pg_logical_slot_get_changes('t_slot', NULL, NULL)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inserted, deleted bool
+	for _, c := range changes {
+		inserted = inserted || (strings.HasPrefix(c, "table public.outbox: INSERT:") && strings.Contains(c, ev[0].ID.String()))
+		deleted = deleted || strings.HasPrefix(c, "table public.outbox: DELETE:")
+	}
+	if !inserted || !deleted {
+		t.Fatalf("WAL changes %q: want the insert of %s and a delete", changes, ev[0].ID)
+	}
+}
+
+func TestAppendRejectsInvalidEvents(t *testing.T) {
+	conn := setup(t)
+	errBad := errors.New("schema says no")
+	for _, tc := range []struct {
+		name string
+		w    *outbox.Writer
+		ev   outbox.Event
+	}{
+		{"missing aggregate id", outbox.NewWriter(), outbox.Event{AggregateType: "order", Type: "X", Payload: json.RawMessage(`{}`)}},
+		{"payload not JSON", outbox.NewWriter(), outbox.Event{AggregateType: "order", AggregateID: "1", Type: "X", Payload: json.RawMessage(`{`)}},
+		{"validator refuses", outbox.NewWriter(outbox.Validate(func(outbox.Event) error { return errBad })), event("o-1")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := conn.Begin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(t.Context())
+			err = tc.w.Append(t.Context(), tx, tc.ev)
+			if !errors.Is(err, outbox.ErrInvalidEvent) {
+				t.Fatalf("err = %v, want ErrInvalidEvent", err)
+			}
+		})
+	}
+	if got := count(t, conn); got != 0 {
+		t.Fatalf("outbox rows = %d, want 0", got)
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/outboxcdc/outboxcdc/schemas
+
+go 1.26

@@ -1,0 +1,7 @@
+module github.com/outboxcdc/outboxcdc/services/inventory
+
+go 1.26
+
+replace github.com/outboxcdc/outboxcdc/libs => ../../libs
+
+replace github.com/outboxcdc/outboxcdc/schemas => ../../schemas
