@@ -1,0 +1,265 @@
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Error is an expected failure with its HTTP status and a stable code.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// NewError returns an *Error.
+func NewError(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message}
+}
+
+// FieldError names one invalid field of a request body.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Invalid returns a 422 validation error listing the invalid fields.
+func Invalid(fields ...FieldError) *Error {
+	return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "the request is invalid", Details: fields}
+}
+
+// Check is one readiness probe (database, broker, ...).
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Config configures New.
+type Config struct {
+	// BodyLimit caps request bodies (echo notation, default "1M").
+	BodyLimit string
+	// Ready are the checks behind GET /readyz.
+	Ready []Check
+	// Logger receives request logs and 5xx causes.
+	Logger *slog.Logger
+}
+
+// New returns an echo instance with the shared middleware, error handler
+// and GET /healthz, GET /readyz already routed.
+func New(cfg Config) *echo.Echo {
+	if cfg.BodyLimit == "" {
+		cfg.BodyLimit = "1M"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		log.Error("panic in handler", "method", c.Request().Method, "path", c.Path(), "err", err, "stack", string(stack))
+		return err
+	}}))
+	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod: true, LogURI: true, LogStatus: true, LogLatency: true, LogError: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			if c.Path() == "/healthz" || c.Path() == "/readyz" {
+				level = slog.LevelDebug
+			}
+			log.Log(c.Request().Context(), level, "http request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency_ms", v.Latency.Milliseconds())
+			return nil
+		},
+	}))
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+		defer cancel()
+		status, checks := http.StatusOK, map[string]string{}
+		for _, ch := range cfg.Ready {
+			if err := ch.Check(ctx); err != nil {
+				status = http.StatusServiceUnavailable
+				checks[ch.Name] = err.Error()
+				continue
+			}
+			checks[ch.Name] = "ok"
+		}
+		overall := "ready"
+		if status != http.StatusOK {
+			overall = "not ready"
+		}
+		return c.JSON(status, map[string]any{"status": overall, "checks": checks})
+	})
+	return e
+}
+
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		body := toError(err)
+		if body.Status >= 500 {
+			log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+		}
+		var werr error
+		if c.Request().Method == http.MethodHead {
+			werr = c.NoContent(body.Status)
+		} else {
+			werr = c.JSON(body.Status, map[string]*Error{"error": body})
+		}
+		if werr != nil {
+			log.Warn("writing error response", "err", werr)
+		}
+	}
+}
+
+func toError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && m != "" {
+			msg = m
+		}
+		code := map[int]string{
+			http.StatusNotFound:              "not_found",
+			http.StatusMethodNotAllowed:      "method_not_allowed",
+			http.StatusRequestEntityTooLarge: "payload_too_large",
+			http.StatusBadRequest:            "bad_request",
+			http.StatusUnsupportedMediaType:  "unsupported_media_type",
+		}[he.Code]
+		if code == "" {
+			code = strings.ReplaceAll(strings.ToLower(http.StatusText(he.Code)), " ", "_")
+		}
+		if he.Code >= 500 {
+			msg = "internal error"
+		}
+		return &Error{Status: he.Code, Code: code, Message: msg}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// DecodeJSON reads the request body into v strictly: it must be one JSON
+// value of the right shape with no unknown fields. Failures are 400 *Error
+// values that say what is wrong (and where, for type errors); a body over
+// the limit is a 413.
+func DecodeJSON(c echo.Context, v any) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return NewError(http.StatusRequestEntityTooLarge, "payload_too_large", "request body too large")
+		}
+		return NewError(http.StatusBadRequest, "bad_request", "could not read request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return NewError(http.StatusBadRequest, "malformed_json", "request body is empty; a JSON object is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return NewError(http.StatusBadRequest, "malformed_json", "request body holds more than one JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) *Error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return NewError(http.StatusBadRequest, "malformed_json", fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return NewError(http.StatusBadRequest, "malformed_json", "malformed JSON: unexpected end of body")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		e := NewError(http.StatusBadRequest, "wrong_type", fmt.Sprintf("field %s must be %s, got JSON %s", field, jsonKind(typ.Type.Kind().String()), typ.Value))
+		e.Details = []FieldError{{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())}}
+		return e
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return NewError(http.StatusBadRequest, "unknown_field", "unknown field "+name)
+	default:
+		return NewError(http.StatusBadRequest, "malformed_json", "malformed JSON: "+err.Error())
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// Serve runs e on ln until ctx is done, then shuts it down gracefully,
+// giving in-flight requests up to grace to finish.
+func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, grace time.Duration) error {
+	e.Listener = ln
+	errc := make(chan error, 1)
+	go func() { errc <- e.Start("") }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("httpserver: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := e.Shutdown(sctx); err != nil {
+		return fmt.Errorf("httpserver: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("httpserver: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package httpserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+)
+
+type widget struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// serve starts a server on a free port and returns its base URL; it stops
+// when the test ends and fails the test if Serve returns an error.
+func serve(t *testing.T, cfg httpserver.Config) string {
+	t.Helper()
+	e := httpserver.New(cfg)
+	e.POST("/widgets", func(c echo.Context) error {
+		var w widget
+		if err := httpserver.DecodeJSON(c, &w); err != nil {
+			return err
+		}
+		if w.Count < 1 {
+			return httpserver.Invalid(httpserver.FieldError{Field: "count", Message: "must be at least 1"})
+		}
+		return c.JSON(http.StatusCreated, w)
+	})
+	e.GET("/boom", func(echo.Context) error { return errors.New("secret database detail") })
+	e.GET("/panic", func(echo.Context) error { panic("oops") })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- httpserver.Serve(ctx, e, ln, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestErrorsAreJSON(t *testing.T) {
+	base := serve(t, httpserver.Config{BodyLimit: "1K"})
+	for _, tc := range []struct {
+		name, method, path, body string
+		status                   int
+		code                     string
+	}{
+		{"created", "POST", "/widgets", `{"name":"a","count":2}`, 201, ""},
+		{"malformed", "POST", "/widgets", `{"name":`, 400, "malformed_json"},
+		{"empty body", "POST", "/widgets", ``, 400, "malformed_json"},
+		{"wrong type", "POST", "/widgets", `{"name":"a","count":"two"}`, 400, "wrong_type"},
+		{"unknown field", "POST", "/widgets", `{"name":"a","cnt":2}`, 400, "unknown_field"},
+		{"two values", "POST", "/widgets", `{"count":1} {"count":2}`, 400, "malformed_json"},
+		{"invalid", "POST", "/widgets", `{"name":"a","count":0}`, 422, "validation_failed"},
+		{"oversize", "POST", "/widgets", `{"name":"` + strings.Repeat("x", 2048) + `","count":1}`, 413, "payload_too_large"},
+		{"no route", "GET", "/nope", ``, 404, "not_found"},
+		{"wrong method", "DELETE", "/widgets", ``, 405, "method_not_allowed"},
+		{"internal hides detail", "GET", "/boom", ``, 500, "internal"},
+		{"panic", "GET", "/panic", ``, 500, "internal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), tc.method, base+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, tc.status, raw)
+			}
+			if tc.code == "" {
+				return
+			}
+			var body struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			if err := json.Unmarshal(raw, &body); err != nil {
+				t.Fatalf("error body is not JSON: %s", raw)
+			}
+			if body.Error.Code != tc.code || body.Error.Message == "" {
+				t.Fatalf("error = %+v, want code %q with a message", body.Error, tc.code)
+			}
+			if strings.Contains(string(raw), "secret") {
+				t.Fatalf("500 body leaks the cause: %s", raw)
+			}
+		})
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	var down atomic.Bool
+	base := serve(t, httpserver.Config{Ready: []httpserver.Check{{Name: "db", Check: func(context.Context) error {
+		if down.Load() {
+			return errors.New("connection refused")
+		}
+		return nil
+	}}}})
+	get := func(path string) int {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get("/readyz"); got != 200 {
+		t.Fatalf("readyz = %d, want 200", got)
+	}
+	down.Store(true)
+	if got := get("/readyz"); got != 503 {
+		t.Fatalf("readyz with a failing check = %d, want 503", got)
+	}
+	if got := get("/healthz"); got != 200 {
+		t.Fatalf("healthz = %d, want 200 (liveness ignores dependencies)", got)
+	}
+}

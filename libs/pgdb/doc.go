@@ -1,0 +1,11 @@
+// Package pgdb opens a service's PostgreSQL pool and brings its schema up to
+// date with golang-migrate at start-up.
+//
+// Migrate applies embedded migrations (an fs.FS of NNNNNN_name.up.sql /
+// .down.sql files, read through golang-migrate's iofs source and its pgx v5
+// driver) and refuses to go on when the database is in a state the binary
+// must not touch: a dirty schema (a migration failed half-way; ErrDirty) or a
+// schema newer than the newest migration the binary carries
+// (ErrSchemaTooNew, typically an older binary started after a newer one
+// migrated). Concurrent starts are serialised by the driver's advisory lock.
+package pgdb

@@ -1,0 +1,131 @@
+package pgdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers the pgx5:// driver
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	// ErrDirty means a previous migration failed half-way; a person must
+	// repair the schema and clear the flag (migrate force) before start-up.
+	ErrDirty = errors.New("database schema is dirty")
+	// ErrSchemaTooNew means the database was migrated by a newer binary.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+)
+
+// Open creates a pool for dsn and waits (up to wait) until the database
+// answers, so a service can start before its database is ready.
+func Open(ctx context.Context, dsn string, wait time.Duration, log *slog.Logger) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgdb: parse dsn: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgdb: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err = pool.Ping(pctx)
+		cancel()
+		if err == nil {
+			return pool, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			pool.Close()
+			return nil, fmt.Errorf("pgdb: database %s not reachable: %w", cfg.ConnConfig.Database, err)
+		}
+		log.Info("waiting for database", "database", cfg.ConnConfig.Database, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Migrate applies every pending up migration found in dir of migrations.
+// It returns the schema version it left the database at.
+func Migrate(ctx context.Context, dsn string, migrations fs.FS, dir string, log *slog.Logger) (uint, error) {
+	src, err := iofs.New(migrations, dir)
+	if err != nil {
+		return 0, fmt.Errorf("pgdb: migrations: %w", err)
+	}
+	newest, err := newestVersion(src)
+	if err != nil {
+		return 0, err
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return 0, fmt.Errorf("pgdb: parse dsn: %w", err)
+	}
+	u.Scheme = "pgx5"
+	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
+	if err != nil {
+		return 0, fmt.Errorf("pgdb: migrate: %w", err)
+	}
+	defer m.Close()
+	// Let a cancelled start-up stop between migrations.
+	stop := context.AfterFunc(ctx, func() {
+		select {
+		case m.GracefulStop <- true:
+		default:
+		}
+	})
+	defer stop()
+
+	current, dirty, err := m.Version()
+	switch {
+	case errors.Is(err, migrate.ErrNilVersion):
+		current = 0
+	case err != nil:
+		return 0, fmt.Errorf("pgdb: read schema version: %w", err)
+	case dirty:
+		return current, fmt.Errorf("pgdb: %w at version %d: a migration failed half-way; repair the schema by hand, then run `migrate force %d` (or the version before it) and restart", ErrDirty, current, current)
+	case current > newest:
+		return current, fmt.Errorf("pgdb: %w: database is at version %d, this binary knows up to %d; refusing to start (deploy the newer binary or roll the schema back)", ErrSchemaTooNew, current, newest)
+	}
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return 0, fmt.Errorf("pgdb: migrate up from version %d: %w", current, err)
+	}
+	v, _, err := m.Version()
+	if err != nil {
+		return 0, fmt.Errorf("pgdb: read schema version: %w", err)
+	}
+	if v != current {
+		log.Info("database migrated", "from_version", current, "to_version", v)
+	}
+	return v, nil
+}
+
+type versionLister interface {
+	First() (uint, error)
+	Next(uint) (uint, error)
+}
+
+func newestVersion(src versionLister) (uint, error) {
+	v, err := src.First()
+	if err != nil {
+		return 0, fmt.Errorf("pgdb: no migrations found: %w", err)
+	}
+	for {
+		next, err := src.Next(v)
+		if errors.Is(err, fs.ErrNotExist) {
+			return v, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("pgdb: list migrations: %w", err)
+		}
+		v = next
+	}
+}
