@@ -1,0 +1,72 @@
+package inbox
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Schema is the inbox table DDL for service migrations.
+//
+//go:embed schema.sql
+var Schema string
+
+// DefaultTable is the table name Schema creates.
+const DefaultTable = "inbox"
+
+// Outcome says how the group disposed of an event.
+type Outcome string
+
+const (
+	// Processed means the handler's effects committed with the row.
+	Processed Outcome = "processed"
+	// DeadLettered means the event was sent to the dead-letter topic.
+	DeadLettered Outcome = "dead_lettered"
+)
+
+// Meta describes the delivery being claimed. The zero Outcome means
+// Processed.
+type Meta struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	EventType string
+	Outcome   Outcome
+}
+
+// ErrInvalidClaim is wrapped by Claim's error for a missing group or event
+// id, or an unknown outcome.
+var ErrInvalidClaim = errors.New("inbox: invalid claim")
+
+// Claim records that group handles eventID, through tx. It reports
+// claimed = false, and writes nothing, when the group already has a
+// committed row for the event. table may be empty (meaning "inbox") or
+// schema-qualified.
+func Claim(ctx context.Context, tx pgx.Tx, table, group, eventID string, m Meta) (claimed bool, err error) {
+	if group == "" || eventID == "" {
+		return false, fmt.Errorf("%w: group and event id are required", ErrInvalidClaim)
+	}
+	switch m.Outcome {
+	case "":
+		m.Outcome = Processed
+	case Processed, DeadLettered:
+	default:
+		return false, fmt.Errorf("%w: outcome %q", ErrInvalidClaim, m.Outcome)
+	}
+	if table == "" {
+		table = DefaultTable
+	}
+	q := `INSERT INTO ` + pgx.Identifier(strings.Split(table, ".")).Sanitize() + `
+  (consumer_group, event_id, kafka_topic, kafka_partition, kafka_offset, event_type, outcome)
+VALUES ($1, $2::uuid, $3, $4, $5, $6, $7)
+ON CONFLICT (consumer_group, event_id) DO NOTHING`
+	tag, err := tx.Exec(ctx, q, group, eventID, m.Topic, m.Partition, m.Offset, m.EventType, string(m.Outcome))
+	if err != nil {
+		return false, fmt.Errorf("inbox: claim %s for %s in %s: %w", eventID, group, table, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -1,0 +1,198 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/inbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func setup(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(t.Context(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(t.Context(), inbox.Schema); err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+// claim runs Claim in its own transaction and commits it.
+func claim(t *testing.T, pool *pgxpool.Pool, table, group, id string, m inbox.Meta) (bool, error) {
+	t.Helper()
+	var claimed bool
+	err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+		var err error
+		claimed, err = inbox.Claim(t.Context(), tx, table, group, id, m)
+		return err
+	})
+	return claimed, err
+}
+
+func TestClaimOncePerGroup(t *testing.T) {
+	pool := setup(t)
+	id := uuid.NewString()
+	meta := inbox.Meta{Topic: "outbox.event.order", Partition: 2, Offset: 41, EventType: "OrderCreated"}
+	for _, step := range []struct {
+		name  string
+		group string
+		want  bool
+	}{
+		{"first delivery claims", "payment", true},
+		{"redelivery is a duplicate", "payment", false},
+		{"another group claims its own row", "inventory", true},
+		{"and sees its own duplicate", "inventory", false},
+	} {
+		got, err := claim(t, pool, "", step.group, id, meta)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if got != step.want {
+			t.Fatalf("%s: claimed = %v, want %v", step.name, got, step.want)
+		}
+	}
+	var topic, typ, outcome string
+	var part int32
+	var off int64
+	err := pool.QueryRow(t.Context(), `SELECT kafka_topic, kafka_partition, kafka_offset, event_type, outcome
+FROM inbox WHERE consumer_group = 'payment' AND event_id = $1`, id).Scan(&topic, &part, &off, &typ, &outcome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topic != meta.Topic || part != meta.Partition || off != meta.Offset || typ != meta.EventType || outcome != "processed" {
+		t.Fatalf("row = %s/%d/%d %s %s, want %+v processed", topic, part, off, typ, outcome, meta)
+	}
+}
+
+func TestRolledBackClaimLeavesNoRow(t *testing.T) {
+	pool := setup(t)
+	id := uuid.NewString()
+	tx, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := inbox.Claim(t.Context(), tx, "", "g", id, inbox.Meta{}); err != nil || !ok {
+		t.Fatalf("claim = %v, %v", ok, err)
+	}
+	if err := tx.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := claim(t, pool, "", "g", id, inbox.Meta{}); err != nil || !ok {
+		t.Fatalf("claim after rollback = %v, %v; want a fresh claim", ok, err)
+	}
+}
+
+// TestConcurrentClaimWaitsForTheFirst holds one claim open while a second
+// transaction claims the same event: the second must wait and then report a
+// duplicate once the first commits.
+func TestConcurrentClaimWaitsForTheFirst(t *testing.T) {
+	pool := setup(t)
+	id := uuid.NewString()
+	first, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback(context.Background())
+	if ok, err := inbox.Claim(t.Context(), first, "", "g", id, inbox.Meta{}); err != nil || !ok {
+		t.Fatalf("first claim = %v, %v", ok, err)
+	}
+	type result struct {
+		ok  bool
+		err error
+	}
+	second := make(chan result, 1)
+	go func() {
+		ok, err := claim(t, pool, "", "g", id, inbox.Meta{})
+		second <- result{ok, err}
+	}()
+	// The second claim must be blocked on the first one's row lock.
+	waitFor(t, 10*time.Second, func() bool {
+		var waiting int
+		if err := pool.QueryRow(t.Context(),
+			`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		return waiting == 1
+	})
+	select {
+	case r := <-second:
+		t.Fatalf("second claim returned %v, %v while the first was open", r.ok, r.err)
+	default:
+	}
+	if err := first.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r := <-second
+	if r.err != nil || r.ok {
+		t.Fatalf("second claim = %v, %v; want a duplicate", r.ok, r.err)
+	}
+}
+
+func TestClaimRejects(t *testing.T) {
+	pool := setup(t)
+	for _, tc := range []struct {
+		name     string
+		group    string
+		id       string
+		outcome  inbox.Outcome
+		sentinel error
+	}{
+		{"empty group", "", uuid.NewString(), "", inbox.ErrInvalidClaim},
+		{"empty id", "g", "", "", inbox.ErrInvalidClaim},
+		{"unknown outcome", "g", uuid.NewString(), "skipped", inbox.ErrInvalidClaim},
+		{"id not a uuid", "g", "order-1", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := claim(t, pool, "", tc.group, tc.id, inbox.Meta{Outcome: tc.outcome})
+			if err == nil {
+				t.Fatal("claim succeeded")
+			}
+			if tc.sentinel != nil && !errors.Is(err, tc.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tc.sentinel)
+			}
+		})
+	}
+}
+
+func TestClaimQualifiedTableAndDeadLettered(t *testing.T) {
+	pool := setup(t)
+	if _, err := pool.Exec(t.Context(), `CREATE SCHEMA app; CREATE TABLE app.payment_inbox (LIKE inbox INCLUDING ALL)`); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.NewString()
+	if ok, err := claim(t, pool, "app.payment_inbox", "g", id, inbox.Meta{Outcome: inbox.DeadLettered}); err != nil || !ok {
+		t.Fatalf("claim = %v, %v", ok, err)
+	}
+	var outcome string
+	if err := pool.QueryRow(t.Context(), `SELECT outcome FROM app.payment_inbox WHERE event_id = $1`, id).Scan(&outcome); err != nil {
+		t.Fatal(err)
+	}
+	if outcome != string(inbox.DeadLettered) {
+		t.Fatalf("outcome = %q", outcome)
+	}
+}
+
+func waitFor(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		<-tick.C
+	}
+}
