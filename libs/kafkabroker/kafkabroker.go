@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -29,8 +30,10 @@ type Config struct {
 
 // Broker is a running embedded broker.
 type Broker struct {
-	c    *kfake.Cluster
-	addr string
+	c       *kfake.Cluster
+	addr    string
+	journal *topicJournal
+	once    sync.Once
 }
 
 // Start starts a broker and returns once it accepts connections.
@@ -72,6 +75,9 @@ func Start(cfg Config) (*Broker, error) {
 		opts = append(opts, kfake.WithLogger(slogAdapter{cfg.Logger}))
 	}
 	if cfg.DataDir != "" {
+		if err := repairTopics(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 		if cfg.SyncWrites {
 			opts = append(opts, kfake.SyncWrites())
@@ -86,14 +92,28 @@ func Start(cfg Config) (*Broker, error) {
 		c.Close()
 		return nil, fmt.Errorf("kafkabroker: expected one listener, got %v", addrs)
 	}
-	return &Broker{c: c, addr: addrs[0]}, nil
+	b := &Broker{c: c, addr: addrs[0]}
+	if cfg.DataDir != "" {
+		if b.journal, err = startJournal(c, cfg.DataDir); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // Addr is the broker's host:port, the bootstrap address for clients.
 func (b *Broker) Addr() string { return b.addr }
 
 // Close stops the broker, saving its state when it has a data directory.
-func (b *Broker) Close() { b.c.Close() }
+func (b *Broker) Close() {
+	b.once.Do(func() {
+		if b.journal != nil {
+			b.journal.close()
+		}
+		b.c.Close()
+	})
+}
 
 // Run serves until ctx is done, then closes the broker.
 func (b *Broker) Run(ctx context.Context) {
