@@ -1,0 +1,39 @@
+// Package schemas holds the JSON Schema (draft 2020-12) of every event in
+// the order saga and validates payloads against them.
+//
+// # Contract
+//
+// The schemas are embedded files named <aggregate>/<Event>.v<N>.json. Version
+// 1 of an event is the plain type string ("OrderCreated"); a later version
+// is suffixed ("OrderCreated.v2"), so one topic can carry both while
+// consumers migrate. The type string is the outbox type column and the
+// Kafka "eventType" header. The Go types of the payloads are in package
+// events.
+//
+// Producers validate before appending to the outbox, so a bad payload fails
+// the business transaction instead of reaching Kafka:
+//
+//	payload, err := schemas.Marshal(events.OrderCreated{...})
+//
+// or, with the outbox writer's hook,
+//
+//	outbox.NewWriter(outbox.Validate(func(e outbox.Event) error {
+//		return schemas.Validate(e.Type, e.Payload)
+//	}))
+//
+// Consumers validate on receipt and send what fails (errors.Is(err,
+// ErrInvalid) or ErrUnknownType) to the dead-letter topic rather than retry
+// it: a payload that breaks its schema never becomes valid.
+//
+// # Guarantees and limits
+//
+// Every schema is compiled once, on first use of the package-level
+// functions or in New; validation then costs one JSON decode and one tree
+// walk, with no I/O. Formats (uuid, date-time) are asserted, not just
+// annotated. Schemas are self-contained: external $ref is refused.
+//
+// Schemas allow additional properties, so producers can add optional fields
+// without breaking consumers. A published version only ever changes in
+// backward-compatible ways; README.md states the rules and the tests hold
+// every published version to its frozen copy in testdata/published.
+package schemas
