@@ -247,7 +247,8 @@ func Marshal(e events.Event) ([]byte, error) {
 	return r.Marshal(e)
 }
 
-// Types returns every event type with a schema, sorted.
+// Types returns every event type with a schema, sorted. It returns nil
+// only if the embedded schemas fail to compile, which Validate reports.
 func Types() []string {
 	r, err := defaultRegistry()
 	if err != nil {

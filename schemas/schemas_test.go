@@ -184,8 +184,11 @@ func drift(schema map[string]any, typ reflect.Type, path string) []string {
 	var out []string
 	props, _ := schema["properties"].(map[string]any)
 	required := map[string]bool{}
-	for _, r := range schema["required"].([]any) {
-		required[r.(string)] = true
+	req, _ := schema["required"].([]any)
+	for _, r := range req {
+		if name, ok := r.(string); ok {
+			required[name] = true
+		}
 	}
 	fields := map[string]bool{}
 	for f := range typ.Fields() {
