@@ -1,0 +1,154 @@
+package stackfiles
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+const root = "../../.."
+
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "compose", "compose.yaml")},
+		cli.WithWorkingDirectory(filepath.Join(root, "compose")),
+		cli.WithEnv([]string{}),
+		cli.WithInterpolation(true),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(t.Context())
+	if err != nil {
+		t.Fatalf("compose.yaml does not load: %v", err)
+	}
+	return p
+}
+
+// TestComposeFile checks what would break a user of `make up`.
+func TestComposeFile(t *testing.T) {
+	p := loadCompose(t)
+
+	wantPorts := map[string]uint32{"postgres": 5432, "kafka": 9092, "connect": 8083, "order": 8080, "payment": 8081, "inventory": 8082}
+	for _, name := range []string{"postgres", "kafka", "connect", "order", "payment", "inventory", "kafka-ui"} {
+		s, ok := p.Services[name]
+		if !ok {
+			t.Errorf("service %s missing", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			repo, tag, hasTag := strings.Cut(s.Image, ":")
+			if s.Image == "" || !hasTag || tag == "" || tag == "latest" || strings.Contains(tag, "/") {
+				t.Errorf("image %q is not pinned to a tag (no latest)", s.Image)
+			}
+			_ = repo
+			if s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) == 0 {
+				t.Errorf("no healthcheck")
+			}
+			for dep, d := range s.DependsOn {
+				if d.Condition != types.ServiceConditionHealthy {
+					t.Errorf("depends_on %s with condition %q, want service_healthy", dep, d.Condition)
+				}
+			}
+			if want, ok := wantPorts[name]; ok {
+				found := false
+				for _, port := range s.Ports {
+					pub := port.Published
+					if pub == "" {
+						continue
+					}
+					found = found || (port.Target == want && pub == itoa(want) && port.HostIP == "127.0.0.1")
+				}
+				if !found {
+					t.Errorf("port 127.0.0.1:%d:%d not published (ports %+v)", want, want, s.Ports)
+				}
+			}
+		})
+	}
+
+	pg := p.Services["postgres"]
+	if !slices.Contains(pg.Command, "wal_level=logical") {
+		t.Errorf("postgres command %q does not set wal_level=logical", pg.Command)
+	}
+	connect := p.Services["connect"]
+	for _, key := range []string{"BOOTSTRAP_SERVERS", "GROUP_ID", "CONFIG_STORAGE_TOPIC", "OFFSET_STORAGE_TOPIC", "STATUS_STORAGE_TOPIC",
+		"CONNECT_CONFIG_PROVIDERS", "CONNECT_CONFIG_PROVIDERS_ENV_CLASS", "CDC_DB_HOST", "CDC_DB_PORT", "CDC_DB_USER", "CDC_DB_PASSWORD"} {
+		if v := connect.Environment[key]; v == nil || *v == "" {
+			t.Errorf("connect: %s not set", key)
+		}
+	}
+	if v := connect.Environment["CDC_DB_USER"]; v != nil && *v == "postgres" {
+		t.Error("connect logs in as the superuser")
+	}
+	for _, svc := range []string{"order", "payment", "inventory"} {
+		dsn := p.Services[svc].Environment["DATABASE_URL"]
+		if dsn == nil || strings.Contains(*dsn, "//postgres:") {
+			t.Errorf("%s: DATABASE_URL %v must use the service's own role, not the superuser", svc, dsn)
+		}
+	}
+}
+
+// TestConnectorConfigs checks connectors/debezium/*.json against the
+// recommendations for an outbox-only pipeline.
+func TestConnectorConfigs(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(root, "connectors", "debezium", "*.json"))
+	if err != nil || len(files) != 3 {
+		t.Fatalf("want one connector per service database, found %v (%v)", files, err)
+	}
+	want := map[string]string{
+		"connector.class":             "io.debezium.connector.postgresql.PostgresConnector",
+		"plugin.name":                 "pgoutput",
+		"publication.autocreate.mode": "filtered",
+		"snapshot.mode":               "no_data",
+		"extended.headers.enabled":    "false",
+		"key.converter":               "org.apache.kafka.connect.storage.StringConverter",
+		"value.converter":             "org.apache.kafka.connect.storage.StringConverter",
+		"transforms.outbox.type":      "io.debezium.transforms.outbox.EventRouter",
+		"transforms.outbox.table.fields.additional.placement": "type:header:eventType,traceparent:header:traceparent",
+		"transforms.outbox.table.field.event.timestamp":       "occurred_at",
+		"database.user":     "${env:CDC_DB_USER}",
+		"database.password": "${env:CDC_DB_PASSWORD}",
+		"database.hostname": "${env:CDC_DB_HOST}",
+		"database.port":     "${env:CDC_DB_PORT}",
+	}
+	slots := map[string]bool{}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg map[string]string
+			if err := json.Unmarshal(raw, &cfg); err != nil {
+				t.Fatalf("not a flat JSON object of strings: %v", err)
+			}
+			for k, v := range want {
+				if cfg[k] != v {
+					t.Errorf("%s = %q, want %q", k, cfg[k], v)
+				}
+			}
+			if !strings.Contains(cfg["heartbeat.action.query"], "pg_logical_emit_message") || cfg["heartbeat.interval.ms"] == "" {
+				t.Errorf("heartbeat not configured with pg_logical_emit_message: %q", cfg["heartbeat.action.query"])
+			}
+			db := strings.TrimSuffix(filepath.Base(f), ".json")
+			if cfg["database.dbname"] != db {
+				t.Errorf("database.dbname = %q, want %q (file name)", cfg["database.dbname"], db)
+			}
+			if slots[cfg["slot.name"]] {
+				t.Errorf("slot.name %q used by two connectors", cfg["slot.name"])
+			}
+			slots[cfg["slot.name"]] = true
+		})
+	}
+}
+
+func itoa(n uint32) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
