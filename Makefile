@@ -11,7 +11,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 
 .PHONY: help
 help: ## list targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## build every command into bin/
@@ -37,25 +37,40 @@ tidy: ## go mod tidy in every module, then go work sync
 	@for d in $$($(GO) list -m -f '{{.Dir}}'); do (cd $$d && $(GO) mod tidy); done
 	$(GO) work sync
 
+COMPOSE     := docker compose -f compose/compose.yaml
+CONNECT_URL ?= http://127.0.0.1:8083
+
 .PHONY: dev
-dev: ## run the embedded stack (PostgreSQL, broker, walrelay, services) in the foreground
-	@echo "make dev: the embedded stack runner is not wired yet; see README.md (Status)"; exit 1
+dev: ## run the embedded stack in the foreground (PostgreSQL, broker, walrelay, services); Ctrl-C stops it
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/devstack ./compose/devstack/cmd/devstack
+	exec $(BIN)/devstack
+
+.PHONY: dev-reset
+dev-reset: ## delete the embedded stack's state (.dev/)
+	rm -rf .dev
 
 .PHONY: up
-up: ## start the Debezium stack with docker compose
-	@echo "make up: the docker compose stack is not written yet; see README.md (Status)"; exit 1
+up: ## start the Debezium stack with docker compose, wait until healthy, register the connectors
+	@command -v docker >/dev/null || { echo "make up needs Docker with compose; use make dev for the embedded stack"; exit 1; }
+	$(COMPOSE) up -d --build --wait
+	scripts/register-connector.sh --url $(CONNECT_URL)
 
 .PHONY: down
-down: ## stop the docker compose stack
-	@echo "make down: the docker compose stack is not written yet"; exit 1
+down: ## stop the docker compose stack (make down VOLUMES=1 also deletes its data)
+	$(COMPOSE) down $(if $(VOLUMES),-v)
+
+.PHONY: logs
+logs: ## follow the docker compose stack's logs
+	$(COMPOSE) logs -f
 
 .PHONY: register
-register: ## register the connectors in connectors/debezium with Kafka Connect
-	@echo "make register: scripts/register-connector.sh is not written yet"; exit 1
+register: ## register connectors/debezium/*.json with Kafka Connect (or walrelay) at CONNECT_URL
+	scripts/register-connector.sh --url $(CONNECT_URL)
 
 .PHONY: e2e
-e2e: ## run scripts/e2e.sh against the running stack
-	@echo "make e2e: scripts/e2e.sh is not written yet"; exit 1
+e2e: ## run the end-to-end check against whichever stack listens on the standard ports
+	scripts/e2e.sh
 
 .PHONY: bench
 bench: ## run the benchmarks

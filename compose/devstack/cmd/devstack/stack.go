@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/outboxcdc/outboxcdc/libs/pgharness"
+)
+
+type config struct {
+	root, dir                                 string
+	pgPort, kafkaPort, connectPort            int
+	orderPort, paymentPort, inventoryPort     int
+	pgPassword, cdcPassword                   string
+	orderPassword, paymentPassword, invPasswd string
+	logLevel                                  string
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return config{}, err
+	}
+	c := config{root: root, logLevel: or(getenv("LOG_LEVEL"), "info")}
+	c.dir = or(getenv("DEV_DIR"), filepath.Join(root, ".dev"))
+	if c.dir, err = filepath.Abs(c.dir); err != nil {
+		return config{}, err
+	}
+	ports := []struct {
+		env  string
+		def  int
+		dest *int
+	}{
+		{"PG_PORT", 5432, &c.pgPort}, {"KAFKA_PORT", 9092, &c.kafkaPort}, {"CONNECT_PORT", 8083, &c.connectPort},
+		{"ORDER_PORT", 8080, &c.orderPort}, {"PAYMENT_PORT", 8081, &c.paymentPort}, {"INVENTORY_PORT", 8082, &c.inventoryPort},
+	}
+	var errs []error
+	for _, p := range ports {
+		*p.dest = p.def
+		if v := getenv(p.env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65535 {
+				errs = append(errs, fmt.Errorf("%s=%q is not a port number", p.env, v))
+				continue
+			}
+			*p.dest = n
+		}
+	}
+	c.pgPassword = or(getenv("POSTGRES_PASSWORD"), "postgres")
+	c.orderPassword = or(getenv("ORDER_DB_PASSWORD"), "order_service")
+	c.paymentPassword = or(getenv("PAYMENT_DB_PASSWORD"), "payment_service")
+	c.invPasswd = or(getenv("INVENTORY_DB_PASSWORD"), "inventory_service")
+	c.cdcPassword = or(getenv("CDC_DB_PASSWORD"), "cdc")
+	return c, errors.Join(errs...)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// repoRoot finds the directory holding go.work, from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run devstack from inside the repository (no go.work found above the working directory)")
+		}
+		dir = parent
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	out := &lineWriter{w: stdout}
+	log := slog.New(slog.NewTextHandler(out.prefixed("devstack"), &slog.HandlerOptions{Level: level}))
+	if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
+		return err
+	}
+
+	log.Info("building binaries")
+	bin := filepath.Join(cfg.dir, "bin")
+	if err := build(ctx, cfg.root, bin); err != nil {
+		return err
+	}
+
+	sup := newSupervisor(log)
+	defer sup.stopAll()
+
+	pg, err := pgharness.Start(ctx, pgharness.Config{
+		Dir: filepath.Join(cfg.dir, "postgres"), Port: cfg.pgPort, Password: cfg.pgPassword, Durable: true,
+		Logger: log.With("component", "postgres"),
+	})
+	if err != nil {
+		return err
+	}
+	sup.onStop(func() {
+		if err := pg.Stop(); err != nil {
+			log.Warn("stopping postgresql", "err", err)
+		}
+	})
+	if err := initDatabases(ctx, cfg, pg); err != nil {
+		return err
+	}
+
+	kafkaAddr := fmt.Sprintf("127.0.0.1:%d", cfg.kafkaPort)
+	if err := sup.start(out, "kafka", filepath.Join(bin, "kafka"), nil,
+		"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel); err != nil {
+		return err
+	}
+	if err := waitTCP(ctx, sup, kafkaAddr, time.Minute); err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+
+	connectURL := fmt.Sprintf("http://127.0.0.1:%d", cfg.connectPort)
+	relayEnv := []string{
+		"BOOTSTRAP_SERVERS=" + kafkaAddr,
+		"REST_HOST_NAME=127.0.0.1",
+		"REST_PORT=" + strconv.Itoa(cfg.connectPort),
+		"CDC_DB_HOST=127.0.0.1",
+		"CDC_DB_PORT=" + strconv.Itoa(cfg.pgPort),
+		"CDC_DB_USER=cdc",
+		"CDC_DB_PASSWORD=" + cfg.cdcPassword,
+		"LOG_LEVEL=" + cfg.logLevel,
+	}
+	if err := sup.start(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv); err != nil {
+		return err
+	}
+
+	services := []struct {
+		name, user, password, db string
+		port                     int
+	}{
+		{"order", "order_service", cfg.orderPassword, "orders", cfg.orderPort},
+		{"payment", "payment_service", cfg.paymentPassword, "payments", cfg.paymentPort},
+		{"inventory", "inventory_service", cfg.invPasswd, "inventory", cfg.inventoryPort},
+	}
+	for _, s := range services {
+		env := []string{
+			fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", s.port),
+			"DATABASE_URL=" + pg.DSNFor(s.user, s.password, s.db),
+			"KAFKA_BROKERS=" + kafkaAddr,
+			"LOG_LEVEL=" + cfg.logLevel,
+		}
+		if err := sup.start(out, s.name, filepath.Join(bin, s.name), env); err != nil {
+			return err
+		}
+	}
+	// Services apply their migrations (outbox table, publication) at start;
+	// the connectors are registered once every service is ready, so their
+	// publications exist and no event precedes its replication slot.
+	if err := waitHTTP(ctx, sup, connectURL+"/", 2*time.Minute); err != nil {
+		return fmt.Errorf("walrelay: %w", err)
+	}
+	for _, s := range services {
+		if err := waitHTTP(ctx, sup, fmt.Sprintf("http://127.0.0.1:%d/readyz", s.port), 2*time.Minute); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+
+	reg := exec.CommandContext(ctx, "bash", filepath.Join(cfg.root, "scripts", "register-connector.sh"), "--url", connectURL)
+	reg.Dir = cfg.root
+	reg.Stdout = out.prefixed("register")
+	reg.Stderr = out.prefixed("register")
+	if err := reg.Run(); err != nil {
+		return fmt.Errorf("registering connectors: %w", err)
+	}
+
+	fmt.Fprintf(out.prefixed("devstack"), `endpoints:
+  postgres   postgres://postgres:%s@127.0.0.1:%d/postgres (databases orders, payments, inventory)
+  kafka      127.0.0.1:%d
+  connect    %s (walrelay)
+  order      http://127.0.0.1:%d
+  payment    http://127.0.0.1:%d
+  inventory  http://127.0.0.1:%d
+`, cfg.pgPassword, cfg.pgPort, cfg.kafkaPort, connectURL, cfg.orderPort, cfg.paymentPort, cfg.inventoryPort)
+	fmt.Fprintln(out.prefixed("devstack"), "stack ready")
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+		return nil
+	case err := <-sup.failed:
+		return err
+	case <-pg.Exited():
+		return errors.New("postgresql exited")
+	}
+}
+
+// build compiles every program of the stack into bin.
+func build(ctx context.Context, root, bin string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator),
+		"./compose/devstack/cmd/kafka",
+		"./connectors/walrelay/cmd/walrelay",
+		"./services/order/cmd/order",
+		"./services/payment/cmd/payment",
+		"./services/inventory/cmd/inventory",
+	)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// psqlVar matches psql's :'name' variable interpolation used by init.sql.
+var psqlVar = regexp.MustCompile(`:'([a-z_]+)'`)
+
+// initDatabases runs compose/postgres/init.sql once, when the cluster is new.
+func initDatabases(ctx context.Context, cfg config, pg *pgharness.Cluster) error {
+	marker := filepath.Join(cfg.dir, "postgres", "initialised")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	raw, err := os.ReadFile(filepath.Join(cfg.root, "compose", "postgres", "init.sql"))
+	if err != nil {
+		return err
+	}
+	vars := map[string]string{
+		"order_password": cfg.orderPassword, "payment_password": cfg.paymentPassword,
+		"inventory_password": cfg.invPasswd, "cdc_password": cfg.cdcPassword,
+	}
+	var missing []string
+	sql := psqlVar.ReplaceAllStringFunc(string(raw), func(m string) string {
+		name := psqlVar.FindStringSubmatch(m)[1]
+		v, ok := vars[name]
+		if !ok {
+			missing = append(missing, name)
+		}
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	})
+	if len(missing) > 0 {
+		return fmt.Errorf("init.sql uses variables devstack does not know: %v", missing)
+	}
+	conn, err := pgx.Connect(ctx, pg.DSN("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	// CREATE DATABASE cannot run inside a transaction block, so run the
+	// statements one by one (init.sql holds no semicolons inside literals
+	// other than the passwords, which are substituted after splitting).
+	for _, stmt := range splitSQL(sql) {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("init.sql: %s: %w", firstLine(stmt), err)
+		}
+	}
+	return os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
+}
+
+// splitSQL splits a script into statements at semicolons outside quotes and
+// drops -- comments.
+func splitSQL(script string) []string {
+	var stmts []string
+	var b strings.Builder
+	inQuote := false
+	for i := 0; i < len(script); i++ {
+		ch := script[i]
+		switch {
+		case !inQuote && ch == '-' && i+1 < len(script) && script[i+1] == '-':
+			for i < len(script) && script[i] != '\n' {
+				i++
+			}
+			b.WriteByte('\n')
+			continue
+		case ch == '\'':
+			inQuote = !inQuote
+		case ch == ';' && !inQuote:
+			if s := strings.TrimSpace(b.String()); s != "" {
+				stmts = append(stmts, s)
+			}
+			b.Reset()
+			continue
+		}
+		b.WriteByte(ch)
+	}
+	if s := strings.TrimSpace(b.String()); s != "" {
+		stmts = append(stmts, s)
+	}
+	return stmts
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func waitTCP(ctx context.Context, sup *supervisor, addr string, within time.Duration) error {
+	return waitFor(ctx, sup, within, func() error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+func waitHTTP(ctx context.Context, sup *supervisor, url string, within time.Duration) error {
+	return waitFor(ctx, sup, within, func() error {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		return nil
+	})
+}
+
+// waitFor polls check until it succeeds, a supervised process dies, ctx
+// ends or the deadline passes.
+func waitFor(ctx context.Context, sup *supervisor, within time.Duration, check func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := check()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %s: %w", within, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-sup.failed:
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
