@@ -147,6 +147,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		"BOOTSTRAP_SERVERS=" + kafkaAddr,
 		"REST_HOST_NAME=127.0.0.1",
 		"REST_PORT=" + strconv.Itoa(cfg.connectPort),
+		// Resolve ${env:...} in connector configs, as the Debezium image does
+		// with the same two worker settings in compose.yaml.
+		"CONNECT_CONFIG_PROVIDERS=env",
+		"CONNECT_CONFIG_PROVIDERS_ENV_CLASS=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+		"KEY_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
+		"VALUE_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
 		"CDC_DB_HOST=127.0.0.1",
 		"CDC_DB_PORT=" + strconv.Itoa(cfg.pgPort),
 		"CDC_DB_USER=cdc",
