@@ -25,15 +25,17 @@
 //
 // Schema holds the DDL services copy into their own migrations. Columns:
 //
-//	consumer_group  varchar      Kafka consumer group that handled the event
+//	consumer_group  text         Kafka consumer group that handled the event
 //	event_id        uuid         the event id; (consumer_group, event_id) is the primary key
-//	kafka_topic     varchar      where the event was read: topic,
+//	kafka_topic     text         where the event was read: topic,
 //	kafka_partition integer      partition
-//	kafka_offset    bigint       and offset of the first delivery that was claimed
-//	event_type      varchar      the "eventType" header ("" when absent)
-//	outcome         varchar      'processed' or 'dead_lettered'
+//	kafka_offset    bigint       and offset of the delivery that was claimed
+//	event_type      text         the "eventType" header ("" when absent)
+//	outcome         text         'processed' or 'dead_lettered'
 //	received_at     timestamptz  when the row was written
 //
+// The text columns have no length limit on purpose: a claim must not fail
+// because a header is longer than expected.
 // A table with another name has the same columns; pass its name (it may be
 // schema-qualified, "app.inbox") to Claim.
 //
