@@ -1,0 +1,334 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/libs/inbox"
+)
+
+// Config configures a Consumer. Brokers, Group, Topics, Pool and Handler
+// are required.
+type Config struct {
+	Brokers []string
+	Group   string
+	Topics  []string
+	Pool    *pgxpool.Pool
+	Handler Handler
+	// Validate, when set, checks each new event (schema validation on
+	// receipt); an error sends the record to the dead-letter topic.
+	Validate func(Event) error
+	// InboxTable is the inbox table, possibly schema-qualified (default
+	// "inbox").
+	InboxTable string
+	// MaxAttempts bounds the attempts for failing events before they are
+	// dead-lettered (default 5). Attempts that fail because PostgreSQL
+	// cannot be reached are not counted.
+	MaxAttempts int
+	// BackoffMin and BackoffMax bound the capped exponential backoff with
+	// jitter between attempts (defaults 100ms and 5s).
+	BackoffMin, BackoffMax time.Duration
+	// AttemptTimeout bounds one attempt: the transaction with the handler,
+	// one dead-letter produce, one inbox write (default 30s). A timed-out
+	// attempt counts as a transient failure. It also bounds how long
+	// shutdown and partition revocation wait for the record in flight.
+	AttemptTimeout time.Duration
+	// Logger receives the runtime's logs; nil discards them.
+	Logger *slog.Logger
+	// ClientOpts are appended to the franz-go options (tests use them for
+	// short session timeouts and commit intervals). They must not replace
+	// the group callbacks, the commit mode or BlockRebalanceOnPoll.
+	ClientOpts []kgo.Opt
+}
+
+// Defaults for zero Config fields.
+const (
+	DefaultInboxTable     = inbox.DefaultTable
+	DefaultMaxAttempts    = 5
+	DefaultBackoffMin     = 100 * time.Millisecond
+	DefaultBackoffMax     = 5 * time.Second
+	DefaultAttemptTimeout = 30 * time.Second
+)
+
+// DLQSuffix is appended to a topic to name its dead-letter topic.
+const DLQSuffix = ".dlq"
+
+// Headers the runtime adds to dead-lettered records, after the original
+// record's headers.
+const (
+	HeaderDLQError             = "dlq.error"              // error text
+	HeaderDLQAttempts          = "dlq.attempts"           // attempts made, decimal
+	HeaderDLQOriginalTopic     = "dlq.original.topic"     // source topic
+	HeaderDLQOriginalPartition = "dlq.original.partition" // source partition, decimal
+	HeaderDLQOriginalOffset    = "dlq.original.offset"    // source offset, decimal
+	HeaderDLQGroup             = "dlq.group"              // consumer group
+	HeaderDLQFailedAt          = "dlq.failed.at"          // RFC 3339 UTC time of the decision
+)
+
+// Errors returned by Ping.
+var (
+	ErrNotRunning = errors.New("consumer: not running")
+	ErrNotJoined  = errors.New("consumer: group not joined")
+)
+
+// commitTimeout bounds the offset commits made on revocation and shutdown.
+const commitTimeout = 10 * time.Second
+
+// Consumer consumes a set of topics as one consumer group member and hands
+// each record to the handler in a PostgreSQL transaction. See the package
+// documentation for the guarantees.
+type Consumer struct {
+	cfg     Config
+	log     *slog.Logger
+	opts    []kgo.Opt
+	started atomic.Bool
+
+	mu      sync.Mutex
+	cl      *kgo.Client
+	base    context.Context // Run's context: parent of every worker
+	workers map[tp]*worker
+	closing bool
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// New checks cfg, fills in defaults and returns a Consumer. It does not
+// connect; Run does.
+func New(cfg Config) (*Consumer, error) {
+	switch {
+	case len(cfg.Brokers) == 0:
+		return nil, errors.New("consumer: Brokers is required")
+	case cfg.Group == "":
+		return nil, errors.New("consumer: Group is required")
+	case len(cfg.Topics) == 0:
+		return nil, errors.New("consumer: Topics is required")
+	case cfg.Pool == nil:
+		return nil, errors.New("consumer: Pool is required")
+	case cfg.Handler == nil:
+		return nil, errors.New("consumer: Handler is required")
+	case cfg.MaxAttempts < 0, cfg.BackoffMin < 0, cfg.BackoffMax < 0, cfg.AttemptTimeout < 0:
+		return nil, errors.New("consumer: MaxAttempts, BackoffMin, BackoffMax and AttemptTimeout must not be negative")
+	}
+	if cfg.InboxTable == "" {
+		cfg.InboxTable = DefaultInboxTable
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.BackoffMin == 0 {
+		cfg.BackoffMin = DefaultBackoffMin
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = max(DefaultBackoffMax, cfg.BackoffMin)
+	}
+	if cfg.BackoffMin > cfg.BackoffMax {
+		return nil, fmt.Errorf("consumer: BackoffMin %v exceeds BackoffMax %v", cfg.BackoffMin, cfg.BackoffMax)
+	}
+	if cfg.AttemptTimeout == 0 {
+		cfg.AttemptTimeout = DefaultAttemptTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("group", cfg.Group)
+	c := &Consumer{cfg: cfg, log: log, workers: make(map[tp]*worker)}
+	c.opts = append([]kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		// Callbacks run only between polls, never while a poll's records
+		// are being handed to the partition workers.
+		kgo.BlockRebalanceOnPoll(),
+		// Only offsets of finished records are marked; the client commits
+		// marks periodically, and we commit them on revoke and shutdown.
+		kgo.AutoCommitMarks(),
+		kgo.OnPartitionsAssigned(c.assigned),
+		kgo.OnPartitionsRevoked(c.revoked),
+		kgo.OnPartitionsLost(c.lost),
+		// Skip records of aborted producer transactions.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Dead-letter topics are created on first use where the broker
+		// allows it.
+		kgo.AllowAutoTopicCreation(),
+		kgo.WithLogger(kgoLogger{log}),
+	}, cfg.ClientOpts...)
+	return c, nil
+}
+
+// Run joins the group and processes records until ctx is done. Then it stops
+// polling, lets every partition finish the record in flight (no new attempt
+// starts), commits the offsets of finished records, leaves the group and
+// returns nil, or the error of that final commit. Run may be called once.
+func (c *Consumer) Run(ctx context.Context) error {
+	if !c.started.CompareAndSwap(false, true) {
+		return errors.New("consumer: Run called twice")
+	}
+	c.mu.Lock()
+	c.base = ctx
+	c.mu.Unlock()
+	cl, err := kgo.NewClient(c.opts...)
+	if err != nil {
+		return fmt.Errorf("consumer: client: %w", err)
+	}
+	c.mu.Lock()
+	c.cl = cl
+	c.mu.Unlock()
+	c.log.Info("consumer started", "topics", c.cfg.Topics)
+
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil || fs.IsClientClosed() {
+			cl.AllowRebalance()
+			break
+		}
+		fs.EachError(func(topic string, partition int32, err error) {
+			c.log.Warn("fetch failed", "topic", topic, "partition", partition, "error", err)
+		})
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) > 0 {
+				c.dispatch(cl, p.Topic, p.Partition, p.Records)
+			}
+		})
+		cl.AllowRebalance()
+	}
+
+	c.stopAll()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	err = cl.CommitMarkedOffsets(cctx)
+	cancel()
+	if err != nil {
+		c.log.Error("final offset commit failed; uncommitted records will be redelivered", "error", err)
+		err = fmt.Errorf("consumer: final offset commit: %w", err)
+	}
+	cl.CloseAllowingRebalance()
+	c.mu.Lock()
+	c.cl = nil
+	c.mu.Unlock()
+	c.log.Info("consumer stopped")
+	return err
+}
+
+// Ping reports whether the group has been joined and a broker is reachable
+// (for /readyz).
+func (c *Consumer) Ping(ctx context.Context) error {
+	c.mu.Lock()
+	cl := c.cl
+	c.mu.Unlock()
+	if cl == nil {
+		return ErrNotRunning
+	}
+	if _, gen := cl.GroupMetadata(); gen < 0 {
+		return ErrNotJoined
+	}
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("consumer: broker unreachable: %w", err)
+	}
+	return nil
+}
+
+// dispatch queues records for their partition's worker. With
+// BlockRebalanceOnPoll the assignment callback has always run for these
+// partitions; the worker is created here only as a fallback.
+func (c *Consumer) dispatch(cl *kgo.Client, topic string, partition int32, recs []*kgo.Record) {
+	c.mu.Lock()
+	w := c.workers[tp{topic, partition}]
+	if w == nil && !c.closing {
+		w = c.startLocked(cl, tp{topic, partition})
+	}
+	c.mu.Unlock()
+	if w != nil {
+		w.push(recs)
+	}
+}
+
+func (c *Consumer) assigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for topic, ps := range assigned {
+		for _, p := range ps {
+			if c.closing || c.workers[tp{topic, p}] != nil {
+				continue
+			}
+			c.startLocked(cl, tp{topic, p})
+			c.log.Info("partition assigned", "topic", topic, "partition", p)
+		}
+	}
+}
+
+// revoked drains the revoked partitions (each finishes its record in
+// flight) and commits what they finished before the partitions move on.
+func (c *Consumer) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	c.stop(revoked, "revoked")
+	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	if err := cl.CommitMarkedOffsets(cctx); err != nil {
+		c.log.Error("offset commit on revoke failed; finished records will be redelivered", "error", err)
+	}
+}
+
+// lost drains the lost partitions; committing is pointless, the member is
+// no longer in the group.
+func (c *Consumer) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	c.stop(lost, "lost")
+}
+
+func (c *Consumer) startLocked(cl *kgo.Client, at tp) *worker {
+	w := newWorker(c, cl, at)
+	c.workers[at] = w
+	go w.run()
+	return w
+}
+
+// stop stops the workers of the given partitions and waits for them.
+func (c *Consumer) stop(parts map[string][]int32, why string) {
+	var ws []*worker
+	c.mu.Lock()
+	for topic, ps := range parts {
+		for _, p := range ps {
+			if w := c.workers[tp{topic, p}]; w != nil {
+				delete(c.workers, tp{topic, p})
+				ws = append(ws, w)
+			}
+		}
+	}
+	c.mu.Unlock()
+	halt(ws)
+	for _, w := range ws {
+		c.log.Info("partition "+why, "topic", w.at.topic, "partition", w.at.partition)
+	}
+}
+
+// stopAll stops every worker for shutdown; no new ones start afterwards.
+func (c *Consumer) stopAll() {
+	c.mu.Lock()
+	c.closing = true
+	ws := make([]*worker, 0, len(c.workers))
+	for at, w := range c.workers {
+		delete(c.workers, at)
+		ws = append(ws, w)
+	}
+	c.mu.Unlock()
+	halt(ws)
+}
+
+func halt(ws []*worker) {
+	for _, w := range ws {
+		w.cancel()
+	}
+	for _, w := range ws {
+		w.wait()
+	}
+}

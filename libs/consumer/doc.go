@@ -1,0 +1,132 @@
+// Package consumer is the runtime every service uses to react to events:
+// a Kafka consumer group member (franz-go) that hands each record to a
+// handler inside a PostgreSQL transaction and deduplicates through an inbox
+// table.
+//
+//	c, err := consumer.New(consumer.Config{
+//		Brokers: brokers, Group: "payment", Topics: []string{"outbox.event.order"},
+//		Pool: pool, Logger: log,
+//		Handler: consumer.Mux{"OrderCreated": onOrderCreated}.Handle,
+//	})
+//	...
+//	err = c.Run(ctx) // until ctx is done
+//
+// # Per record
+//
+//  1. Decode the record into an Event. The "id" header (the outbox row id)
+//     must be a UUID; a record without one cannot be deduplicated and goes
+//     to the dead-letter topic at once. A re-produced copy of an event keeps
+//     its id, which is why no id is ever derived from topic, partition and
+//     offset.
+//  2. Begin a transaction and claim (group, event id) in the inbox with
+//     INSERT ... ON CONFLICT DO NOTHING (package inbox). A duplicate
+//     commits the empty transaction and is skipped.
+//  3. For a new event: run Config.Validate, then the handler with the
+//     transaction.
+//  4. Commit. Only then is the record's offset marked for commit.
+//
+// # Guarantee
+//
+// Delivery is at least once: a record is redelivered after a crash, a lost
+// partition, or a failed offset commit. Effects are once per consumer
+// group, provided the handler writes every effect through the transaction
+// it is given: the effects and the inbox row commit together, so a
+// redelivered event finds its row and is skipped. Side effects outside the
+// transaction (HTTP calls, produced messages) may repeat.
+//
+// Records of one partition are handled strictly in offset order, one at a
+// time, so events of one aggregate (one record key) take effect in the
+// order they were written. Different partitions are handled concurrently,
+// one goroutine per assigned partition.
+//
+// # Offsets
+//
+// The client commits with AutoCommitMarks: an offset is marked only when
+// its record is finished (its transaction committed, it was skipped as a
+// duplicate, or it was dead-lettered), and marks only move forward in
+// offset order. Marked offsets are committed every five seconds (change
+// with kgo.AutoCommitInterval in ClientOpts), after each partition revoked
+// by a rebalance has drained, and at shutdown. A commit per record would
+// add a broker round trip to every event; since the inbox makes a
+// redelivered event harmless, the periodic commit only bounds how much is
+// redelivered after a crash, never what takes effect.
+//
+// BlockRebalanceOnPoll keeps rebalance callbacks out of the window between a
+// poll and the hand-over of its records to the partition goroutines. On
+// revocation the partition's goroutine finishes the record in flight (no
+// new attempt starts), its marks are committed, and only then is the
+// partition released, so the next owner starts where this one stopped. The
+// balancer is cooperative-sticky: a rebalance only stops the partitions that
+// move. A partition with more than a few hundred records waiting is paused
+// until its goroutine catches up, so a slow partition holds neither the
+// others nor rebalances.
+//
+// Run's shutdown follows the same path for all partitions: stop polling,
+// finish the records in flight (each bounded by Config.AttemptTimeout),
+// commit, leave the group.
+//
+// # Failures
+//
+//   - Permanent: errors marked with Permanent, handler panics (recovered;
+//     the text is "panic: <value>", the stack is logged), Validate
+//     rejections (wrapping ErrInvalid) and undecodable records (wrapping
+//     ErrUndecodable) are dead-lettered at once.
+//   - Retried: any other error, including serialization failures (40001),
+//     deadlocks (40P01), connections lost mid-transaction and an attempt
+//     hitting Config.AttemptTimeout. Each attempt is a fresh transaction
+//     (the failed one rolled back); waits follow capped exponential backoff
+//     with jitter between BackoffMin and BackoffMax, and stop early when the
+//     partition is revoked or Run ends (the record is then redelivered
+//     later). After MaxAttempts attempts the record is dead-lettered.
+//   - PostgreSQL unreachable (the transaction cannot begin, connection
+//     exceptions 08xxx, server shutdown 57P01-57P03): retried the same way
+//     but not counted against MaxAttempts, so an outage pauses the partition
+//     instead of dead-lettering every event that arrives during it.
+//
+// # Dead-letter topic
+//
+// A failed record is produced to "<topic>.dlq" (see DLQSuffix) with the
+// original key, value and headers, followed by:
+//
+//	dlq.error               error text
+//	dlq.attempts            attempts made, decimal
+//	dlq.original.topic      source topic
+//	dlq.original.partition  source partition, decimal
+//	dlq.original.offset     source offset, decimal
+//	dlq.group               consumer group
+//	dlq.failed.at           time of the decision, RFC 3339 in UTC
+//
+// The produce is retried until the broker acknowledges it; until then the
+// offset is not committed and the partition waits, so no record is lost.
+// Then the event (when it has an id) is claimed in the inbox with outcome
+// 'dead_lettered' in its own transaction, so a redelivered copy is skipped
+// rather than handled or dead-lettered again, and the partition moves on.
+// The dead-letter topic is created on first use where the broker allows
+// automatic topic creation; otherwise create it with the source topic.
+//
+// # Required tables
+//
+// The inbox table (inbox.Schema, name set by Config.InboxTable) in the
+// database of Config.Pool, next to the tables the handlers write.
+//
+// # Other behaviour
+//
+//   - Event fields come from the headers "id", "eventType" and
+//     "traceparent" (the first occurrence of each counts); the id is
+//     canonicalised to lower-case UUID text. A record without "eventType"
+//     has Type "" and is handled like any other.
+//   - A new group starts at the earliest offset; records of aborted
+//     producer transactions are skipped (read_committed).
+//   - Logs use stable keys: group, topic, partition, offset, event_id,
+//     event_type, attempt, error, dlq_topic.
+//   - Ping reports readiness: Run is active, the group is joined, a broker
+//     answers.
+//
+// # Limits
+//
+// One transaction per record: a partition's throughput is bounded by the
+// database's commit latency; scale with partitions. A record that keeps
+// failing holds its partition for its attempts and backoff. Config gained
+// AttemptTimeout beyond the original field set: without a bound, one hung
+// handler would hold its partition, rebalances and shutdown forever.
+package consumer

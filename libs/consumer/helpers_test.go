@@ -1,0 +1,302 @@
+package consumer_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
+
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/inbox"
+	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const effectsDDL = `CREATE TABLE effects (
+    seq      bigserial PRIMARY KEY,
+    event_id uuid   NOT NULL,
+    key      text   NOT NULL,
+    n        int    NOT NULL DEFAULT 0,
+    member   text   NOT NULL DEFAULT ''
+)`
+
+// env is one test's database (inbox and effects tables) and broker.
+type env struct {
+	t     *testing.T
+	dsn   string
+	pool  *pgxpool.Pool
+	addr  string
+	topic string
+	adm   *kadm.Client
+	logs  *logCounter
+}
+
+// logCounter counts log records by message and forwards those at Info and
+// above to the test's output.
+type logCounter struct {
+	next slog.Handler
+	mu   *sync.Mutex
+	n    map[string]int
+}
+
+func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logCounter) Handle(ctx context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.n[r.Message]++
+	l.mu.Unlock()
+	if r.Level < slog.LevelInfo {
+		return nil
+	}
+	return l.next.Handle(ctx, r)
+}
+
+func (l *logCounter) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *l
+	c.next = l.next.WithAttrs(as)
+	return &c
+}
+
+func (l *logCounter) WithGroup(name string) slog.Handler {
+	c := *l
+	c.next = l.next.WithGroup(name)
+	return &c
+}
+
+func (l *logCounter) count(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n[msg]
+}
+
+func newEnv(t *testing.T, opts ...kafkatest.Option) *env {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t) // starts the shared cluster on first use
+	// Registered before the consumers, pools and broker, so it runs after
+	// their cleanups have stopped them.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(t.Context(), inbox.Schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(t.Context(), effectsDDL); err != nil {
+		t.Fatal(err)
+	}
+	addr := kafkatest.Start(t, opts...)
+	logs := &logCounter{next: slog.NewTextHandler(t.Output(), nil), mu: new(sync.Mutex), n: make(map[string]int)}
+	return &env{t: t, dsn: dsn, pool: pool, addr: addr, topic: "outbox.event.order", adm: kadm.NewClient(kafkatest.Client(t, addr)), logs: logs}
+}
+
+// config is a consumer configuration tuned for quick group joins and
+// commits.
+func (e *env) config(group string, h consumer.Handler) consumer.Config {
+	return consumer.Config{
+		Brokers:    []string{e.addr},
+		Group:      group,
+		Topics:     []string{e.topic},
+		Pool:       e.pool,
+		Handler:    h,
+		BackoffMin: 5 * time.Millisecond,
+		BackoffMax: 50 * time.Millisecond,
+		Logger:     slog.New(e.logs),
+		ClientOpts: []kgo.Opt{
+			kgo.SessionTimeout(6 * time.Second),
+			kgo.HeartbeatInterval(100 * time.Millisecond),
+			kgo.RebalanceTimeout(20 * time.Second),
+			kgo.AutoCommitInterval(100 * time.Millisecond),
+			kgo.FetchMaxWait(100 * time.Millisecond),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		},
+	}
+}
+
+// running is a consumer whose Run executes in a goroutine.
+type running struct {
+	c      *consumer.Consumer
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func (e *env) start(cfg consumer.Config) *running {
+	e.t.Helper()
+	c, err := consumer.New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.t.Context())
+	r := &running{c: c, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.err = c.Run(ctx)
+	}()
+	e.t.Cleanup(func() { r.cancel(); <-r.done })
+	return r
+}
+
+// stop cancels Run and waits for it to return cleanly.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if r.err != nil {
+		t.Fatalf("Run: %v", r.err)
+	}
+}
+
+// event builds a record carrying an event the way the outbox router
+// emits it.
+func event(key, id, typ string, payload string) *kgo.Record {
+	hs := []kgo.RecordHeader{{Key: "id", Value: []byte(id)}}
+	if typ != "" {
+		hs = append(hs, kgo.RecordHeader{Key: "eventType", Value: []byte(typ)})
+	}
+	return &kgo.Record{Key: []byte(key), Value: []byte(payload), Headers: hs}
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// insertEffect is the handler effect most tests use.
+func insertEffect(ctx context.Context, tx pgx.Tx, ev consumer.Event, member string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO effects (event_id, key, n, member) VALUES ($1, $2, coalesce(nullif($3, '')::int, 0), $4)`,
+		ev.ID, ev.Key, string(ev.Payload), member)
+	return err
+}
+
+func (e *env) count(q string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// waitFor polls cond every 20ms until it holds, failing the test after
+// within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatalf("test context done while waiting for %s", what)
+		}
+	}
+}
+
+// committed returns the group's committed offset per partition of topic.
+func (e *env) committed(group, topic string) map[int32]int64 {
+	e.t.Helper()
+	offs, err := e.adm.FetchOffsets(context.Background(), group)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := make(map[int32]int64)
+	for _, ps := range offs {
+		for p, o := range ps {
+			if o.Topic == topic && o.Err == nil && o.At >= 0 {
+				out[p] = o.At
+			}
+		}
+	}
+	return out
+}
+
+// ends returns the end offset of each non-empty partition of topic.
+func (e *env) ends(topic string) map[int32]int64 {
+	e.t.Helper()
+	l, err := e.adm.ListEndOffsets(context.Background(), topic)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := make(map[int32]int64)
+	l.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			out[o.Partition] = o.Offset
+		}
+	})
+	return out
+}
+
+// records counts the records in topic (0 when it does not exist).
+func (e *env) records(topic string) int64 {
+	e.t.Helper()
+	var n int64
+	for _, end := range e.ends(topic) {
+		n += end
+	}
+	return n
+}
+
+// allCommitted reports whether group has committed the end offset of every
+// non-empty partition of topic.
+func (e *env) allCommitted(group, topic string) bool {
+	c := e.committed(group, topic)
+	for p, end := range e.ends(topic) {
+		if c[p] != end {
+			return false
+		}
+	}
+	return true
+}
+
+// calls counts handler invocations per event id.
+type calls struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *calls) add(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = make(map[string]int)
+	}
+	c.n[id]++
+	return c.n[id]
+}
+
+func (c *calls) get(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[id]
+}
+
+func (c *calls) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := 0
+	for _, n := range c.n {
+		t += n
+	}
+	return t
+}
+
+// duplicates counts records skipped as already handled.
+func (e *env) duplicates() int { return e.logs.count("duplicate event skipped") }

@@ -1,0 +1,193 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/libs/inbox"
+)
+
+// handle takes one record to a final state: processed (or skipped as a
+// duplicate), or dead-lettered. It reports false when stop ended it first;
+// the record is then left for redelivery. Each attempt runs to its end (or
+// its AttemptTimeout) even after stop; stop only prevents further attempts.
+func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) bool {
+	log := c.log.With("topic", r.Topic, "partition", r.Partition, "offset", r.Offset)
+	ev, err := decode(r)
+	if err != nil {
+		log.Error("undecodable record", "error", err)
+		return c.deadLetter(stop, cl, r, ev, err, 1, log)
+	}
+	log = log.With("event_id", ev.ID, "event_type", ev.Type)
+	counted := 0
+	for attempt := 1; ; attempt++ {
+		err := c.attempt(stop, ev, log)
+		if err == nil {
+			return true
+		}
+		switch classify(err) {
+		case permanent:
+			var pe *panicError
+			if errors.As(err, &pe) {
+				log.Error("handler panicked", "attempt", attempt, "error", err, "stack", string(pe.stack))
+			} else {
+				log.Error("event failed permanently", "attempt", attempt, "error", err)
+			}
+			return c.deadLetter(stop, cl, r, ev, err, attempt, log)
+		case unavailable:
+			log.Warn("postgresql unavailable; retrying", "attempt", attempt, "error", err)
+		default:
+			counted++
+			if counted >= c.cfg.MaxAttempts {
+				log.Error("event failed; attempts exhausted", "attempt", attempt, "error", err)
+				return c.deadLetter(stop, cl, r, ev, fmt.Errorf("attempts exhausted: %w", err), attempt, log)
+			}
+			log.Warn("event failed; retrying", "attempt", attempt, "error", err)
+		}
+		if !sleep(stop, backoff(attempt, c.cfg.BackoffMin, c.cfg.BackoffMax, jitter)) {
+			log.Info("stopped before the event was handled; it will be redelivered", "attempt", attempt)
+			return false
+		}
+	}
+}
+
+// attemptContext detaches an attempt from stop, so the attempt in flight
+// finishes, and bounds it by AttemptTimeout.
+func (c *Consumer) attemptContext(stop context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(stop), c.cfg.AttemptTimeout)
+}
+
+// attempt runs one transaction: claim the event in the inbox, then (for a
+// new event) validate it and call the handler, then commit.
+func (c *Consumer) attempt(stop context.Context, ev Event, log *slog.Logger) error {
+	ctx, cancel := c.attemptContext(stop)
+	defer cancel()
+	tx, err := c.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return &unavailableError{fmt.Errorf("consumer: begin: %w", err)}
+	}
+	defer rollback(ctx, tx)
+	claimed, err := inbox.Claim(ctx, tx, c.cfg.InboxTable, c.cfg.Group, ev.ID, inbox.Meta{
+		Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, EventType: ev.Type, Outcome: inbox.Processed,
+	})
+	if err != nil {
+		return err
+	}
+	if claimed {
+		if err := c.call(ctx, tx, ev); err != nil {
+			return err
+		}
+	} else {
+		log.Debug("duplicate event skipped")
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("consumer: commit: %w", err)
+	}
+	return nil
+}
+
+// call runs Validate and the handler, turning a panic into a permanent
+// error.
+func (c *Consumer) call(ctx context.Context, tx pgx.Tx, ev Event) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = Permanent(&panicError{value: v, stack: debug.Stack()})
+		}
+	}()
+	if c.cfg.Validate != nil {
+		if err := c.cfg.Validate(ev); err != nil {
+			return Permanent(fmt.Errorf("%w: %w", ErrInvalid, err))
+		}
+	}
+	return c.cfg.Handler(ctx, tx, ev)
+}
+
+func rollback(ctx context.Context, tx pgx.Tx) {
+	// The attempt's context may have expired; the rollback gets its own.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = tx.Rollback(rctx) // after Commit this is a no-op; otherwise the error is the attempt's
+}
+
+// deadLetter produces the record to its dead-letter topic, retrying until
+// the broker acknowledges it, then claims the event in the inbox as
+// dead-lettered (when it has an id). It reports false when stop ended it
+// first; the record is then left for redelivery.
+func (c *Consumer) deadLetter(stop context.Context, cl *kgo.Client, r *kgo.Record, ev Event, cause error, attempts int, log *slog.Logger) bool {
+	dlq := r.Topic + DLQSuffix
+	headers := append(slices.Clone(r.Headers),
+		kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(cause.Error())},
+		kgo.RecordHeader{Key: HeaderDLQAttempts, Value: []byte(strconv.Itoa(attempts))},
+		kgo.RecordHeader{Key: HeaderDLQOriginalTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: HeaderDLQOriginalPartition, Value: []byte(strconv.FormatInt(int64(r.Partition), 10))},
+		kgo.RecordHeader{Key: HeaderDLQOriginalOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
+		kgo.RecordHeader{Key: HeaderDLQGroup, Value: []byte(c.cfg.Group)},
+		kgo.RecordHeader{Key: HeaderDLQFailedAt, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+	)
+	for n := 1; ; n++ {
+		ctx, cancel := c.attemptContext(stop)
+		// A fresh record per try: the client owns a record until its
+		// produce finishes.
+		err := cl.ProduceSync(ctx, &kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers}).FirstErr()
+		cancel()
+		if err == nil {
+			break
+		}
+		log.Error("dead-letter produce failed; retrying", "dlq_topic", dlq, "attempt", n, "error", err)
+		if !sleep(stop, backoff(n, c.cfg.BackoffMin, c.cfg.BackoffMax, jitter)) {
+			log.Info("stopped before the record was dead-lettered; it will be redelivered")
+			return false
+		}
+	}
+	log.Warn("record dead-lettered", "dlq_topic", dlq, "attempt", attempts, "error", cause)
+	if ev.ID == "" {
+		return true
+	}
+	counted := 0
+	for n := 1; ; n++ {
+		err := c.claimDeadLettered(stop, ev)
+		if err == nil {
+			return true
+		}
+		if classify(err) != unavailable {
+			// The record is safe in the dead-letter topic: after bounded
+			// retries move on without the row rather than stall the
+			// partition; only a re-produced copy of the event could then
+			// be handled again.
+			if counted++; counted >= c.cfg.MaxAttempts {
+				log.Error("inbox claim of a dead-lettered event failed; moving on without it", "attempt", n, "error", err)
+				return true
+			}
+		}
+		log.Error("inbox claim of a dead-lettered event failed; retrying", "attempt", n, "error", err)
+		if !sleep(stop, backoff(n, c.cfg.BackoffMin, c.cfg.BackoffMax, jitter)) {
+			log.Info("stopped before the dead-lettered event was claimed; it will be redelivered")
+			return false
+		}
+	}
+}
+
+func (c *Consumer) claimDeadLettered(stop context.Context, ev Event) error {
+	ctx, cancel := c.attemptContext(stop)
+	defer cancel()
+	tx, err := c.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return &unavailableError{fmt.Errorf("consumer: begin: %w", err)}
+	}
+	defer rollback(ctx, tx)
+	if _, err := inbox.Claim(ctx, tx, c.cfg.InboxTable, c.cfg.Group, ev.ID, inbox.Meta{
+		Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, EventType: ev.Type, Outcome: inbox.DeadLettered,
+	}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}

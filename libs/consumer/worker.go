@@ -1,0 +1,124 @@
+package consumer
+
+import (
+	"context"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Queue bounds per partition: fetching of a partition pauses when its
+// worker has pauseAt records waiting and resumes when it is down to
+// resumeAt, so a slow partition neither blocks the poll loop (and with it
+// the other partitions and rebalances) nor grows without bound. Records
+// held back by a pause stay in the broker, not in memory.
+const (
+	pauseAt  = 512
+	resumeAt = 128
+)
+
+// worker processes one assigned partition, one record at a time, in offset
+// order.
+type worker struct {
+	c      *Consumer
+	cl     *kgo.Client
+	at     tp
+	ctx    context.Context // canceled when the partition is revoked, lost, or the consumer stops
+	cancel context.CancelFunc
+	done   chan struct{}
+	wake   chan struct{}
+
+	mu     sync.Mutex
+	queue  []*kgo.Record
+	paused bool
+}
+
+// newWorker is called with c.mu held.
+func newWorker(c *Consumer, cl *kgo.Client, at tp) *worker {
+	ctx, cancel := context.WithCancel(c.base)
+	return &worker{
+		c: c, cl: cl, at: at,
+		ctx: ctx, cancel: cancel,
+		done: make(chan struct{}),
+		wake: make(chan struct{}, 1),
+	}
+}
+
+func (w *worker) parts() map[string][]int32 {
+	return map[string][]int32{w.at.topic: {w.at.partition}}
+}
+
+// push queues records; called by the poll loop only.
+func (w *worker) push(recs []*kgo.Record) {
+	w.mu.Lock()
+	w.queue = append(w.queue, recs...)
+	if !w.paused && len(w.queue) >= pauseAt {
+		w.paused = true
+		w.cl.PauseFetchPartitions(w.parts())
+		w.c.log.Debug("partition paused", "topic", w.at.topic, "partition", w.at.partition, "queued", len(w.queue))
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the next record, or nil once the worker is stopped.
+func (w *worker) next() *kgo.Record {
+	for {
+		if w.ctx.Err() != nil {
+			return nil
+		}
+		w.mu.Lock()
+		if len(w.queue) > 0 {
+			r := w.queue[0]
+			w.queue[0] = nil
+			w.queue = w.queue[1:]
+			if w.paused && len(w.queue) <= resumeAt {
+				w.paused = false
+				w.cl.ResumeFetchPartitions(w.parts())
+				w.c.log.Debug("partition resumed", "topic", w.at.topic, "partition", w.at.partition, "queued", len(w.queue))
+			}
+			w.mu.Unlock()
+			return r
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.wake:
+		case <-w.ctx.Done():
+			return nil
+		}
+	}
+}
+
+// run handles records until stopped. An offset is marked for commit only
+// after its record is finished: its transaction committed, or it was
+// dead-lettered. A record abandoned by a stop is not marked, and neither is
+// anything after it.
+func (w *worker) run() {
+	defer close(w.done)
+	for {
+		r := w.next()
+		if r == nil {
+			return
+		}
+		if !w.c.handle(w.ctx, w.cl, r) {
+			return
+		}
+		w.cl.MarkCommitRecords(r)
+	}
+}
+
+// wait waits for run to return, then resumes the partition if it was
+// paused, so a later assignment of it fetches again.
+func (w *worker) wait() {
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.queue = nil
+	if w.paused {
+		w.paused = false
+		w.cl.ResumeFetchPartitions(w.parts())
+	}
+}
