@@ -1,0 +1,27 @@
+// Package order is the order service's domain: the Order aggregate, the
+// rules for placing an order, and how the order saga moves it from PENDING
+// to CONFIRMED or CANCELLED.
+//
+// # Contract
+//
+// Place validates a NewOrder and returns a PENDING order that has recorded
+// an OrderCreated event. The saga methods (ApplyPaymentCaptured,
+// ApplyInventoryReserved, ApplyPaymentFailed, ApplyInventoryRejected) are
+// idempotent: a fact the order already knows, or any fact arriving after the
+// order is CONFIRMED or CANCELLED, changes nothing and says so through its
+// Outcome. When both PaymentCaptured and InventoryReserved are known, in
+// either order, the order becomes CONFIRMED and records OrderConfirmed; the
+// first failure makes it CANCELLED and records OrderCancelled with the
+// reason.
+//
+// The aggregate keeps what it recorded until the repository drains it with
+// PullEvents (events for the outbox) and PullHistory (history entries not yet
+// stored), inside the transaction that saves the order.
+//
+// # Limits
+//
+// The package imports only the standard library and the schemas module: no
+// database, HTTP or broker code. Identifiers and clocks are passed in, so
+// the rules are deterministic. Validation field names use the wire names of
+// the HTTP API ("customerId", "items[0].quantity").
+package order

@@ -1,0 +1,7 @@
+DROP PUBLICATION IF EXISTS outbox_publication;
+DROP TABLE IF EXISTS inbox;
+DROP TABLE IF EXISTS outbox;
+DROP TABLE IF EXISTS idempotency_keys;
+DROP TABLE IF EXISTS order_history;
+DROP TABLE IF EXISTS order_items;
+DROP TABLE IF EXISTS orders;
