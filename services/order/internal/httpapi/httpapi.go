@@ -1,0 +1,245 @@
+// Package httpapi is the order service's HTTP API on echo v4, built on the
+// shared httpserver plumbing:
+//
+//	POST /orders         place an order (optional Idempotency-Key header)
+//	GET  /orders/{id}    one order with its items and history
+//	GET  /orders         list orders (customerId, status, limit)
+//
+// Errors leave as {"error": {"code", "message", "details"}}: 400 for a body
+// that is not the expected JSON, 422 with field details for invalid values,
+// 404 for unknown or malformed ids, 409 when an idempotency key is reused
+// for a different request, 413 for an oversize body.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
+)
+
+// Store is what the API needs from storage.
+type Store interface {
+	// Place stores a new order; with a key it replays (created = false)
+	// or fails with order.ErrIdempotencyKeyReused.
+	Place(ctx context.Context, o *order.Order, key, fingerprint string) (s order.Snapshot, created bool, err error)
+	// Get returns one order or order.ErrNotFound.
+	Get(ctx context.Context, id string) (order.Snapshot, error)
+	// List returns matching orders, newest first.
+	List(ctx context.Context, f order.Filter) ([]order.Snapshot, error)
+}
+
+// Listing limits.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 500
+)
+
+// HeaderIdempotencyKey names the header that makes POST /orders safe to
+// retry.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// maxIdempotencyKeyLen is the width of the idempotency_keys.key column.
+const maxIdempotencyKeyLen = 255
+
+type api struct {
+	store Store
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// Register routes the order API on e.
+func Register(e *echo.Echo, store Store, log *slog.Logger) {
+	a := &api{store: store, log: log, now: time.Now}
+	e.POST("/orders", a.place)
+	e.GET("/orders/:id", a.get)
+	e.GET("/orders", a.list)
+}
+
+type itemRequest struct {
+	SKU            *string `json:"sku"`
+	Quantity       *int    `json:"quantity"`
+	UnitPriceCents *int64  `json:"unitPriceCents"`
+}
+
+type placeRequest struct {
+	CustomerID string         `json:"customerId"`
+	Currency   string         `json:"currency"`
+	Items      []*itemRequest `json:"items"`
+}
+
+func (a *api) place(c echo.Context) error {
+	var req placeRequest
+	if err := httpserver.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	key, keyErr := idempotencyKey(c.Request().Header)
+	in, missing := req.toNewOrder()
+	fields := missing
+	if keyErr != nil {
+		fields = append(fields, *keyErr)
+	}
+	if err := in.Validate(); err != nil {
+		var ve *order.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		fields = append(fields, fieldErrors(ve)...)
+	}
+	if len(fields) > 0 {
+		return httpserver.Invalid(fields...)
+	}
+
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("order id: %w", err)
+	}
+	eventID, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("event id: %w", err)
+	}
+	o, err := order.Place(id.String(), eventID.String(), in, a.now())
+	if err != nil {
+		return mapError(err)
+	}
+	s, created, err := a.store.Place(c.Request().Context(), o, key, in.Fingerprint())
+	if err != nil {
+		return mapError(err)
+	}
+	if !created {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+		return c.JSON(http.StatusOK, toResponse(s))
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/orders/"+s.ID)
+	return c.JSON(http.StatusCreated, toResponse(s))
+}
+
+// toNewOrder converts the request, reporting absent item fields as
+// required. Absent values become placeholders the domain accepts, so each
+// field is reported once.
+func (r placeRequest) toNewOrder() (order.NewOrder, []httpserver.FieldError) {
+	var missing []httpserver.FieldError
+	in := order.NewOrder{CustomerID: r.CustomerID, Currency: r.Currency}
+	for i, it := range r.Items {
+		if it == nil {
+			missing = append(missing, httpserver.FieldError{Field: fmt.Sprintf("items[%d]", i), Message: "must be an object"})
+			in.Items = append(in.Items, order.Item{SKU: "-", Quantity: 1})
+			continue
+		}
+		item := order.Item{Quantity: 1}
+		if it.SKU != nil {
+			item.SKU = *it.SKU
+		}
+		if it.Quantity != nil {
+			item.Quantity = *it.Quantity
+		} else {
+			missing = append(missing, httpserver.FieldError{Field: fmt.Sprintf("items[%d].quantity", i), Message: "is required"})
+		}
+		if it.UnitPriceCents != nil {
+			item.UnitPriceCents = *it.UnitPriceCents
+		} else {
+			missing = append(missing, httpserver.FieldError{Field: fmt.Sprintf("items[%d].unitPriceCents", i), Message: "is required"})
+		}
+		in.Items = append(in.Items, item)
+	}
+	return in, missing
+}
+
+// idempotencyKey returns the request's key ("" when none) or the reason it
+// is unusable.
+func idempotencyKey(h http.Header) (string, *httpserver.FieldError) {
+	values := h.Values(HeaderIdempotencyKey)
+	switch {
+	case len(values) == 0:
+		return "", nil
+	case len(values) > 1:
+		return "", &httpserver.FieldError{Field: HeaderIdempotencyKey, Message: "must be given once"}
+	}
+	key := values[0]
+	if key == "" || len(key) > maxIdempotencyKeyLen {
+		return "", &httpserver.FieldError{Field: HeaderIdempotencyKey, Message: fmt.Sprintf("must be 1 to %d characters", maxIdempotencyKeyLen)}
+	}
+	for i := range len(key) {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return "", &httpserver.FieldError{Field: HeaderIdempotencyKey, Message: "must be printable ASCII without spaces"}
+		}
+	}
+	return key, nil
+}
+
+func (a *api) get(c echo.Context) error {
+	s, err := a.store.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return mapError(err)
+	}
+	return c.JSON(http.StatusOK, toResponse(s))
+}
+
+func (a *api) list(c echo.Context) error {
+	f := order.Filter{CustomerID: c.QueryParam("customerId"), Limit: DefaultListLimit}
+	var fields []httpserver.FieldError
+	if v := c.QueryParam("status"); v != "" {
+		st, ok := order.ParseStatus(v)
+		if !ok {
+			fields = append(fields, httpserver.FieldError{Field: "status", Message: "must be PENDING, CONFIRMED or CANCELLED"})
+		}
+		f.Status = st
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e := httpserver.NewError(http.StatusBadRequest, "wrong_type", "query parameter limit must be an integer")
+			e.Details = []httpserver.FieldError{{Field: "limit", Message: "must be an integer"}}
+			return e
+		}
+		if n < 1 || n > MaxListLimit {
+			fields = append(fields, httpserver.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxListLimit)})
+		}
+		f.Limit = n
+	}
+	if len(fields) > 0 {
+		return httpserver.Invalid(fields...)
+	}
+	list, err := a.store.List(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := listResponse{Orders: make([]orderResponse, len(list))}
+	for i, s := range list {
+		out.Orders[i] = toResponse(s)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// mapError turns domain errors into HTTP errors; anything else stays as is
+// and becomes a 500.
+func mapError(err error) error {
+	var ve *order.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return httpserver.Invalid(fieldErrors(ve)...)
+	case errors.Is(err, order.ErrNotFound):
+		return httpserver.NewError(http.StatusNotFound, "not_found", "order not found")
+	case errors.Is(err, order.ErrIdempotencyKeyReused):
+		return httpserver.NewError(http.StatusConflict, "idempotency_key_reused",
+			"the Idempotency-Key was already used for a different request")
+	}
+	return err
+}
+
+func fieldErrors(ve *order.ValidationError) []httpserver.FieldError {
+	out := make([]httpserver.FieldError, len(ve.Fields))
+	for i, f := range ve.Fields {
+		out[i] = httpserver.FieldError{Field: f.Field, Message: f.Message}
+	}
+	return out
+}

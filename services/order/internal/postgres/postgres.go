@@ -1,0 +1,339 @@
+// Package postgres stores orders in PostgreSQL: the orders, order_items,
+// order_history and idempotency_keys tables, plus the outbox rows of the
+// events an order records, written in the same transaction.
+//
+// Save validates every event payload against its JSON schema before
+// appending it, so a payload bug fails the business transaction instead of
+// reaching Kafka. Concurrent changes of one order are serialised by
+// Lock (SELECT ... FOR UPDATE) and guarded by a version check in Save.
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/schemas"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
+)
+
+// Options configure a Repository.
+type Options struct {
+	// DeleteAfterInsert keeps the outbox table empty (the WAL still carries
+	// every insert); tests turn it off to read the rows back.
+	DeleteAfterInsert bool
+}
+
+// Repository reads and writes orders.
+type Repository struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+}
+
+// New returns a Repository over pool.
+func New(pool *pgxpool.Pool, opts Options) *Repository {
+	wopts := []outbox.Option{outbox.Validate(func(e outbox.Event) error {
+		return schemas.Validate(e.Type, e.Payload)
+	})}
+	if opts.DeleteAfterInsert {
+		wopts = append(wopts, outbox.DeleteAfterInsert())
+	}
+	return &Repository{pool: pool, outbox: outbox.NewWriter(wopts...)}
+}
+
+const insertIdempotencyKey = `INSERT INTO idempotency_keys (key, request_hash, order_id)
+VALUES ($1, $2, $3)
+ON CONFLICT (key) DO NOTHING`
+
+const selectIdempotencyKey = `SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1`
+
+// Place stores a newly placed order. With an idempotency key it first
+// claims the key for this order in the same transaction; when the key is
+// already taken (a concurrent duplicate waits for the first request to
+// commit), it returns the order the key names and created = false, or
+// order.ErrIdempotencyKeyReused when that order came from a different
+// request (fingerprint).
+func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint string) (s order.Snapshot, created bool, err error) {
+	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if key != "" {
+			tag, err := tx.Exec(ctx, insertIdempotencyKey, key, fingerprint, o.ID())
+			if err != nil {
+				return fmt.Errorf("claim idempotency key: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				var hash, id string
+				if err := tx.QueryRow(ctx, selectIdempotencyKey, key).Scan(&hash, &id); err != nil {
+					return fmt.Errorf("read idempotency key: %w", err)
+				}
+				if hash != fingerprint {
+					return order.ErrIdempotencyKeyReused
+				}
+				s, err = load(ctx, tx, id, false)
+				return err
+			}
+		}
+		created = true
+		s = o.Snapshot()
+		return r.Save(ctx, tx, o)
+	})
+	if err != nil {
+		return order.Snapshot{}, false, fmt.Errorf("place order: %w", err)
+	}
+	return s, created, nil
+}
+
+// Get returns the order with id, or order.ErrNotFound (also for an id that
+// is not a UUID).
+func (r *Repository) Get(ctx context.Context, id string) (order.Snapshot, error) {
+	var s order.Snapshot
+	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		s, err = load(ctx, tx, id, false)
+		return err
+	})
+	if err != nil {
+		return order.Snapshot{}, fmt.Errorf("get order: %w", err)
+	}
+	return s, nil
+}
+
+// Lock loads the order with id for change, locking its row until tx ends;
+// order.ErrNotFound when there is none.
+func (r *Repository) Lock(ctx context.Context, tx pgx.Tx, id string) (*order.Order, error) {
+	s, err := load(ctx, tx, id, true)
+	if err != nil {
+		return nil, fmt.Errorf("lock order: %w", err)
+	}
+	return order.Restore(s), nil
+}
+
+const insertOrder = `INSERT INTO orders
+  (id, customer_id, currency, total_cents, status, payment_captured, inventory_reserved,
+   cancellation_reason, created_at, updated_at, version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`
+
+const insertItems = `INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents)
+SELECT $1, line, sku, quantity, unit_price_cents
+FROM unnest($2::int[], $3::text[], $4::int[], $5::bigint[]) AS i(line, sku, quantity, unit_price_cents)`
+
+const updateOrder = `UPDATE orders
+SET status = $3, payment_captured = $4, inventory_reserved = $5, cancellation_reason = $6,
+    updated_at = $7, version = version + 1
+WHERE id = $1 AND version = $2`
+
+const insertHistory = `INSERT INTO order_history (order_id, seq, status, event_type, event_id, occurred_at)
+SELECT $1, seq, status, event_type, event_id, occurred_at
+FROM unnest($2::int[], $3::text[], $4::text[], $5::uuid[], $6::timestamptz[])
+  AS h(seq, status, event_type, event_id, occurred_at)`
+
+// Save writes o's state, the history entries it added and the events it
+// recorded, all through tx. A new order (version 0) is inserted; a loaded
+// one is updated only if nobody saved it since it was loaded, otherwise
+// Save returns order.ErrConflict.
+func (r *Repository) Save(ctx context.Context, tx pgx.Tx, o *order.Order) error {
+	s := o.Snapshot()
+	var reason *string
+	if s.CancellationReason != "" {
+		reason = &s.CancellationReason
+	}
+	if s.Version == 0 {
+		if _, err := tx.Exec(ctx, insertOrder, s.ID, s.CustomerID, s.Currency, s.TotalCents, string(s.Status),
+			s.PaymentCaptured, s.InventoryReserved, reason, s.CreatedAt, s.UpdatedAt); err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		n := len(s.Items)
+		lines, skus, qtys, prices := make([]int32, n), make([]string, n), make([]int32, n), make([]int64, n)
+		for i, it := range s.Items {
+			lines[i], skus[i], qtys[i], prices[i] = int32(i+1), it.SKU, int32(it.Quantity), it.UnitPriceCents
+		}
+		if _, err := tx.Exec(ctx, insertItems, s.ID, lines, skus, qtys, prices); err != nil {
+			return fmt.Errorf("insert order items: %w", err)
+		}
+	} else {
+		tag, err := tx.Exec(ctx, updateOrder, s.ID, s.Version, string(s.Status), s.PaymentCaptured,
+			s.InventoryReserved, reason, s.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("update order: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return order.ErrConflict
+		}
+	}
+	if h := o.PullHistory(); len(h) > 0 {
+		n := len(h)
+		seqs, statuses, types, ids, ats := make([]int32, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+		for i, e := range h {
+			seqs[i], statuses[i], types[i], ids[i], ats[i] = int32(e.Seq), string(e.Status), e.EventType, e.EventID, e.At
+		}
+		if _, err := tx.Exec(ctx, insertHistory, s.ID, seqs, statuses, types, ids, ats); err != nil {
+			return fmt.Errorf("insert order history: %w", err)
+		}
+	}
+	recorded := o.PullEvents()
+	if len(recorded) == 0 {
+		return nil
+	}
+	evs := make([]outbox.Event, len(recorded))
+	for i, rec := range recorded {
+		payload, err := json.Marshal(rec.Event)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", rec.Event.EventType(), err)
+		}
+		var id uuid.UUID
+		if rec.ID != "" {
+			if id, err = uuid.Parse(rec.ID); err != nil {
+				return fmt.Errorf("event id %q: %w", rec.ID, err)
+			}
+		}
+		evs[i] = outbox.Event{
+			ID:            id,
+			AggregateType: rec.Event.AggregateType(),
+			AggregateID:   rec.Event.AggregateID(),
+			Type:          rec.Event.EventType(),
+			Payload:       payload,
+			OccurredAt:    rec.At,
+		}
+	}
+	if err := r.outbox.Append(ctx, tx, evs...); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	return nil
+}
+
+const listOrders = `SELECT id FROM orders
+WHERE ($1 = '' OR customer_id = $1) AND ($2 = '' OR status = $2)
+ORDER BY created_at DESC, id DESC
+LIMIT $3`
+
+// List returns the orders matching f, newest first.
+func (r *Repository) List(ctx context.Context, f order.Filter) ([]order.Snapshot, error) {
+	var out []order.Snapshot
+	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, listOrders, f.CustomerID, string(f.Status), f.Limit)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		out, err = loadMany(ctx, tx, ids, false)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	return out, nil
+}
+
+const selectOrders = `SELECT id, customer_id, currency, total_cents, status, payment_captured, inventory_reserved,
+  coalesce(cancellation_reason, ''), created_at, updated_at, version
+FROM orders WHERE id = ANY($1::uuid[])`
+
+const selectItems = `SELECT order_id, sku, quantity, unit_price_cents
+FROM order_items WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line`
+
+const selectHistory = `SELECT order_id, seq, status, event_type, event_id::text, occurred_at
+FROM order_history WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, seq`
+
+// load reads one order with its items and history; forUpdate locks its row.
+func load(ctx context.Context, tx pgx.Tx, id string, forUpdate bool) (order.Snapshot, error) {
+	// Only the canonical 36-character form names an order.
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return order.Snapshot{}, order.ErrNotFound
+	}
+	out, err := loadMany(ctx, tx, []string{u.String()}, forUpdate)
+	if err != nil {
+		return order.Snapshot{}, err
+	}
+	if len(out) == 0 {
+		return order.Snapshot{}, order.ErrNotFound
+	}
+	return out[0], nil
+}
+
+// loadMany reads the orders with ids, in the order of ids (missing ones are
+// skipped).
+func loadMany(ctx context.Context, tx pgx.Tx, ids []string, forUpdate bool) ([]order.Snapshot, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q := selectOrders
+	if forUpdate {
+		q += " FOR UPDATE"
+	}
+	byID := make(map[string]*order.Snapshot, len(ids))
+	rows, err := tx.Query(ctx, q, ids)
+	if err != nil {
+		return nil, fmt.Errorf("select orders: %w", err)
+	}
+	var (
+		s      order.Snapshot
+		status string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&s.ID, &s.CustomerID, &s.Currency, &s.TotalCents, &status,
+		&s.PaymentCaptured, &s.InventoryReserved, &s.CancellationReason, &s.CreatedAt, &s.UpdatedAt, &s.Version},
+		func() error {
+			s.Status = order.Status(status)
+			s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+			c := s
+			byID[c.ID] = &c
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("select orders: %w", err)
+	}
+	if len(byID) == 0 {
+		return nil, nil
+	}
+
+	rows, err = tx.Query(ctx, selectItems, ids)
+	if err != nil {
+		return nil, fmt.Errorf("select order items: %w", err)
+	}
+	var (
+		orderID string
+		it      order.Item
+	)
+	_, err = pgx.ForEachRow(rows, []any{&orderID, &it.SKU, &it.Quantity, &it.UnitPriceCents}, func() error {
+		if o := byID[orderID]; o != nil {
+			o.Items = append(o.Items, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select order items: %w", err)
+	}
+
+	rows, err = tx.Query(ctx, selectHistory, ids)
+	if err != nil {
+		return nil, fmt.Errorf("select order history: %w", err)
+	}
+	var h order.HistoryEntry
+	_, err = pgx.ForEachRow(rows, []any{&orderID, &h.Seq, &status, &h.EventType, &h.EventID, &h.At}, func() error {
+		if o := byID[orderID]; o != nil {
+			h.Status = order.Status(status)
+			h.At = h.At.UTC()
+			o.History = append(o.History, h)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select order history: %w", err)
+	}
+
+	out := make([]order.Snapshot, 0, len(byID))
+	for _, id := range ids {
+		if o := byID[id]; o != nil {
+			out = append(out, *o)
+		}
+	}
+	return out, nil
+}

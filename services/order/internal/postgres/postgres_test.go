@@ -1,0 +1,176 @@
+package postgres_test
+
+import (
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/postgres"
+	"github.com/outboxcdc/outboxcdc/services/order/migrations"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func setup(t *testing.T, opts postgres.Options) (*postgres.Repository, *pgxpool.Pool) {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return postgres.New(pool, opts), pool
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func placed(t *testing.T, repo *postgres.Repository) order.Snapshot {
+	t.Helper()
+	o, err := order.Place(newID(), newID(), order.NewOrder{CustomerID: "cust-1", Currency: "EUR",
+		Items: []order.Item{{SKU: "SKU-1", Quantity: 3, UnitPriceCents: 500}}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, created, err := repo.Place(t.Context(), o, "", "")
+	if err != nil || !created {
+		t.Fatalf("Place = %v, %v", created, err)
+	}
+	return s
+}
+
+func count(t *testing.T, pool *pgxpool.Pool, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(t.Context(), q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestRoundTrip(t *testing.T) {
+	repo, _ := setup(t, postgres.Options{})
+	want := placed(t, repo)
+	got, err := repo.Get(t.Context(), want.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Version = 1 // saved once
+	if !got.CreatedAt.Equal(want.CreatedAt) || got.TotalCents != 1500 || got.Version != want.Version ||
+		len(got.Items) != 1 || got.Items[0] != want.Items[0] || len(got.History) != 1 || got.History[0] != want.History[0] {
+		t.Fatalf("read back %+v, want %+v", got, want)
+	}
+}
+
+func TestSaveDetectsConcurrentChange(t *testing.T) {
+	repo, pool := setup(t, postgres.Options{})
+	s := placed(t, repo)
+	stored, err := repo.Get(t.Context(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two copies loaded without a lock; the second save must not win.
+	a, b := order.Restore(stored), order.Restore(stored)
+	a.ApplyPaymentCaptured(order.Cause{EventType: events.TypePaymentCaptured, EventID: newID()}, time.Now())
+	b.ApplyInventoryReserved(order.Cause{EventType: events.TypeInventoryReserved, EventID: newID()}, time.Now())
+	save := func(o *order.Order) error {
+		return pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error { return repo.Save(t.Context(), tx, o) })
+	}
+	if err := save(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := save(b); !errors.Is(err, order.ErrConflict) {
+		t.Fatalf("stale save = %v, want ErrConflict", err)
+	}
+	got, _ := repo.Get(t.Context(), s.ID)
+	if !got.PaymentCaptured || got.InventoryReserved || len(got.History) != 2 || got.Version != 2 {
+		t.Fatalf("after the conflict: %+v", got)
+	}
+}
+
+func TestSaveRejectsEventBreakingItsSchema(t *testing.T) {
+	repo, pool := setup(t, postgres.Options{})
+	s := placed(t, repo)
+	stored, err := repo.Get(t.Context(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A corrupted aggregate: OrderCancelled requires a customer id.
+	stored.CustomerID = ""
+	o := order.Restore(stored)
+	o.ApplyPaymentFailed(order.Cause{EventType: events.TypePaymentFailed, EventID: newID()}, "declined", time.Now())
+	err = pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error { return repo.Save(t.Context(), tx, o) })
+	if !errors.Is(err, outbox.ErrInvalidEvent) {
+		t.Fatalf("Save = %v, want outbox.ErrInvalidEvent", err)
+	}
+	got, _ := repo.Get(t.Context(), s.ID)
+	if got.Status != order.StatusPending || len(got.History) != 1 {
+		t.Fatalf("the failed transaction left changes: %+v", got)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM outbox WHERE type = $1`, events.TypeOrderCancelled); n != 0 {
+		t.Fatalf("%d OrderCancelled rows written", n)
+	}
+}
+
+func TestDeleteAfterInsertKeepsOutboxEmpty(t *testing.T) {
+	repo, pool := setup(t, postgres.Options{DeleteAfterInsert: true})
+	placed(t, repo)
+	if n := count(t, pool, `SELECT count(*) FROM outbox`); n != 0 {
+		t.Fatalf("outbox has %d rows", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM orders`); n != 1 {
+		t.Fatalf("orders has %d rows", n)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	repo, pool := setup(t, postgres.Options{})
+	in := order.NewOrder{CustomerID: "c", Currency: "EUR", Items: []order.Item{{SKU: "S", Quantity: 1, UnitPriceCents: 1}}}
+	place := func(in order.NewOrder) (order.Snapshot, bool, error) {
+		o, err := order.Place(newID(), newID(), in, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return repo.Place(t.Context(), o, "key-1", in.Fingerprint())
+	}
+	first, created, err := place(in)
+	if err != nil || !created {
+		t.Fatalf("first = %v, %v", created, err)
+	}
+	again, created, err := place(in)
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("replay = %s, %v, %v; want %s, false, nil", again.ID, created, err, first.ID)
+	}
+	in.Items[0].Quantity = 2
+	if _, _, err := place(in); !errors.Is(err, order.ErrIdempotencyKeyReused) {
+		t.Fatalf("reuse = %v, want ErrIdempotencyKeyReused", err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM orders`); n != 1 {
+		t.Fatalf("orders = %d, want 1", n)
+	}
+}
+
+func TestLockUnknownOrder(t *testing.T) {
+	repo, pool := setup(t, postgres.Options{})
+	for _, id := range []string{newID(), "nope", ""} {
+		err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+			_, err := repo.Lock(t.Context(), tx, id)
+			return err
+		})
+		if !errors.Is(err, order.ErrNotFound) {
+			t.Errorf("Lock(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
