@@ -1,0 +1,264 @@
+package app_test
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/outboxcdc/outboxcdc/schemas/events"
+)
+
+// The payloads the payment and inventory services emit for an order.
+
+func paymentCaptured(o orderJSON) events.PaymentCaptured {
+	return events.PaymentCaptured{PaymentID: uuid.NewString(), OrderID: o.ID, CustomerID: o.CustomerID,
+		AmountCents: o.TotalCents, Currency: o.Currency, CapturedAt: time.Now().UTC()}
+}
+
+func paymentFailed(o orderJSON, reason string) events.PaymentFailed {
+	return events.PaymentFailed{OrderID: o.ID, CustomerID: o.CustomerID, AmountCents: o.TotalCents,
+		Currency: o.Currency, Reason: reason, FailedAt: time.Now().UTC()}
+}
+
+func inventoryReserved(o orderJSON) events.InventoryReserved {
+	items := make([]events.StockItem, len(o.Items))
+	for i, it := range o.Items {
+		items[i] = events.StockItem{SKU: it.SKU, Quantity: it.Quantity}
+	}
+	return events.InventoryReserved{OrderID: o.ID, Items: items, ReservedAt: time.Now().UTC()}
+}
+
+func inventoryRejected(o orderJSON, reason string) events.InventoryRejected {
+	return events.InventoryRejected{OrderID: o.ID, Reason: reason,
+		Shortages:  []events.Shortage{{SKU: o.Items[0].SKU, Requested: o.Items[0].Quantity, Available: 0}},
+		RejectedAt: time.Now().UTC()}
+}
+
+func (e *env) capture(o orderJSON) string {
+	return e.emit(events.TopicPayment, events.TypePaymentCaptured, o.ID, paymentCaptured(o))
+}
+
+func (e *env) reserve(o orderJSON) string {
+	return e.emit(events.TopicInventory, events.TypeInventoryReserved, o.ID, inventoryReserved(o))
+}
+
+func historyTypes(o orderJSON) []string {
+	var out []string
+	for _, h := range o.History {
+		out = append(out, h.Status+"/"+h.EventType)
+	}
+	return out
+}
+
+func outboxTypes(rows []outboxRow) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Type)
+	}
+	return out
+}
+
+// TestSaga runs every saga case against one service; each case uses its
+// own order, so they do not interfere.
+func TestSaga(t *testing.T) {
+	t.Parallel()
+	svc := start(t)
+
+	t.Run("both arrive in either order and confirm", func(t *testing.T) {
+		for _, tt := range []struct {
+			name    string
+			first   func(*env, orderJSON) string
+			second  func(*env, orderJSON) string
+			history []string
+		}{
+			{"payment first", (*env).capture, (*env).reserve,
+				[]string{"PENDING/OrderCreated", "PENDING/PaymentCaptured", "CONFIRMED/InventoryReserved"}},
+			{"inventory first", (*env).reserve, (*env).capture,
+				[]string{"PENDING/OrderCreated", "PENDING/InventoryReserved", "CONFIRMED/PaymentCaptured"}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				e := svc.in(t)
+				o := e.place(sampleOrder)
+				firstID := tt.first(e, o)
+				e.waitOrder(o.ID, "first step recorded", func(o orderJSON) bool { return len(o.History) == 2 })
+				if got := e.get(o.ID); got.Status != "PENDING" {
+					t.Fatalf("status after one success = %s, want PENDING", got.Status)
+				}
+				secondID := tt.second(e, o)
+				got := e.waitOrder(o.ID, "CONFIRMED", func(o orderJSON) bool { return o.Status == "CONFIRMED" })
+				if !slices.Equal(historyTypes(got), tt.history) {
+					t.Fatalf("history = %v, want %v", historyTypes(got), tt.history)
+				}
+				if got.History[1].EventID != firstID || got.History[2].EventID != secondID {
+					t.Errorf("history event ids = %s, %s; want %s, %s", got.History[1].EventID, got.History[2].EventID, firstID, secondID)
+				}
+				if !got.PaymentCaptured || !got.InventoryReserved || got.CancellationReason != nil {
+					t.Errorf("confirmed order = %+v", got)
+				}
+				rows := e.outbox(o.ID)
+				if !slices.Equal(outboxTypes(rows), []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
+					t.Fatalf("outbox = %v", outboxTypes(rows))
+				}
+				confirmed := rows[1]
+				if confirmed.AggregateType != events.AggregateOrder || confirmed.AggregateID != o.ID {
+					t.Errorf("OrderConfirmed row = %+v", confirmed)
+				}
+				var p events.OrderConfirmed
+				if err := json.Unmarshal(confirmed.Payload, &p); err != nil {
+					t.Fatal(err)
+				}
+				if p.OrderID != o.ID || p.TotalCents != o.TotalCents || p.Currency != "EUR" || p.CustomerID != "cust-42" {
+					t.Errorf("OrderConfirmed payload = %s", confirmed.Payload)
+				}
+			})
+		}
+	})
+
+	cancels := []struct {
+		name   string
+		emit   func(*env, orderJSON) string
+		reason string
+		cause  string
+	}{
+		{"payment failure cancels", func(e *env, o orderJSON) string {
+			return e.emit(events.TopicPayment, events.TypePaymentFailed, o.ID, paymentFailed(o, "insufficient balance"))
+		}, "payment failed: insufficient balance", events.TypePaymentFailed},
+		{"inventory rejection cancels", func(e *env, o orderJSON) string {
+			return e.emit(events.TopicInventory, events.TypeInventoryRejected, o.ID, inventoryRejected(o, "out of stock: SKU-1"))
+		}, "inventory rejected: out of stock: SKU-1", events.TypeInventoryRejected},
+	}
+	for _, tt := range cancels {
+		t.Run(tt.name, func(t *testing.T) {
+			e := svc.in(t)
+			o := e.place(sampleOrder)
+			id := tt.emit(e, o)
+			got := e.waitOrder(o.ID, "CANCELLED", func(o orderJSON) bool { return o.Status == "CANCELLED" })
+			if got.CancellationReason == nil || *got.CancellationReason != tt.reason {
+				t.Fatalf("cancellation reason = %v, want %q", got.CancellationReason, tt.reason)
+			}
+			last := got.History[len(got.History)-1]
+			if len(got.History) != 2 || last.Status != "CANCELLED" || last.EventType != tt.cause || last.EventID != id {
+				t.Fatalf("history = %+v", got.History)
+			}
+			rows := e.outbox(o.ID)
+			if !slices.Equal(outboxTypes(rows), []string{events.TypeOrderCreated, events.TypeOrderCancelled}) {
+				t.Fatalf("outbox = %v", outboxTypes(rows))
+			}
+			var p events.OrderCancelled
+			if err := json.Unmarshal(rows[1].Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.OrderID != o.ID || p.Reason != tt.reason || p.CustomerID != o.CustomerID || rows[1].AggregateID != o.ID {
+				t.Errorf("OrderCancelled row %+v payload %s", rows[1], rows[1].Payload)
+			}
+		})
+	}
+
+	t.Run("late event is ignored", func(t *testing.T) {
+		e := svc.in(t)
+		o := e.place(sampleOrder)
+		e.emit(events.TopicInventory, events.TypeInventoryRejected, o.ID, inventoryRejected(o, "out of stock: SKU-1"))
+		cancelled := e.waitOrder(o.ID, "CANCELLED", func(o orderJSON) bool { return o.Status == "CANCELLED" })
+
+		late := e.capture(o)
+		if outcome := e.waitInbox(late); outcome != "processed" {
+			t.Fatalf("late event outcome = %s, want processed", outcome)
+		}
+		got := e.get(o.ID)
+		if got.Status != "CANCELLED" || got.PaymentCaptured || len(got.History) != len(cancelled.History) ||
+			!got.UpdatedAt.Equal(cancelled.UpdatedAt) {
+			t.Fatalf("late event changed the order: %+v", got)
+		}
+		if types := outboxTypes(e.outbox(o.ID)); len(types) != 2 {
+			t.Fatalf("outbox after late event = %v, want OrderCreated and OrderCancelled only", types)
+		}
+	})
+
+	t.Run("duplicate PaymentCaptured gives one history entry", func(t *testing.T) {
+		e := svc.in(t)
+		o := e.place(sampleOrder)
+		payload := paymentCaptured(o)
+		id := uuid.Must(uuid.NewV7()).String()
+		// The same event delivered twice (a redelivery) ...
+		e.emitWithID(id, events.TopicPayment, events.TypePaymentCaptured, o.ID, payload)
+		e.emitWithID(id, events.TopicPayment, events.TypePaymentCaptured, o.ID, payload)
+		// ... and the same fact under a new event id (a re-emission).
+		again := e.emit(events.TopicPayment, events.TypePaymentCaptured, o.ID, payload)
+		if outcome := e.waitInbox(again); outcome != "processed" {
+			t.Fatalf("re-emitted event outcome = %s", outcome)
+		}
+		// The three records share a key, so a partition: all are handled
+		// once the last one is.
+		got := e.get(o.ID)
+		want := []string{"PENDING/OrderCreated", "PENDING/PaymentCaptured"}
+		if !slices.Equal(historyTypes(got), want) || got.History[1].EventID != id {
+			t.Fatalf("history = %+v, want %v from event %s", got.History, want, id)
+		}
+		if n := e.count("inbox", "event_id = $1", id); n != 1 {
+			t.Fatalf("inbox rows for the duplicated event = %d", n)
+		}
+
+		e.reserve(o)
+		got = e.waitOrder(o.ID, "CONFIRMED", func(o orderJSON) bool { return o.Status == "CONFIRMED" })
+		if len(got.History) != 3 {
+			t.Fatalf("history = %v", historyTypes(got))
+		}
+		if types := outboxTypes(e.outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
+			t.Fatalf("outbox = %v, want one OrderConfirmed", types)
+		}
+	})
+
+	t.Run("event for an unknown order is ignored", func(t *testing.T) {
+		e := svc.in(t)
+		ghost := orderJSON{ID: uuid.Must(uuid.NewV7()).String(), CustomerID: "ghost", Currency: "EUR", TotalCents: 1}
+		id := e.capture(ghost)
+		if outcome := e.waitInbox(id); outcome != "processed" {
+			t.Fatalf("outcome = %s, want processed (ignored, not dead-lettered)", outcome)
+		}
+		if n := e.count("orders", "id = $1", ghost.ID); n != 0 {
+			t.Fatalf("an order appeared for an unknown id")
+		}
+	})
+
+	t.Run("payload breaking its schema is dead-lettered", func(t *testing.T) {
+		e := svc.in(t)
+		o := e.place(sampleOrder)
+		id := e.emit(events.TopicPayment, events.TypePaymentCaptured, o.ID, []byte(`{"orderId":"`+o.ID+`"}`))
+		if outcome := e.waitInbox(id); outcome != "dead_lettered" {
+			t.Fatalf("outcome = %s, want dead_lettered", outcome)
+		}
+		if got := e.get(o.ID); got.PaymentCaptured || len(got.History) != 1 {
+			t.Fatalf("invalid event changed the order: %+v", got)
+		}
+	})
+
+	t.Run("other event types are acknowledged and ignored", func(t *testing.T) {
+		e := svc.in(t)
+		o := e.place(sampleOrder)
+		id := e.emit(events.TopicPayment, events.TypePaymentRefunded, o.ID, events.PaymentRefunded{
+			PaymentID: uuid.NewString(), OrderID: o.ID, CustomerID: o.CustomerID, AmountCents: o.TotalCents,
+			Currency: o.Currency, RefundedAt: time.Now().UTC()})
+		if outcome := e.waitInbox(id); outcome != "processed" {
+			t.Fatalf("outcome = %s, want processed", outcome)
+		}
+		if got := e.get(o.ID); got.Status != "PENDING" || len(got.History) != 1 {
+			t.Fatalf("PaymentRefunded changed the order: %+v", got)
+		}
+	})
+
+	t.Run("unknown SKU ends cancelled through inventory", func(t *testing.T) {
+		e := svc.in(t)
+		o := e.place(`{"customerId":"c","currency":"USD","items":[{"sku":"NO-SUCH-SKU","quantity":1,"unitPriceCents":100}]}`)
+		if o.Status != "PENDING" {
+			t.Fatalf("order for an unknown SKU = %s, want PENDING", o.Status)
+		}
+		e.emit(events.TopicInventory, events.TypeInventoryRejected, o.ID, inventoryRejected(o, "unknown sku: NO-SUCH-SKU"))
+		got := e.waitOrder(o.ID, "CANCELLED", func(o orderJSON) bool { return o.Status == "CANCELLED" })
+		if *got.CancellationReason != "inventory rejected: unknown sku: NO-SUCH-SKU" {
+			t.Fatalf("reason = %q", *got.CancellationReason)
+		}
+	})
+}

@@ -1,0 +1,131 @@
+// Package events applies the payment and inventory services' events to
+// orders. Each handler runs inside the consumer runtime's transaction (the
+// one that claims the event in the inbox): it decodes the payload into its
+// schemas type, locks the order, lets the domain decide, and saves the
+// order with any event it recorded through the same transaction.
+//
+// Handled: PaymentCaptured, PaymentFailed (outbox.event.payment) and
+// InventoryReserved, InventoryRejected (outbox.event.inventory). Other
+// types on those topics are acknowledged and ignored by the mux. An event
+// for an unknown order is ignored with a warning; one for a finished order
+// changes nothing. A payload that does not decode is a permanent error.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/schemas"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
+)
+
+// Topics are the topics the order service consumes.
+var Topics = []string{events.TopicPayment, events.TopicInventory}
+
+// Repository is what the handlers need from storage.
+type Repository interface {
+	// Lock loads an order for change within tx, or order.ErrNotFound.
+	Lock(ctx context.Context, tx pgx.Tx, id string) (*order.Order, error)
+	// Save writes the order and its recorded events within tx.
+	Save(ctx context.Context, tx pgx.Tx, o *order.Order) error
+}
+
+// Handlers applies saga events to orders.
+type Handlers struct {
+	repo Repository
+	log  *slog.Logger
+	now  func() time.Time
+	mux  consumer.Mux
+}
+
+// New returns the handlers.
+func New(repo Repository, log *slog.Logger) *Handlers {
+	h := &Handlers{repo: repo, log: log, now: time.Now}
+	h.mux = h.routes()
+	return h
+}
+
+// Handle is the consumer.Handler: it routes ev by type and acknowledges
+// types it does not handle.
+func (h *Handlers) Handle(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	return h.mux.Handle(ctx, tx, ev)
+}
+
+func (h *Handlers) routes() consumer.Mux {
+	return consumer.Mux{
+		events.TypePaymentCaptured: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+			var p events.PaymentCaptured
+			return h.apply(ctx, tx, ev, &p, func() string { return p.OrderID }, func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
+				return o.ApplyPaymentCaptured(c, now)
+			})
+		},
+		events.TypePaymentFailed: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+			var p events.PaymentFailed
+			return h.apply(ctx, tx, ev, &p, func() string { return p.OrderID }, func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
+				return o.ApplyPaymentFailed(c, p.Reason, now)
+			})
+		},
+		events.TypeInventoryReserved: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+			var p events.InventoryReserved
+			return h.apply(ctx, tx, ev, &p, func() string { return p.OrderID }, func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
+				return o.ApplyInventoryReserved(c, now)
+			})
+		},
+		events.TypeInventoryRejected: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+			var p events.InventoryRejected
+			return h.apply(ctx, tx, ev, &p, func() string { return p.OrderID }, func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
+				return o.ApplyInventoryRejected(c, p.Reason, now)
+			})
+		},
+	}
+}
+
+// Validate checks the payload of a handled event against its JSON schema;
+// events of other types pass (the mux ignores them). An invalid payload
+// never becomes valid, so the runtime dead-letters it.
+func (h *Handlers) Validate(ev consumer.Event) error {
+	if _, ok := h.mux[ev.Type]; !ok {
+		return nil
+	}
+	return schemas.Validate(ev.Type, ev.Payload)
+}
+
+// apply decodes ev into payload, then applies change to the order the
+// payload names and saves it when it changed.
+func (h *Handlers) apply(ctx context.Context, tx pgx.Tx, ev consumer.Event, payload any, orderID func() string,
+	change func(*order.Order, order.Cause, time.Time) order.Outcome) error {
+	if err := json.Unmarshal(ev.Payload, payload); err != nil {
+		return consumer.Permanent(fmt.Errorf("decode %s payload: %w", ev.Type, err))
+	}
+	log := h.log.With("event_id", ev.ID, "event_type", ev.Type, "order_id", orderID(),
+		"topic", ev.Topic, "partition", ev.Partition, "offset", ev.Offset)
+	o, err := h.repo.Lock(ctx, tx, orderID())
+	if errors.Is(err, order.ErrNotFound) {
+		// Every saga event is keyed by an order this service created; one
+		// it does not know cannot be answered, and retrying will not help.
+		log.Warn("event for an unknown order ignored")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	before := o.Status()
+	switch outcome := change(o, order.Cause{EventType: ev.Type, EventID: ev.ID}, h.now()); outcome {
+	case order.Applied:
+		if err := h.repo.Save(ctx, tx, o); err != nil {
+			return err
+		}
+		log.Info("order updated", "from_status", before, "status", o.Status())
+	default:
+		log.Debug("event changed nothing", "outcome", outcome.String(), "status", before)
+	}
+	return nil
+}
