@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 )
 
@@ -246,6 +248,35 @@ func TestSaga(t *testing.T) {
 		}
 		if got := e.get(o.ID); got.Status != "PENDING" || len(got.History) != 1 {
 			t.Fatalf("PaymentRefunded changed the order: %+v", got)
+		}
+	})
+
+	t.Run("simultaneous successes confirm each order once", func(t *testing.T) {
+		e := svc.in(t)
+		// Payment and inventory events travel on different topics, so
+		// different partition workers apply them at the same time.
+		const n = 20
+		orders := make([]orderJSON, n)
+		var recs []*kgo.Record
+		record := func(topic, typ string, o orderJSON, payload any) *kgo.Record {
+			return &kgo.Record{Topic: topic, Key: []byte(o.ID), Value: must(json.Marshal(payload)), Headers: []kgo.RecordHeader{
+				{Key: "id", Value: []byte(uuid.Must(uuid.NewV7()).String())}, {Key: "eventType", Value: []byte(typ)}}}
+		}
+		for i := range orders {
+			orders[i] = e.place(sampleOrder)
+			recs = append(recs,
+				record(events.TopicPayment, events.TypePaymentCaptured, orders[i], paymentCaptured(orders[i])),
+				record(events.TopicInventory, events.TypeInventoryReserved, orders[i], inventoryReserved(orders[i])))
+		}
+		kafkatest.Produce(t, e.broker, events.TopicPayment, recs...)
+		for _, o := range orders {
+			got := e.waitOrder(o.ID, "CONFIRMED", func(o orderJSON) bool { return o.Status == "CONFIRMED" })
+			if len(got.History) != 3 {
+				t.Fatalf("order %s history = %v", o.ID, historyTypes(got))
+			}
+			if types := outboxTypes(e.outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
+				t.Fatalf("order %s outbox = %v", o.ID, types)
+			}
 		}
 	})
 

@@ -61,30 +61,32 @@ func (h *Handlers) Handle(ctx context.Context, tx pgx.Tx, ev consumer.Event) err
 
 func (h *Handlers) routes() consumer.Mux {
 	return consumer.Mux{
-		events.TypePaymentCaptured: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-			var p events.PaymentCaptured
-			return h.apply(ctx, tx, ev, &p, func() string { return p.OrderID }, func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
-				return o.ApplyPaymentCaptured(c, now)
-			})
-		},
-		events.TypePaymentFailed: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-			var p events.PaymentFailed
-			return h.apply(ctx, tx, ev, &p, func() string { return p.OrderID }, func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
-				return o.ApplyPaymentFailed(c, p.Reason, now)
-			})
-		},
-		events.TypeInventoryReserved: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-			var p events.InventoryReserved
-			return h.apply(ctx, tx, ev, &p, func() string { return p.OrderID }, func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
-				return o.ApplyInventoryReserved(c, now)
-			})
-		},
-		events.TypeInventoryRejected: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-			var p events.InventoryRejected
-			return h.apply(ctx, tx, ev, &p, func() string { return p.OrderID }, func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
-				return o.ApplyInventoryRejected(c, p.Reason, now)
-			})
-		},
+		events.TypePaymentCaptured: on(h, func(o *order.Order, _ events.PaymentCaptured, c order.Cause, now time.Time) order.Outcome {
+			return o.ApplyPaymentCaptured(c, now)
+		}),
+		events.TypePaymentFailed: on(h, func(o *order.Order, p events.PaymentFailed, c order.Cause, now time.Time) order.Outcome {
+			return o.ApplyPaymentFailed(c, p.Reason, now)
+		}),
+		events.TypeInventoryReserved: on(h, func(o *order.Order, _ events.InventoryReserved, c order.Cause, now time.Time) order.Outcome {
+			return o.ApplyInventoryReserved(c, now)
+		}),
+		events.TypeInventoryRejected: on(h, func(o *order.Order, p events.InventoryRejected, c order.Cause, now time.Time) order.Outcome {
+			return o.ApplyInventoryRejected(c, p.Reason, now)
+		}),
+	}
+}
+
+// on builds the handler of one event type: decode the payload into P,
+// then apply change to the order it names (its aggregate id).
+func on[P events.Event](h *Handlers, change func(*order.Order, P, order.Cause, time.Time) order.Outcome) consumer.Handler {
+	return func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+		var p P
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return consumer.Permanent(fmt.Errorf("decode %s payload: %w", ev.Type, err))
+		}
+		return h.apply(ctx, tx, ev, p.AggregateID(), func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
+			return change(o, p, c, now)
+		})
 	}
 }
 
@@ -98,16 +100,13 @@ func (h *Handlers) Validate(ev consumer.Event) error {
 	return schemas.Validate(ev.Type, ev.Payload)
 }
 
-// apply decodes ev into payload, then applies change to the order the
-// payload names and saves it when it changed.
-func (h *Handlers) apply(ctx context.Context, tx pgx.Tx, ev consumer.Event, payload any, orderID func() string,
+// apply locks the order, applies change and saves the order when it
+// changed.
+func (h *Handlers) apply(ctx context.Context, tx pgx.Tx, ev consumer.Event, orderID string,
 	change func(*order.Order, order.Cause, time.Time) order.Outcome) error {
-	if err := json.Unmarshal(ev.Payload, payload); err != nil {
-		return consumer.Permanent(fmt.Errorf("decode %s payload: %w", ev.Type, err))
-	}
-	log := h.log.With("event_id", ev.ID, "event_type", ev.Type, "order_id", orderID(),
+	log := h.log.With("event_id", ev.ID, "event_type", ev.Type, "order_id", orderID,
 		"topic", ev.Topic, "partition", ev.Partition, "offset", ev.Offset)
-	o, err := h.repo.Lock(ctx, tx, orderID())
+	o, err := h.repo.Lock(ctx, tx, orderID)
 	if errors.Is(err, order.ErrNotFound) {
 		// Every saga event is keyed by an order this service created; one
 		// it does not know cannot be answered, and retrying will not help.

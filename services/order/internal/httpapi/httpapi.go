@@ -111,7 +111,11 @@ func (a *api) place(c echo.Context) error {
 	if err != nil {
 		return mapError(err)
 	}
-	s, created, err := a.store.Place(c.Request().Context(), o, key, in.Fingerprint())
+	var fingerprint string
+	if key != "" {
+		fingerprint = in.Fingerprint()
+	}
+	s, created, err := a.store.Place(c.Request().Context(), o, key, fingerprint)
 	if err != nil {
 		return mapError(err)
 	}

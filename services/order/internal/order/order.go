@@ -169,9 +169,6 @@ func (o *Order) ID() string { return o.s.ID }
 // Status returns the current status.
 func (o *Order) Status() Status { return o.s.Status }
 
-// Version returns the number of saved changes the order was loaded with.
-func (o *Order) Version() int { return o.s.Version }
-
 // PullEvents returns the events recorded since the last call and forgets
 // them.
 func (o *Order) PullEvents() []Recorded {
