@@ -1,0 +1,331 @@
+package events_test
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/schemas"
+	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/payment/internal/events"
+	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
+	"github.com/outboxcdc/outboxcdc/services/payment/internal/postgres"
+	"github.com/outboxcdc/outboxcdc/services/payment/migrations"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type fixture struct {
+	pool *pgxpool.Pool
+	repo *postgres.Repository
+	mux  consumer.Mux
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	log := slog.New(slog.DiscardHandler)
+	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", log); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	repo := postgres.New(pool, postgres.Options{})
+	return fixture{pool: pool, repo: repo, mux: events.New(repo, log).Mux()}
+}
+
+// deliver runs the handler for ev in its own transaction, as the consumer
+// runtime does, and commits when it succeeds.
+func (f fixture) deliver(t *testing.T, ev consumer.Event) error {
+	t.Helper()
+	return pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.mux.Handle(t.Context(), tx, ev) })
+}
+
+func (f fixture) account(t *testing.T, customer string, balance int64) {
+	t.Helper()
+	a, err := payment.NewAccount(customer, balance, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.repo.PutAccount(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f fixture) balance(t *testing.T, customer string) int64 {
+	t.Helper()
+	a, err := f.repo.Account(t.Context(), customer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.BalanceCents
+}
+
+type outboxRow struct {
+	Type, AggregateID string
+	Payload           map[string]any
+}
+
+// outbox returns the emitted events in order, each checked against its
+// schema and its routing columns.
+func (f fixture) outbox(t *testing.T) []outboxRow {
+	t.Helper()
+	rows, err := f.pool.Query(t.Context(), `SELECT type, aggregatetype, aggregateid, payload FROM outbox ORDER BY occurred_at, id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []outboxRow
+	for rows.Next() {
+		var r outboxRow
+		var aggType string
+		var payload []byte
+		if err := rows.Scan(&r.Type, &aggType, &r.AggregateID, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if aggType != saga.AggregatePayment {
+			t.Errorf("%s aggregatetype = %q", r.Type, aggType)
+		}
+		if err := schemas.Validate(r.Type, payload); err != nil {
+			t.Errorf("%s payload: %v", r.Type, err)
+		}
+		if err := json.Unmarshal(payload, &r.Payload); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func event(t *testing.T, typ string, payload any) consumer.Event {
+	t.Helper()
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return consumer.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Payload: raw, Topic: saga.TopicOrder}
+}
+
+func orderCreated(t *testing.T, orderID, customer string, total int64) consumer.Event {
+	t.Helper()
+	return event(t, saga.TypeOrderCreated, saga.OrderCreated{
+		OrderID: orderID, CustomerID: customer, Currency: "EUR", TotalCents: total, CreatedAt: time.Now().UTC(),
+		Items: []saga.OrderItem{{SKU: "BOOK-1", Quantity: 1, UnitPriceCents: total}},
+	})
+}
+
+func orderCancelled(t *testing.T, orderID, customer string) consumer.Event {
+	t.Helper()
+	return event(t, saga.TypeOrderCancelled, saga.OrderCancelled{OrderID: orderID, CustomerID: customer, Reason: "test", CancelledAt: time.Now().UTC()})
+}
+
+func newOrderID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func TestOrderCreated(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		balance     int64 // -1: no account
+		total       int64
+		wantType    string
+		wantBalance int64
+		wantStatus  payment.Status
+		wantReason  string
+	}{
+		{"balance covers the total", 5000, 2899, saga.TypePaymentCaptured, 2101, payment.StatusCaptured, ""},
+		{"insufficient balance", 500, 2899, saga.TypePaymentFailed, 500, payment.StatusFailed, "insufficient balance: have 500, need 2899"},
+		{"no account", -1, 2899, saga.TypePaymentFailed, 0, payment.StatusFailed, "no account for customer cust-42"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			if tc.balance >= 0 {
+				f.account(t, "cust-42", tc.balance)
+			}
+			orderID := newOrderID()
+			if err := f.deliver(t, orderCreated(t, orderID, "cust-42", tc.total)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.balance >= 0 {
+				if got := f.balance(t, "cust-42"); got != tc.wantBalance {
+					t.Fatalf("balance = %d, want %d", got, tc.wantBalance)
+				}
+			}
+			ps, err := f.repo.PaymentsByOrder(t.Context(), orderID)
+			if err != nil || len(ps) != 1 || ps[0].Status != tc.wantStatus || ps[0].Reason != tc.wantReason {
+				t.Fatalf("payments = %+v, %v", ps, err)
+			}
+			out := f.outbox(t)
+			if len(out) != 1 || out[0].Type != tc.wantType || out[0].AggregateID != orderID {
+				t.Fatalf("outbox = %+v, want one %s keyed by the order", out, tc.wantType)
+			}
+			if tc.wantReason != "" && out[0].Payload["reason"] != tc.wantReason {
+				t.Fatalf("reason = %v, want %q", out[0].Payload["reason"], tc.wantReason)
+			}
+		})
+	}
+}
+
+func TestOrderCreatedTwiceChargesOnce(t *testing.T) {
+	f := setup(t)
+	f.account(t, "cust-42", 5000)
+	orderID := newOrderID()
+	// Same order, a different event id each time: the inbox cannot tell
+	// them apart, the existing payment can.
+	for range 3 {
+		if err := f.deliver(t, orderCreated(t, orderID, "cust-42", 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.balance(t, "cust-42"); got != 4000 {
+		t.Fatalf("balance = %d, want 4000 (charged once)", got)
+	}
+	if out := f.outbox(t); len(out) != 1 {
+		t.Fatalf("outbox = %+v, want one PaymentCaptured", out)
+	}
+}
+
+func TestConcurrentOrderCreatedForOneOrderChargesOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		account bool
+	}{
+		{"serialised by the account lock", true},
+		// Without an account there is no row to lock; payments.order_id
+		// UNIQUE turns the losers into conflicts that a retry resolves.
+		{"backed by the unique order id", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			if tc.account {
+				f.account(t, "cust-42", 5000)
+			}
+			orderID := newOrderID()
+			const n = 8
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				ev := orderCreated(t, orderID, "cust-42", 1000)
+				wg.Go(func() {
+					errs[i] = f.deliver(t, ev)
+					if errors.Is(errs[i], payment.ErrConflict) {
+						errs[i] = f.deliver(t, ev) // the runtime's retry
+					}
+				})
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.account {
+				if got := f.balance(t, "cust-42"); got != 4000 {
+					t.Fatalf("balance = %d, want 4000", got)
+				}
+			}
+			var payments int
+			if err := f.pool.QueryRow(t.Context(), `SELECT count(*) FROM payments WHERE order_id = $1`, orderID).Scan(&payments); err != nil {
+				t.Fatal(err)
+			}
+			if out := f.outbox(t); payments != 1 || len(out) != 1 {
+				t.Fatalf("%d payments, outbox %+v; want one each", payments, out)
+			}
+		})
+	}
+}
+
+func TestOrderCancelledRefundsACapture(t *testing.T) {
+	f := setup(t)
+	f.account(t, "cust-42", 5000)
+	orderID := newOrderID()
+	if err := f.deliver(t, orderCreated(t, orderID, "cust-42", 2899)); err != nil {
+		t.Fatal(err)
+	}
+	// A confirmation is ignored; the cancellation refunds, once.
+	if err := f.deliver(t, event(t, saga.TypeOrderConfirmed, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 2899, Currency: "EUR", ConfirmedAt: time.Now()})); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := f.deliver(t, orderCancelled(t, orderID, "cust-42")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.balance(t, "cust-42"); got != 5000 {
+		t.Fatalf("balance = %d, want 5000 restored", got)
+	}
+	ps, _ := f.repo.PaymentsByOrder(t.Context(), orderID)
+	if len(ps) != 1 || ps[0].Status != payment.StatusRefunded {
+		t.Fatalf("payments = %+v, want one REFUNDED", ps)
+	}
+	out := f.outbox(t)
+	if len(out) != 2 || out[0].Type != saga.TypePaymentCaptured || out[1].Type != saga.TypePaymentRefunded {
+		t.Fatalf("outbox = %+v, want PaymentCaptured then PaymentRefunded", out)
+	}
+	if out[1].Payload["paymentId"] != ps[0].ID || out[1].Payload["amountCents"] != float64(2899) {
+		t.Fatalf("PaymentRefunded = %v", out[1].Payload)
+	}
+}
+
+func TestOrderCancelledWithoutACaptureDoesNothing(t *testing.T) {
+	f := setup(t)
+	f.account(t, "cust-42", 100)
+	failed, unknown := newOrderID(), newOrderID()
+	if err := f.deliver(t, orderCreated(t, failed, "cust-42", 2899)); err != nil {
+		t.Fatal(err)
+	}
+	for _, orderID := range []string{failed, unknown} {
+		if err := f.deliver(t, orderCancelled(t, orderID, "cust-42")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.balance(t, "cust-42"); got != 100 {
+		t.Fatalf("balance = %d, want 100", got)
+	}
+	if out := f.outbox(t); len(out) != 1 || out[0].Type != saga.TypePaymentFailed {
+		t.Fatalf("outbox = %+v, want only the PaymentFailed", out)
+	}
+}
+
+func TestUndecodablePayloadIsPermanent(t *testing.T) {
+	f := setup(t)
+	for _, typ := range []string{saga.TypeOrderCreated, saga.TypeOrderCancelled} {
+		err := f.deliver(t, consumer.Event{ID: uuid.NewString(), Type: typ, Payload: []byte(`{"orderId": 42}`)})
+		if !consumer.IsPermanent(err) {
+			t.Fatalf("%s: err = %v, want permanent", typ, err)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := orderCreated(t, newOrderID(), "cust-42", 10)
+	for _, tc := range []struct {
+		name    string
+		ev      consumer.Event
+		wantErr bool
+	}{
+		{"valid OrderCreated", good, false},
+		{"OrderCreated without items", consumer.Event{Type: saga.TypeOrderCreated, Payload: []byte(`{"orderId":"` + newOrderID() + `"}`)}, true},
+		{"OrderCancelled not JSON", consumer.Event{Type: saga.TypeOrderCancelled, Payload: []byte(`nope`)}, true},
+		{"ignored type is not checked", consumer.Event{Type: saga.TypeOrderConfirmed, Payload: []byte(`nope`)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := events.Validate(tc.ev); (err != nil) != tc.wantErr {
+				t.Fatalf("Validate = %v, want error %v", err, tc.wantErr)
+			}
+		})
+	}
+}

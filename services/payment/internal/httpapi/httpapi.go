@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
+)
+
+// Store is what the API reads and writes.
+type Store interface {
+	PutAccount(ctx context.Context, a *payment.Account) (*payment.Account, error)
+	Account(ctx context.Context, customerID string) (*payment.Account, error)
+	PaymentsByOrder(ctx context.Context, orderID string) ([]*payment.Payment, error)
+}
+
+// Config configures New.
+type Config struct {
+	Store Store
+	// BodyLimit caps request bodies (echo notation, e.g. "64K").
+	BodyLimit string
+	// Ready are the readiness checks behind GET /readyz.
+	Ready  []httpserver.Check
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// New returns the API's echo instance with every route registered.
+func New(cfg Config) *echo.Echo {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := httpserver.New(httpserver.Config{BodyLimit: cfg.BodyLimit, Ready: cfg.Ready, Logger: cfg.Logger})
+	h := handlers{store: cfg.Store, now: cfg.Now}
+	e.PUT("/accounts/:customerId", h.putAccount)
+	e.GET("/accounts/:customerId", h.getAccount)
+	e.GET("/payments", h.listPayments)
+	return e
+}
+
+type handlers struct {
+	store Store
+	now   func() time.Time
+}
+
+type accountJSON struct {
+	CustomerID   string    `json:"customerId"`
+	BalanceCents int64     `json:"balanceCents"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+func toAccountJSON(a *payment.Account) accountJSON {
+	return accountJSON{CustomerID: a.CustomerID, BalanceCents: a.BalanceCents, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+}
+
+type putAccountRequest struct {
+	BalanceCents *int64 `json:"balanceCents"`
+}
+
+func (h handlers) putAccount(c echo.Context) error {
+	var req putAccountRequest
+	if err := httpserver.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.BalanceCents == nil {
+		return httpserver.Invalid(httpserver.FieldError{Field: "balanceCents", Message: "is required"})
+	}
+	a, err := payment.NewAccount(c.Param("customerId"), *req.BalanceCents, h.now().UTC())
+	if err != nil {
+		return toHTTPError(err)
+	}
+	stored, err := h.store.PutAccount(c.Request().Context(), a)
+	if err != nil {
+		return toHTTPError(err)
+	}
+	return c.JSON(http.StatusOK, toAccountJSON(stored))
+}
+
+func (h handlers) getAccount(c echo.Context) error {
+	a, err := h.store.Account(c.Request().Context(), c.Param("customerId"))
+	if err != nil {
+		return toHTTPError(err)
+	}
+	return c.JSON(http.StatusOK, toAccountJSON(a))
+}
+
+type paymentJSON struct {
+	ID          string    `json:"id"`
+	OrderID     string    `json:"orderId"`
+	CustomerID  string    `json:"customerId"`
+	AmountCents int64     `json:"amountCents"`
+	Currency    string    `json:"currency"`
+	Status      string    `json:"status"`
+	Reason      string    `json:"reason,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+type paymentsResponse struct {
+	Payments []paymentJSON `json:"payments"`
+}
+
+func (h handlers) listPayments(c echo.Context) error {
+	orderID := c.QueryParam("orderId")
+	switch {
+	case orderID == "":
+		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "query parameter is required"})
+	case !isUUID(orderID):
+		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "must be a UUID"})
+	}
+	ps, err := h.store.PaymentsByOrder(c.Request().Context(), orderID)
+	if err != nil {
+		return toHTTPError(err)
+	}
+	out := paymentsResponse{Payments: make([]paymentJSON, len(ps))}
+	for i, p := range ps {
+		out.Payments[i] = paymentJSON{
+			ID: p.ID, OrderID: p.OrderID, CustomerID: p.CustomerID, AmountCents: p.AmountCents,
+			Currency: p.Currency, Status: string(p.Status), Reason: p.Reason, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// isUUID accepts the canonical 36-character form only.
+func isUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// toHTTPError maps domain errors to API errors; anything else stays a 500.
+func toHTTPError(err error) error {
+	if v, ok := errors.AsType[*payment.ValidationError](err); ok {
+		fields := make([]httpserver.FieldError, len(v.Fields))
+		for i, f := range v.Fields {
+			fields[i] = httpserver.FieldError{Field: f.Field, Message: f.Message}
+		}
+		return httpserver.Invalid(fields...)
+	}
+	if errors.Is(err, payment.ErrNotFound) {
+		return httpserver.NewError(http.StatusNotFound, "not_found", "account not found")
+	}
+	return err
+}

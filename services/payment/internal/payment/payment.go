@@ -1,0 +1,229 @@
+package payment
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/outboxcdc/outboxcdc/schemas/events"
+)
+
+var (
+	// ErrNotFound means the account or payment does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a concurrent change got there first (for example a
+	// second payment for the same order); retrying sees the winner.
+	ErrConflict = errors.New("conflict")
+)
+
+// MaxBalanceCents bounds a balance so that it stays an exact JSON number
+// and a refund can never overflow.
+const MaxBalanceCents = 1<<53 - 1
+
+// MaxCustomerIDLen is the longest customer id, as the event schemas allow.
+const MaxCustomerIDLen = 100
+
+// FieldError names one invalid field.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// ValidationError lists every invalid field of an input.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+func (e *ValidationError) add(field, msg string) { e.Fields = append(e.Fields, FieldError{field, msg}) }
+
+func (e *ValidationError) orNil() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// checkCustomerID adds a problem with id under field to v.
+func checkCustomerID(v *ValidationError, field, id string) {
+	switch {
+	case id == "":
+		v.add(field, "is required")
+	case utf8.RuneCountInString(id) > MaxCustomerIDLen:
+		v.add(field, fmt.Sprintf("must be at most %d characters", MaxCustomerIDLen))
+	case !utf8.ValidString(id) || strings.IndexFunc(id, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
+		v.add(field, "must not contain spaces or control characters")
+	}
+}
+
+// Account is a customer's credit balance, the money payments draw on.
+type Account struct {
+	CustomerID   string
+	BalanceCents int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// NewAccount returns an account for customerID holding balanceCents, or a
+// *ValidationError naming the fields "customerId" and "balanceCents".
+func NewAccount(customerID string, balanceCents int64, now time.Time) (*Account, error) {
+	var v ValidationError
+	checkCustomerID(&v, "customerId", customerID)
+	checkBalance(&v, balanceCents)
+	if err := v.orNil(); err != nil {
+		return nil, err
+	}
+	return &Account{CustomerID: customerID, BalanceCents: balanceCents, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+func checkBalance(v *ValidationError, cents int64) {
+	switch {
+	case cents < 0:
+		v.add("balanceCents", "must be >= 0")
+	case cents > MaxBalanceCents:
+		v.add("balanceCents", fmt.Sprintf("must be <= %d", MaxBalanceCents))
+	}
+}
+
+// Status is where a payment stands.
+type Status string
+
+// Payment statuses. A payment is created CAPTURED or FAILED; only a
+// CAPTURED one moves on, to REFUNDED.
+const (
+	StatusCaptured Status = "CAPTURED"
+	StatusFailed   Status = "FAILED"
+	StatusRefunded Status = "REFUNDED"
+)
+
+// Order is what a payment charges: the parts of OrderCreated that matter
+// here.
+type Order struct {
+	ID         string
+	CustomerID string
+	Currency   string
+	TotalCents int64
+}
+
+func (o Order) validate() error {
+	var v ValidationError
+	if o.ID == "" {
+		v.add("orderId", "is required")
+	}
+	checkCustomerID(&v, "customerId", o.CustomerID)
+	if len(o.Currency) != 3 {
+		v.add("currency", "must be a 3-letter code")
+	}
+	if o.TotalCents < 0 {
+		v.add("totalCents", "must be >= 0")
+	}
+	return v.orNil()
+}
+
+// Payment is the settlement of one order: at most one exists per order.
+type Payment struct {
+	ID          string
+	OrderID     string
+	CustomerID  string
+	AmountCents int64
+	Currency    string
+	Status      Status
+	// Reason says why a FAILED payment failed; empty otherwise.
+	Reason    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+
+	events []events.Event
+}
+
+// Charge settles order against acct, the customer's account locked for
+// update (nil when the customer has none). When the balance covers the
+// total it is debited and the payment is CAPTURED (PaymentCaptured);
+// otherwise nothing is debited and the payment is FAILED with the reason
+// (PaymentFailed). id becomes the payment id.
+//
+// Charge must be called at most once per order: the caller looks for an
+// existing payment first, under the same lock.
+func Charge(id string, order Order, acct *Account, now time.Time) (*Payment, error) {
+	if err := order.validate(); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, &ValidationError{Fields: []FieldError{{"paymentId", "is required"}}}
+	}
+	if acct != nil && acct.CustomerID != order.CustomerID {
+		return nil, fmt.Errorf("charge order %s of customer %s to the account of %s: %w", order.ID, order.CustomerID, acct.CustomerID, ErrConflict)
+	}
+	p := &Payment{
+		ID: id, OrderID: order.ID, CustomerID: order.CustomerID, AmountCents: order.TotalCents,
+		Currency: order.Currency, CreatedAt: now, UpdatedAt: now,
+	}
+	switch {
+	case acct == nil:
+		p.fail("no account for customer " + order.CustomerID)
+	case acct.BalanceCents < order.TotalCents:
+		p.fail(fmt.Sprintf("insufficient balance: have %d, need %d", acct.BalanceCents, order.TotalCents))
+	default:
+		acct.BalanceCents -= order.TotalCents
+		acct.UpdatedAt = now
+		p.Status = StatusCaptured
+		p.events = append(p.events, events.PaymentCaptured{
+			PaymentID: p.ID, OrderID: p.OrderID, CustomerID: p.CustomerID,
+			AmountCents: p.AmountCents, Currency: p.Currency, CapturedAt: now,
+		})
+	}
+	return p, nil
+}
+
+func (p *Payment) fail(reason string) {
+	p.Status = StatusFailed
+	p.Reason = reason
+	p.events = append(p.events, events.PaymentFailed{
+		OrderID: p.OrderID, CustomerID: p.CustomerID, AmountCents: p.AmountCents,
+		Currency: p.Currency, Reason: reason, FailedAt: p.CreatedAt,
+	})
+}
+
+// Refund gives a CAPTURED payment back to acct, the payer's account locked
+// for update, and reports whether it did. A payment that is not CAPTURED
+// (it failed, or was already refunded) is left alone and Refund returns
+// false: cancelling an order that was never charged costs nothing.
+func (p *Payment) Refund(acct *Account, now time.Time) (bool, error) {
+	if p.Status != StatusCaptured {
+		return false, nil
+	}
+	if acct == nil || acct.CustomerID != p.CustomerID {
+		return false, fmt.Errorf("refund payment %s: account of customer %s: %w", p.ID, p.CustomerID, ErrNotFound)
+	}
+	if acct.BalanceCents > math.MaxInt64-p.AmountCents {
+		return false, fmt.Errorf("refund payment %s: balance of customer %s would overflow: %w", p.ID, p.CustomerID, ErrConflict)
+	}
+	acct.BalanceCents += p.AmountCents
+	acct.UpdatedAt = now
+	p.Status = StatusRefunded
+	p.UpdatedAt = now
+	p.events = append(p.events, events.PaymentRefunded{
+		PaymentID: p.ID, OrderID: p.OrderID, CustomerID: p.CustomerID,
+		AmountCents: p.AmountCents, Currency: p.Currency, RefundedAt: now,
+	})
+	return true, nil
+}
+
+// PullEvents returns the events recorded since the last call and forgets
+// them; the repository calls it when saving.
+func (p *Payment) PullEvents() []events.Event {
+	evs := p.events
+	p.events = nil
+	return evs
+}

@@ -1,0 +1,10 @@
+// Package postgres stores the payment service's accounts and payments in
+// PostgreSQL and appends the events a payment records to the outbox in the
+// same transaction.
+//
+// Methods taking a pgx.Tx run inside the caller's transaction (the event
+// consumer's, which also holds the inbox claim); the others use the pool.
+// LockAccount takes the account row lock (SELECT ... FOR UPDATE) that
+// serialises every balance change of one customer; payments.order_id is
+// UNIQUE, and a violation comes back as payment.ErrConflict.
+package postgres

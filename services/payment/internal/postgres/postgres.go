@@ -1,0 +1,216 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/schemas"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
+)
+
+// Options configures a Repository.
+type Options struct {
+	// DeleteAfterInsert keeps the outbox table empty (the WAL still
+	// carries every row). Tests turn it off to read the rows back.
+	DeleteAfterInsert bool
+}
+
+// Repository reads and writes accounts and payments.
+type Repository struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+}
+
+// New returns a Repository over pool. Every event is validated against its
+// JSON schema before it is appended; a payload that does not match fails
+// the transaction.
+func New(pool *pgxpool.Pool, opts Options) *Repository {
+	wopts := []outbox.Option{outbox.Validate(func(e outbox.Event) error {
+		return schemas.Validate(e.Type, e.Payload)
+	})}
+	if opts.DeleteAfterInsert {
+		wopts = append(wopts, outbox.DeleteAfterInsert())
+	}
+	return &Repository{pool: pool, outbox: outbox.NewWriter(wopts...)}
+}
+
+const putAccount = `
+INSERT INTO accounts (customer_id, balance_cents, created_at, updated_at)
+VALUES ($1, $2, $3, $3)
+ON CONFLICT (customer_id) DO UPDATE SET balance_cents = EXCLUDED.balance_cents, updated_at = EXCLUDED.updated_at
+RETURNING customer_id, balance_cents, created_at, updated_at`
+
+// PutAccount creates the account or sets its balance, and returns it as
+// stored.
+func (r *Repository) PutAccount(ctx context.Context, a *payment.Account) (*payment.Account, error) {
+	rows, err := r.pool.Query(ctx, putAccount, a.CustomerID, a.BalanceCents, a.UpdatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("put account: %w", err)
+	}
+	out, err := pgx.CollectExactlyOneRow(rows, scanAccount)
+	if err != nil {
+		return nil, fmt.Errorf("put account: %w", err)
+	}
+	return out, nil
+}
+
+const selectAccount = `SELECT customer_id, balance_cents, created_at, updated_at FROM accounts WHERE customer_id = $1`
+
+// Account returns the account of customerID, or payment.ErrNotFound.
+func (r *Repository) Account(ctx context.Context, customerID string) (*payment.Account, error) {
+	return account(ctx, r.pool, selectAccount, customerID)
+}
+
+// LockAccount returns the account of customerID locked for update until
+// tx ends, or payment.ErrNotFound.
+func (r *Repository) LockAccount(ctx context.Context, tx pgx.Tx, customerID string) (*payment.Account, error) {
+	return account(ctx, tx, selectAccount+` FOR UPDATE`, customerID)
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func account(ctx context.Context, q querier, sql, customerID string) (*payment.Account, error) {
+	rows, err := q.Query(ctx, sql, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", customerID, err)
+	}
+	a, err := pgx.CollectExactlyOneRow(rows, scanAccount)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("account %s: %w", customerID, payment.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", customerID, err)
+	}
+	return a, nil
+}
+
+func scanAccount(row pgx.CollectableRow) (*payment.Account, error) {
+	var a payment.Account
+	if err := row.Scan(&a.CustomerID, &a.BalanceCents, &a.CreatedAt, &a.UpdatedAt); err != nil {
+		return nil, err
+	}
+	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	return &a, nil
+}
+
+const updateAccount = `UPDATE accounts SET balance_cents = $2, updated_at = $3 WHERE customer_id = $1`
+
+// SaveAccount writes the balance of a (locked) account.
+func (r *Repository) SaveAccount(ctx context.Context, tx pgx.Tx, a *payment.Account) error {
+	tag, err := tx.Exec(ctx, updateAccount, a.CustomerID, a.BalanceCents, a.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("save account %s: %w", a.CustomerID, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("save account %s: %w", a.CustomerID, payment.ErrNotFound)
+	}
+	return nil
+}
+
+const paymentColumns = `id::text, order_id::text, customer_id, amount_cents, currency, status, reason, created_at, updated_at`
+
+const selectPaymentByOrder = `SELECT ` + paymentColumns + ` FROM payments WHERE order_id = $1`
+
+// PaymentByOrder returns the payment of orderID, or payment.ErrNotFound.
+// With lock, the row stays locked for update until tx ends.
+func (r *Repository) PaymentByOrder(ctx context.Context, tx pgx.Tx, orderID string, lock bool) (*payment.Payment, error) {
+	sql := selectPaymentByOrder
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	rows, err := tx.Query(ctx, sql, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("payment of order %s: %w", orderID, err)
+	}
+	p, err := pgx.CollectExactlyOneRow(rows, scanPayment)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("payment of order %s: %w", orderID, payment.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("payment of order %s: %w", orderID, err)
+	}
+	return p, nil
+}
+
+const selectPaymentsByOrder = selectPaymentByOrder + ` ORDER BY created_at, id`
+
+// PaymentsByOrder lists the payments of orderID (none, or one: an order is
+// charged at most once).
+func (r *Repository) PaymentsByOrder(ctx context.Context, orderID string) ([]*payment.Payment, error) {
+	rows, err := r.pool.Query(ctx, selectPaymentsByOrder, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("payments of order %s: %w", orderID, err)
+	}
+	ps, err := pgx.CollectRows(rows, scanPayment)
+	if err != nil {
+		return nil, fmt.Errorf("payments of order %s: %w", orderID, err)
+	}
+	return ps, nil
+}
+
+func scanPayment(row pgx.CollectableRow) (*payment.Payment, error) {
+	var p payment.Payment
+	var status string
+	if err := row.Scan(&p.ID, &p.OrderID, &p.CustomerID, &p.AmountCents, &p.Currency, &status, &p.Reason, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
+	}
+	p.Status = payment.Status(status)
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return &p, nil
+}
+
+const upsertPayment = `
+INSERT INTO payments (id, order_id, customer_id, amount_cents, currency, status, reason, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at`
+
+// SavePayment writes p (inserting it or updating its status) and appends
+// the events it recorded to the outbox, all through tx. A second payment
+// for the same order is payment.ErrConflict.
+func (r *Repository) SavePayment(ctx context.Context, tx pgx.Tx, p *payment.Payment) error {
+	_, err := tx.Exec(ctx, upsertPayment, p.ID, p.OrderID, p.CustomerID, p.AmountCents, p.Currency, string(p.Status), p.Reason, p.CreatedAt, p.UpdatedAt)
+	if err != nil {
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation {
+			return fmt.Errorf("save payment of order %s: %w: %w", p.OrderID, payment.ErrConflict, err)
+		}
+		return fmt.Errorf("save payment of order %s: %w", p.OrderID, err)
+	}
+	return r.appendEvents(ctx, tx, p.PullEvents(), p.UpdatedAt)
+}
+
+const uniqueViolation = "23505"
+
+func (r *Repository) appendEvents(ctx context.Context, tx pgx.Tx, evs []events.Event, at time.Time) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	rows := make([]outbox.Event, len(evs))
+	for i, e := range evs {
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		rows[i] = outbox.Event{
+			AggregateType: e.AggregateType(),
+			AggregateID:   e.AggregateID(),
+			Type:          e.EventType(),
+			Payload:       payload,
+			OccurredAt:    at,
+		}
+	}
+	if err := r.outbox.Append(ctx, tx, rows...); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	return nil
+}
