@@ -86,7 +86,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Handler:    handlers.Handle,
 		Validate:   handlers.Validate,
 		Logger:     log,
-		ClientOpts: cfg.ConsumerOpts,
+		ClientOpts: cfg.KafkaClientOpts,
 	})
 	if err != nil {
 		pool.Close()

@@ -18,8 +18,8 @@ import (
 const (
 	DefaultHTTPAddr        = "127.0.0.1:8080"
 	DefaultDatabaseURL     = "postgres://order_service:order_service@127.0.0.1:5432/orders?sslmode=disable"
-	DefaultBrokers         = "127.0.0.1:9092"
-	DefaultGroup           = "order-service"
+	DefaultKafkaBrokers    = "127.0.0.1:9092"
+	DefaultKafkaGroup      = "order-service"
 	DefaultHTTPBodyLimit   = "64K"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultDatabaseWait    = 30 * time.Second
@@ -46,9 +46,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// DatabaseWait is how long Start waits for the database to answer.
 	DatabaseWait time.Duration
-	// ConsumerOpts are extra franz-go options for the consumer (tests use
+	// KafkaClientOpts are extra franz-go options for the consumer (tests use
 	// them for short session timeouts).
-	ConsumerOpts []kgo.Opt
+	KafkaClientOpts []kgo.Opt
 }
 
 // ConfigFromEnv reads the configuration through getenv, applying defaults
@@ -76,7 +76,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		HTTPAddr:      get("HTTP_ADDR", DefaultHTTPAddr),
 		DatabaseURL:   get("DATABASE_URL", DefaultDatabaseURL),
-		Group:         get("KAFKA_GROUP", DefaultGroup),
+		Group:         get("KAFKA_GROUP", DefaultKafkaGroup),
 		HTTPBodyLimit: get("HTTP_BODY_LIMIT", DefaultHTTPBodyLimit),
 		DatabaseWait:  DefaultDatabaseWait,
 	}
@@ -86,7 +86,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if err := checkDatabaseURL(cfg.DatabaseURL); err != nil {
 		bad("DATABASE_URL", redact(cfg.DatabaseURL), err)
 	}
-	brokers := get("KAFKA_BROKERS", DefaultBrokers)
+	brokers := get("KAFKA_BROKERS", DefaultKafkaBrokers)
 	for b := range strings.SplitSeq(brokers, ",") {
 		b = strings.TrimSpace(b)
 		if _, _, err := net.SplitHostPort(b); err != nil {

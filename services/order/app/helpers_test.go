@@ -46,11 +46,11 @@ func start(t *testing.T) *env {
 		HTTPAddr:                "127.0.0.1:0",
 		DatabaseURL:             dsn,
 		Brokers:                 []string{broker},
-		Group:                   app.DefaultGroup,
+		Group:                   app.DefaultKafkaGroup,
 		OutboxDeleteAfterInsert: false,
 		HTTPBodyLimit:           app.DefaultHTTPBodyLimit,
 		ShutdownTimeout:         10 * time.Second,
-		ConsumerOpts: []kgo.Opt{
+		KafkaClientOpts: []kgo.Opt{
 			kgo.HeartbeatInterval(100 * time.Millisecond),
 			kgo.AutoCommitInterval(100 * time.Millisecond),
 			kgo.FetchMaxWait(100 * time.Millisecond),
@@ -235,7 +235,7 @@ func (e *env) waitInbox(id string) string {
 	var outcome string
 	eventually(e.t, "event "+id+" handled", func() (bool, string) {
 		err := e.db.QueryRow(e.t.Context(), `SELECT outcome FROM inbox WHERE consumer_group = $1 AND event_id = $2`,
-			app.DefaultGroup, id).Scan(&outcome)
+			app.DefaultKafkaGroup, id).Scan(&outcome)
 		return err == nil, fmt.Sprint(err)
 	})
 	return outcome
