@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
+)
+
+// Store is what the API reads and writes.
+type Store interface {
+	PutStock(ctx context.Context, s *inventory.Stock) (*inventory.Stock, error)
+	Stock(ctx context.Context, sku string) (*inventory.Stock, error)
+	ReservationOf(ctx context.Context, orderID string) (*inventory.Reservation, error)
+}
+
+// Config configures New.
+type Config struct {
+	Store Store
+	// BodyLimit caps request bodies (echo notation, e.g. "64K").
+	BodyLimit string
+	// Ready are the readiness checks behind GET /readyz.
+	Ready  []httpserver.Check
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// New returns the API's echo instance with every route registered.
+func New(cfg Config) *echo.Echo {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := httpserver.New(httpserver.Config{BodyLimit: cfg.BodyLimit, Ready: cfg.Ready, Logger: cfg.Logger})
+	h := handlers{store: cfg.Store, now: cfg.Now}
+	e.PUT("/stock/:sku", h.putStock)
+	e.GET("/stock/:sku", h.getStock)
+	e.GET("/reservations", h.listReservations)
+	return e
+}
+
+type handlers struct {
+	store Store
+	now   func() time.Time
+}
+
+type stockJSON struct {
+	SKU       string `json:"sku"`
+	Available int    `json:"available"`
+	Reserved  int    `json:"reserved"`
+}
+
+type putStockRequest struct {
+	Available *int `json:"available"`
+}
+
+func (h handlers) putStock(c echo.Context) error {
+	var req putStockRequest
+	if err := httpserver.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Available == nil {
+		return httpserver.Invalid(httpserver.FieldError{Field: "available", Message: "is required"})
+	}
+	s, err := inventory.NewStock(c.Param("sku"), *req.Available, h.now().UTC())
+	if err != nil {
+		return toHTTPError(err)
+	}
+	stored, err := h.store.PutStock(c.Request().Context(), s)
+	if err != nil {
+		return toHTTPError(err)
+	}
+	return c.JSON(http.StatusOK, stockJSON{SKU: stored.SKU, Available: stored.Available, Reserved: stored.Reserved})
+}
+
+func (h handlers) getStock(c echo.Context) error {
+	s, err := h.store.Stock(c.Request().Context(), c.Param("sku"))
+	if err != nil {
+		return toHTTPError(err)
+	}
+	return c.JSON(http.StatusOK, stockJSON{SKU: s.SKU, Available: s.Available, Reserved: s.Reserved})
+}
+
+type reservationJSON struct {
+	OrderID   string    `json:"orderId"`
+	SKU       string    `json:"sku"`
+	Quantity  int       `json:"quantity"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type reservationsResponse struct {
+	Reservations []reservationJSON `json:"reservations"`
+}
+
+func (h handlers) listReservations(c echo.Context) error {
+	orderID := c.QueryParam("orderId")
+	switch {
+	case orderID == "":
+		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "query parameter is required"})
+	case !isUUID(orderID):
+		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "must be a UUID"})
+	}
+	out := reservationsResponse{Reservations: []reservationJSON{}}
+	r, err := h.store.ReservationOf(c.Request().Context(), orderID)
+	switch {
+	case errors.Is(err, inventory.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		for _, l := range r.Lines {
+			out.Reservations = append(out.Reservations, reservationJSON{
+				OrderID: r.OrderID, SKU: l.SKU, Quantity: l.Quantity, Status: string(r.Status), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+			})
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// isUUID accepts the canonical 36-character form only.
+func isUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// toHTTPError maps domain errors to API errors; anything else stays a 500.
+func toHTTPError(err error) error {
+	if v, ok := errors.AsType[*inventory.ValidationError](err); ok {
+		fields := make([]httpserver.FieldError, len(v.Fields))
+		for i, f := range v.Fields {
+			fields[i] = httpserver.FieldError{Field: f.Field, Message: f.Message}
+		}
+		return httpserver.Invalid(fields...)
+	}
+	if errors.Is(err, inventory.ErrNotFound) {
+		return httpserver.NewError(http.StatusNotFound, "not_found", "sku not found")
+	}
+	return err
+}

@@ -1,0 +1,203 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/httpapi"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
+	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type fixture struct {
+	pool *pgxpool.Pool
+	repo *postgres.Repository
+	url  string
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	log := slog.New(slog.DiscardHandler)
+	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", log); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	repo := postgres.New(pool, postgres.Options{})
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{
+		Store: repo, BodyLimit: "64K", Logger: log,
+		Ready: []httpserver.Check{{Name: "database", Check: pool.Ping}},
+	}))
+	t.Cleanup(srv.Close)
+	return fixture{pool: pool, repo: repo, url: srv.URL}
+}
+
+func (f fixture) do(t *testing.T, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, f.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: response %q is not a JSON object: %v", method, path, raw, err)
+	}
+	return resp.StatusCode, out
+}
+
+func (f fixture) count(t *testing.T, sql string) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(t.Context(), sql).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func errorOf(t *testing.T, body map[string]any) (code string, fields []string) {
+	t.Helper()
+	e, ok := body["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("body %v has no error object", body)
+	}
+	code, _ = e["code"].(string)
+	if msg, _ := e["message"].(string); msg == "" {
+		t.Fatalf("error %v has no message", e)
+	}
+	details, _ := e["details"].([]any)
+	for _, d := range details {
+		if m, ok := d.(map[string]any); ok {
+			f, _ := m["field"].(string)
+			fields = append(fields, f)
+		}
+	}
+	return code, fields
+}
+
+func TestPutAndGetStock(t *testing.T) {
+	f := setup(t)
+	status, body := f.do(t, http.MethodPut, "/stock/BOOK-1", `{"available": 5}`)
+	want := map[string]any{"sku": "BOOK-1", "available": float64(5), "reserved": float64(0)}
+	if status != http.StatusOK || len(body) != 3 || body["sku"] != want["sku"] || body["available"] != want["available"] || body["reserved"] != want["reserved"] {
+		t.Fatalf("PUT = %d %v, want %v", status, body, want)
+	}
+	if status, body = f.do(t, http.MethodPut, "/stock/BOOK-1", `{"available": 0}`); status != http.StatusOK || body["available"] != float64(0) {
+		t.Fatalf("second PUT = %d %v", status, body)
+	}
+	if status, body = f.do(t, http.MethodGet, "/stock/BOOK-1", ""); status != http.StatusOK || body["available"] != float64(0) || body["reserved"] != float64(0) {
+		t.Fatalf("GET = %d %v", status, body)
+	}
+	status, body = f.do(t, http.MethodGet, "/stock/UNKNOWN", "")
+	if code, _ := errorOf(t, body); status != http.StatusNotFound || code != "not_found" {
+		t.Fatalf("GET unknown = %d %v", status, body)
+	}
+	if n := f.count(t, `SELECT count(*) FROM stock`); n != 1 {
+		t.Fatalf("stock rows = %d, want 1", n)
+	}
+}
+
+func TestPutStockRejectsBadInput(t *testing.T) {
+	f := setup(t)
+	for _, tc := range []struct {
+		name       string
+		sku        string
+		body       string
+		wantStatus int
+		wantCode   string
+		wantFields []string
+	}{
+		{"malformed JSON", "A", `{"available": `, 400, "malformed_json", nil},
+		{"empty body", "A", ``, 400, "malformed_json", nil},
+		{"string count", "A", `{"available": "5"}`, 400, "wrong_type", []string{"available"}},
+		{"fractional count", "A", `{"available": 2.5}`, 400, "wrong_type", []string{"available"}},
+		{"unknown field", "A", `{"available": 1, "reserved": 2}`, 400, "unknown_field", nil},
+		{"missing count", "A", `{}`, 422, "validation_failed", []string{"available"}},
+		{"negative count", "A", `{"available": -1}`, 422, "validation_failed", []string{"available"}},
+		{"count too large", "A", `{"available": 1000000001}`, 422, "validation_failed", []string{"available"}},
+		{"sku too long", strings.Repeat("S", 65), `{"available": 1}`, 422, "validation_failed", []string{"sku"}},
+		{"oversize body", "A", `{"available": 1, "pad": "` + strings.Repeat("x", 70<<10) + `"}`, 413, "payload_too_large", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := f.do(t, http.MethodPut, "/stock/"+tc.sku, tc.body)
+			code, fields := errorOf(t, body)
+			if status != tc.wantStatus || code != tc.wantCode {
+				t.Fatalf("= %d %s, want %d %s (%v)", status, code, tc.wantStatus, tc.wantCode, body)
+			}
+			if strings.Join(fields, ",") != strings.Join(tc.wantFields, ",") {
+				t.Fatalf("fields = %v, want %v", fields, tc.wantFields)
+			}
+			if n := f.count(t, `SELECT count(*) FROM stock`); n != 0 {
+				t.Fatalf("stock rows = %d after a rejected request, want 0", n)
+			}
+		})
+	}
+}
+
+func TestListReservations(t *testing.T) {
+	f := setup(t)
+	const orderID = "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10"
+	for _, q := range []string{"", "?orderId=", "?orderId=nope"} {
+		status, body := f.do(t, http.MethodGet, "/reservations"+q, "")
+		if code, fields := errorOf(t, body); status != 422 || code != "validation_failed" || len(fields) != 1 || fields[0] != "orderId" {
+			t.Fatalf("GET /reservations%s = %d %v", q, status, body)
+		}
+	}
+	status, body := f.do(t, http.MethodGet, "/reservations?orderId="+orderID, "")
+	if list, ok := body["reservations"].([]any); status != http.StatusOK || !ok || len(list) != 0 {
+		t.Fatalf("unknown order = %d %v, want an empty list", status, body)
+	}
+	res, err := inventory.Reserve(orderID, []inventory.Line{{SKU: "A", Quantity: 2}, {SKU: "B", Quantity: 1}}, nil, time.Now().UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.repo.SaveReservation(t.Context(), tx, res) }); err != nil {
+		t.Fatal(err)
+	}
+	status, body = f.do(t, http.MethodGet, "/reservations?orderId="+orderID, "")
+	list, _ := body["reservations"].([]any)
+	if status != http.StatusOK || len(list) != 2 {
+		t.Fatalf("reservations = %d %v", status, body)
+	}
+	first := list[0].(map[string]any)
+	if first["sku"] != "A" || first["quantity"] != float64(2) || first["status"] != "REJECTED" || first["orderId"] != orderID {
+		t.Fatalf("first line = %v", first)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	f := setup(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if status, body := f.do(t, http.MethodGet, path, ""); status != http.StatusOK {
+			t.Fatalf("%s = %d %v", path, status, body)
+		}
+	}
+}

@@ -1,0 +1,256 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/schemas"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
+)
+
+// Options configures a Repository.
+type Options struct {
+	// DeleteAfterInsert keeps the outbox table empty (the WAL still
+	// carries every row). Tests turn it off to read the rows back.
+	DeleteAfterInsert bool
+}
+
+// Repository reads and writes stock and reservations.
+type Repository struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Writer
+}
+
+// New returns a Repository over pool. Every event is validated against its
+// JSON schema before it is appended; a payload that does not match fails
+// the transaction.
+func New(pool *pgxpool.Pool, opts Options) *Repository {
+	wopts := []outbox.Option{outbox.Validate(func(e outbox.Event) error {
+		return schemas.Validate(e.Type, e.Payload)
+	})}
+	if opts.DeleteAfterInsert {
+		wopts = append(wopts, outbox.DeleteAfterInsert())
+	}
+	return &Repository{pool: pool, outbox: outbox.NewWriter(wopts...)}
+}
+
+const stockColumns = `sku, available, reserved, created_at, updated_at`
+
+const putStock = `
+INSERT INTO stock (sku, available, reserved, created_at, updated_at)
+VALUES ($1, $2, 0, $3, $3)
+ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, updated_at = EXCLUDED.updated_at
+RETURNING ` + stockColumns
+
+// PutStock creates the SKU or sets its available count (its reserved count
+// is kept), and returns it as stored.
+func (r *Repository) PutStock(ctx context.Context, s *inventory.Stock) (*inventory.Stock, error) {
+	rows, err := r.pool.Query(ctx, putStock, s.SKU, s.Available, s.UpdatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("put stock %s: %w", s.SKU, err)
+	}
+	out, err := pgx.CollectExactlyOneRow(rows, scanStock)
+	if err != nil {
+		return nil, fmt.Errorf("put stock %s: %w", s.SKU, err)
+	}
+	return out, nil
+}
+
+const selectStock = `SELECT ` + stockColumns + ` FROM stock WHERE sku = $1`
+
+// Stock returns the stock of sku, or inventory.ErrNotFound.
+func (r *Repository) Stock(ctx context.Context, sku string) (*inventory.Stock, error) {
+	rows, err := r.pool.Query(ctx, selectStock, sku)
+	if err != nil {
+		return nil, fmt.Errorf("stock %s: %w", sku, err)
+	}
+	s, err := pgx.CollectExactlyOneRow(rows, scanStock)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("stock %s: %w", sku, inventory.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stock %s: %w", sku, err)
+	}
+	return s, nil
+}
+
+// The stable order is what keeps two transactions locking overlapping SKU
+// sets from deadlocking.
+const lockStock = `SELECT ` + stockColumns + ` FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`
+
+// LockStock locks the stock rows of skus in SKU order until tx ends and
+// returns them by SKU; unknown SKUs are absent from the map.
+func (r *Repository) LockStock(ctx context.Context, tx pgx.Tx, skus []string) (map[string]*inventory.Stock, error) {
+	rows, err := tx.Query(ctx, lockStock, skus)
+	if err != nil {
+		return nil, fmt.Errorf("lock stock: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanStock)
+	if err != nil {
+		return nil, fmt.Errorf("lock stock: %w", err)
+	}
+	out := make(map[string]*inventory.Stock, len(list))
+	for _, s := range list {
+		out[s.SKU] = s
+	}
+	return out, nil
+}
+
+func scanStock(row pgx.CollectableRow) (*inventory.Stock, error) {
+	var s inventory.Stock
+	if err := row.Scan(&s.SKU, &s.Available, &s.Reserved, &s.CreatedAt, &s.UpdatedAt); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	return &s, nil
+}
+
+const updateStock = `
+UPDATE stock SET available = u.available, reserved = u.reserved, updated_at = u.updated_at
+FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]) AS u(sku, available, reserved, updated_at)
+WHERE stock.sku = u.sku`
+
+// SaveStock writes the counts of (locked) stock rows.
+func (r *Repository) SaveStock(ctx context.Context, tx pgx.Tx, stock ...*inventory.Stock) error {
+	if len(stock) == 0 {
+		return nil
+	}
+	skus, avail, reserved, at := make([]string, len(stock)), make([]int, len(stock)), make([]int, len(stock)), make([]time.Time, len(stock))
+	for i, s := range stock {
+		skus[i], avail[i], reserved[i], at[i] = s.SKU, s.Available, s.Reserved, s.UpdatedAt
+	}
+	tag, err := tx.Exec(ctx, updateStock, skus, avail, reserved, at)
+	if err != nil {
+		return fmt.Errorf("save stock: %w", err)
+	}
+	if int(tag.RowsAffected()) != len(stock) {
+		return fmt.Errorf("save stock: %d of %d rows updated: %w", tag.RowsAffected(), len(stock), inventory.ErrNotFound)
+	}
+	return nil
+}
+
+const selectReservation = `
+SELECT order_id::text, sku, quantity, status, version, created_at, updated_at
+FROM reservations WHERE order_id = $1 ORDER BY sku`
+
+// Reservation returns the reservation of orderID, or inventory.ErrNotFound.
+// With lock, its rows stay locked for update until tx ends.
+func (r *Repository) Reservation(ctx context.Context, tx pgx.Tx, orderID string, lock bool) (*inventory.Reservation, error) {
+	sql := selectReservation
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	return reservation(ctx, tx, sql, orderID)
+}
+
+// ReservationOf is Reservation outside a transaction, for reads.
+func (r *Repository) ReservationOf(ctx context.Context, orderID string) (*inventory.Reservation, error) {
+	return reservation(ctx, r.pool, selectReservation, orderID)
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func reservation(ctx context.Context, q querier, sql, orderID string) (*inventory.Reservation, error) {
+	rows, err := q.Query(ctx, sql, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("reservation of order %s: %w", orderID, err)
+	}
+	var res *inventory.Reservation
+	var line inventory.Line
+	var status string
+	var version int
+	var created, updated time.Time
+	_, err = pgx.ForEachRow(rows, []any{&orderID, &line.SKU, &line.Quantity, &status, &version, &created, &updated}, func() error {
+		if res == nil {
+			res = &inventory.Reservation{OrderID: orderID, Status: inventory.Status(status), Version: version, CreatedAt: created.UTC(), UpdatedAt: updated.UTC()}
+		} else if inventory.Status(status) != res.Status || version != res.Version {
+			return fmt.Errorf("rows disagree on status or version: %w", inventory.ErrConflict)
+		}
+		res.Lines = append(res.Lines, line)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reservation of order %s: %w", orderID, err)
+	}
+	if res == nil {
+		return nil, fmt.Errorf("reservation of order %s: %w", orderID, inventory.ErrNotFound)
+	}
+	return res, nil
+}
+
+const insertReservation = `
+INSERT INTO reservations (order_id, sku, quantity, status, version, created_at, updated_at)
+SELECT $1, sku, quantity, $4, 1, $5, $5 FROM unnest($2::text[], $3::int[]) AS l(sku, quantity)`
+
+const updateReservation = `
+UPDATE reservations SET status = $2, version = version + 1, updated_at = $4
+WHERE order_id = $1 AND version = $3`
+
+// SaveReservation inserts a new reservation (Version 0) or updates the
+// status of a stored one, appends the events it recorded to the outbox, all
+// through tx, and bumps r.Version. A second reservation for the same order,
+// or an update that lost to a concurrent one, is inventory.ErrConflict.
+func (r *Repository) SaveReservation(ctx context.Context, tx pgx.Tx, res *inventory.Reservation) error {
+	if res.Version == 0 {
+		skus, qty := make([]string, len(res.Lines)), make([]int, len(res.Lines))
+		for i, l := range res.Lines {
+			skus[i], qty[i] = l.SKU, l.Quantity
+		}
+		if _, err := tx.Exec(ctx, insertReservation, res.OrderID, skus, qty, string(res.Status), res.CreatedAt); err != nil {
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation {
+				return fmt.Errorf("save reservation of order %s: %w: %w", res.OrderID, inventory.ErrConflict, err)
+			}
+			return fmt.Errorf("save reservation of order %s: %w", res.OrderID, err)
+		}
+	} else {
+		tag, err := tx.Exec(ctx, updateReservation, res.OrderID, string(res.Status), res.Version, res.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("save reservation of order %s: %w", res.OrderID, err)
+		}
+		if int(tag.RowsAffected()) != len(res.Lines) {
+			return fmt.Errorf("save reservation of order %s at version %d: %w", res.OrderID, res.Version, inventory.ErrConflict)
+		}
+	}
+	if err := r.appendEvents(ctx, tx, res.PullEvents(), res.UpdatedAt); err != nil {
+		return err
+	}
+	res.Version++
+	return nil
+}
+
+const uniqueViolation = "23505"
+
+func (r *Repository) appendEvents(ctx context.Context, tx pgx.Tx, evs []events.Event, at time.Time) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	rows := make([]outbox.Event, len(evs))
+	for i, e := range evs {
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		rows[i] = outbox.Event{
+			AggregateType: e.AggregateType(),
+			AggregateID:   e.AggregateID(),
+			Type:          e.EventType(),
+			Payload:       payload,
+			OccurredAt:    at,
+		}
+	}
+	if err := r.outbox.Append(ctx, tx, rows...); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	return nil
+}
