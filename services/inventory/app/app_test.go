@@ -1,0 +1,313 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/schemas"
+	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/inventory/app"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type service struct {
+	app    *app.App
+	pool   *pgxpool.Pool
+	broker string
+	url    string
+}
+
+func start(t *testing.T) *service {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	broker := kafkatest.Start(t)
+	cfg, err := app.ConfigFromEnv(func(k string) string {
+		return map[string]string{
+			"HTTP_ADDR": "127.0.0.1:0", "DATABASE_URL": dsn, "KAFKA_BROKERS": broker,
+			"OUTBOX_DELETE_AFTER_INSERT": "false",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Start(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return &service{app: a, pool: pool, broker: broker, url: "http://" + a.Addr()}
+}
+
+func (s *service) http(t *testing.T, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %q: %v", method, path, raw, err)
+	}
+	return resp.StatusCode, out
+}
+
+// stock returns [available, reserved] of sku through the API.
+func (s *service) stock(t *testing.T, sku string) [2]int {
+	t.Helper()
+	status, body := s.http(t, http.MethodGet, "/stock/"+sku, "")
+	if status != http.StatusOK {
+		t.Fatalf("GET stock %s = %d %v", sku, status, body)
+	}
+	return [2]int{int(body["available"].(float64)), int(body["reserved"].(float64))}
+}
+
+func (s *service) put(t *testing.T, sku string, n int) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]int{"available": n})
+	if status, resp := s.http(t, http.MethodPut, "/stock/"+sku, string(body)); status != http.StatusOK {
+		t.Fatalf("PUT stock %s = %d %v", sku, status, resp)
+	}
+}
+
+// record builds an order event the way the CDC connector publishes it:
+// key = order id, headers id and eventType, value = the payload JSON.
+func record(t *testing.T, typ, orderID string, payload any) *kgo.Record {
+	t.Helper()
+	value, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schemas.Validate(typ, value); err != nil {
+		t.Fatalf("test payload: %v", err)
+	}
+	return &kgo.Record{
+		Topic: saga.TopicOrder, Key: []byte(orderID), Value: value,
+		Headers: []kgo.RecordHeader{{Key: "id", Value: []byte(newID())}, {Key: "eventType", Value: []byte(typ)}},
+	}
+}
+
+func eventID(r *kgo.Record) string { return string(r.Headers[0].Value) }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// created builds OrderCreated with lines given as SKU, quantity pairs.
+func created(t *testing.T, orderID string, lines ...any) *kgo.Record {
+	t.Helper()
+	oc := saga.OrderCreated{OrderID: orderID, CustomerID: "cust-42", Currency: "EUR", CreatedAt: time.Now().UTC()}
+	for i := 0; i < len(lines); i += 2 {
+		oc.Items = append(oc.Items, saga.OrderItem{SKU: lines[i].(string), Quantity: lines[i+1].(int), UnitPriceCents: 100})
+		oc.TotalCents += int64(100 * lines[i+1].(int))
+	}
+	return record(t, saga.TypeOrderCreated, orderID, oc)
+}
+
+func cancelled(t *testing.T, orderID string) *kgo.Record {
+	return record(t, saga.TypeOrderCancelled, orderID, saga.OrderCancelled{OrderID: orderID, CustomerID: "cust-42", Reason: "payment failed", CancelledAt: time.Now().UTC()})
+}
+
+func confirmed(t *testing.T, orderID string) *kgo.Record {
+	return record(t, saga.TypeOrderConfirmed, orderID, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		}
+	}
+}
+
+// handled waits until the inbox holds every event id: the consumer has
+// committed those events, and every record before each on its partition.
+func (s *service) handled(t *testing.T, recs ...*kgo.Record) {
+	t.Helper()
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = eventID(r)
+	}
+	waitFor(t, 60*time.Second, "events to be handled", func() bool {
+		var n int
+		if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM inbox WHERE event_id = ANY($1::uuid[])`, ids).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == len(ids)
+	})
+}
+
+// emitted returns the types of the events emitted for orderID, in order,
+// after checking their routing columns and schemas.
+func (s *service) emitted(t *testing.T, orderID string) string {
+	t.Helper()
+	rows, err := s.pool.Query(t.Context(), `SELECT type, aggregatetype, payload FROM outbox WHERE aggregateid = $1 ORDER BY occurred_at, id`, orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var types []string
+	for rows.Next() {
+		var typ, aggType string
+		var payload []byte
+		if err := rows.Scan(&typ, &aggType, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if aggType != saga.AggregateInventory {
+			t.Errorf("%s: aggregatetype %q", typ, aggType)
+		}
+		if err := schemas.Validate(typ, payload); err != nil {
+			t.Errorf("%s: %v", typ, err)
+		}
+		types = append(types, typ)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(types, ",")
+}
+
+func TestInventorySagaOverTheBroker(t *testing.T) {
+	s := start(t)
+	s.put(t, "A", 5)
+	s.put(t, "B", 1)
+
+	kept, rejected, released := newID(), newID(), newID()
+	// Different orders travel on different partitions in no set order, so
+	// each step waits for the one before.
+	keptCreated, keptAgain := created(t, kept, "A", 2, "B", 1), created(t, kept, "A", 2, "B", 1)
+	// Redelivered as is, and again under another event id.
+	kafkatest.Produce(t, s.broker, saga.TopicOrder, keptCreated, keptCreated, keptAgain)
+	s.handled(t, keptCreated, keptAgain)
+	others := []*kgo.Record{
+		created(t, rejected, "A", 1, "B", 1), // B is gone: nothing of A may be taken either
+		created(t, released, "A", 1, "A", 1), // same SKU twice: 2 units
+	}
+	kafkatest.Produce(t, s.broker, saga.TopicOrder, others...)
+	s.handled(t, others...)
+	markers := []*kgo.Record{confirmed(t, kept), cancelled(t, rejected), cancelled(t, released)}
+	kafkatest.Produce(t, s.broker, saga.TopicOrder, markers...)
+	s.handled(t, markers...)
+
+	if got := s.stock(t, "A"); got != [2]int{3, 2} {
+		t.Errorf("A = %v, want [3 2]: 2 held by the confirmed order, 2 released", got)
+	}
+	if got := s.stock(t, "B"); got != [2]int{0, 1} {
+		t.Errorf("B = %v, want [0 1]", got)
+	}
+	for _, tc := range []struct{ orderID, want, status string }{
+		{kept, "InventoryReserved", "COMMITTED"},
+		{rejected, "InventoryRejected", "REJECTED"},
+		{released, "InventoryReserved,InventoryReleased", "RELEASED"},
+	} {
+		if got := s.emitted(t, tc.orderID); got != tc.want {
+			t.Errorf("order %s emitted %s, want %s", tc.orderID, got, tc.want)
+		}
+		_, body := s.http(t, http.MethodGet, "/reservations?orderId="+tc.orderID, "")
+		list, _ := body["reservations"].([]any)
+		if len(list) == 0 || list[0].(map[string]any)["status"] != tc.status {
+			t.Errorf("reservations of %s = %v, want %s", tc.orderID, body, tc.status)
+		}
+	}
+	waitFor(t, 30*time.Second, "readiness", func() bool {
+		status, _ := s.http(t, http.MethodGet, "/readyz", "")
+		return status == http.StatusOK
+	})
+}
+
+// TestConcurrentOrdersOverPartitions sends 20 orders of one unit against a
+// stock of 5; keyed by order id they spread over the topic's partitions,
+// which the consumer handles in parallel.
+func TestConcurrentOrdersOverPartitions(t *testing.T) {
+	s := start(t)
+	s.put(t, "HOT", 5)
+	recs := make([]*kgo.Record, 20)
+	orders := make([]string, len(recs))
+	for i := range recs {
+		orders[i] = newID()
+		recs[i] = created(t, orders[i], "HOT", 1)
+	}
+	kafkatest.Produce(t, s.broker, saga.TopicOrder, recs...)
+	s.handled(t, recs...)
+
+	partitions := map[int32]bool{}
+	for _, r := range recs {
+		partitions[r.Partition] = true
+	}
+	if len(partitions) < 2 {
+		t.Fatalf("records landed on %d partition(s); the test needs several", len(partitions))
+	}
+	if got := s.stock(t, "HOT"); got != [2]int{0, 5} {
+		t.Fatalf("HOT = %v, want [0 5]", got)
+	}
+	var reserved int
+	for _, id := range orders {
+		switch s.emitted(t, id) {
+		case "InventoryReserved":
+			reserved++
+		case "InventoryRejected":
+		default:
+			t.Fatalf("order %s emitted %q", id, s.emitted(t, id))
+		}
+	}
+	if reserved != 5 {
+		t.Fatalf("%d orders reserved, want 5", reserved)
+	}
+}
+
+func TestShutdownStopsEverything(t *testing.T) {
+	s := start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.app.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.app.Err() != nil {
+		t.Fatalf("Err after a clean shutdown = %v", s.app.Err())
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+"/healthz", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("HTTP still answers after Shutdown: %d", resp.StatusCode)
+	}
+}

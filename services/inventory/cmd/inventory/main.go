@@ -1,0 +1,52 @@
+// Command inventory runs the inventory service: stock levels and the
+// reservation step of the order saga. It is configured through the environment
+// (see app.ConfigFromEnv) and logs JSON to stdout.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/outboxcdc/outboxcdc/services/inventory/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, stop, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "inventory:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// run starts the service and blocks until a signal (ctx) or a component
+// failure, then shuts down. stop releases the signal handler, so a second
+// signal during shutdown kills the process.
+func run(ctx context.Context, stop context.CancelFunc, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := app.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	a, err := app.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("signal received, shutting down")
+	case <-a.Done():
+		log.Error("shutting down after a failure", "err", a.Err())
+	}
+	stop()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(a.Err(), a.Shutdown(sctx))
+}

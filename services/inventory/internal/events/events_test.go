@@ -1,0 +1,385 @@
+package events_test
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/schemas"
+	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/events"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
+	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type fixture struct {
+	pool *pgxpool.Pool
+	repo *postgres.Repository
+	mux  consumer.Mux
+}
+
+func setup(t *testing.T, stock map[string]int) fixture {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	log := slog.New(slog.DiscardHandler)
+	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", log); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	repo := postgres.New(pool, postgres.Options{})
+	for sku, n := range stock {
+		s, err := inventory.NewStock(sku, n, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := repo.PutStock(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fixture{pool: pool, repo: repo, mux: events.New(repo, log).Mux()}
+}
+
+// deliver runs the handler for ev in its own transaction, as the consumer
+// runtime does, and commits when it succeeds.
+func (f fixture) deliver(t *testing.T, ev consumer.Event) error {
+	t.Helper()
+	return pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.mux.Handle(t.Context(), tx, ev) })
+}
+
+// levels returns every stock row as [available, reserved].
+func (f fixture) levels(t *testing.T) map[string][2]int {
+	t.Helper()
+	rows, err := f.pool.Query(t.Context(), `SELECT sku, available, reserved FROM stock`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]int{}
+	var sku string
+	var a, r int
+	if _, err := pgx.ForEachRow(rows, []any{&sku, &a, &r}, func() error { out[sku] = [2]int{a, r}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type outboxRow struct {
+	Type, AggregateID string
+	Payload           map[string]any
+}
+
+func (f fixture) outbox(t *testing.T) []outboxRow {
+	t.Helper()
+	rows, err := f.pool.Query(t.Context(), `SELECT type, aggregatetype, aggregateid, payload FROM outbox ORDER BY occurred_at, id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []outboxRow
+	for rows.Next() {
+		var r outboxRow
+		var aggType string
+		var payload []byte
+		if err := rows.Scan(&r.Type, &aggType, &r.AggregateID, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if aggType != saga.AggregateInventory {
+			t.Errorf("%s aggregatetype = %q", r.Type, aggType)
+		}
+		if err := schemas.Validate(r.Type, payload); err != nil {
+			t.Errorf("%s payload: %v", r.Type, err)
+		}
+		if err := json.Unmarshal(payload, &r.Payload); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func event(t *testing.T, typ string, payload any) consumer.Event {
+	t.Helper()
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return consumer.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Payload: raw, Topic: saga.TopicOrder}
+}
+
+// orderCreated builds an OrderCreated with lines given as SKU, quantity
+// pairs.
+func orderCreated(t *testing.T, orderID string, lines ...any) consumer.Event {
+	t.Helper()
+	oc := saga.OrderCreated{OrderID: orderID, CustomerID: "cust-42", Currency: "EUR", CreatedAt: time.Now().UTC()}
+	for i := 0; i < len(lines); i += 2 {
+		oc.Items = append(oc.Items, saga.OrderItem{SKU: lines[i].(string), Quantity: lines[i+1].(int), UnitPriceCents: 100})
+		oc.TotalCents += int64(100 * lines[i+1].(int))
+	}
+	return event(t, saga.TypeOrderCreated, oc)
+}
+
+func orderCancelled(t *testing.T, orderID string) consumer.Event {
+	return event(t, saga.TypeOrderCancelled, saga.OrderCancelled{OrderID: orderID, CustomerID: "cust-42", Reason: "payment failed", CancelledAt: time.Now().UTC()})
+}
+
+func orderConfirmed(t *testing.T, orderID string) consumer.Event {
+	return event(t, saga.TypeOrderConfirmed, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
+}
+
+func newOrderID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func TestOrderCreated(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		lines      []any
+		wantType   string
+		wantLevels map[string][2]int
+		wantShort  []any
+	}{
+		{
+			name: "every line covered", lines: []any{"A", 2, "B", 1},
+			wantType: saga.TypeInventoryReserved, wantLevels: map[string][2]int{"A": {3, 2}, "B": {0, 1}, "C": {1, 0}},
+		},
+		{
+			name: "same SKU twice is summed", lines: []any{"A", 2, "A", 3},
+			wantType: saga.TypeInventoryReserved, wantLevels: map[string][2]int{"A": {0, 5}, "B": {1, 0}, "C": {1, 0}},
+		},
+		{
+			name: "one short SKU leaves every row unchanged", lines: []any{"A", 2, "B", 2, "C", 1},
+			wantType: saga.TypeInventoryRejected, wantLevels: map[string][2]int{"A": {5, 0}, "B": {1, 0}, "C": {1, 0}},
+			wantShort: []any{map[string]any{"sku": "B", "requested": float64(2), "available": float64(1)}},
+		},
+		{
+			name: "unknown SKU is short with 0 available", lines: []any{"A", 1, "NOPE", 1},
+			wantType: saga.TypeInventoryRejected, wantLevels: map[string][2]int{"A": {5, 0}, "B": {1, 0}, "C": {1, 0}},
+			wantShort: []any{map[string]any{"sku": "NOPE", "requested": float64(1), "available": float64(0)}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t, map[string]int{"A": 5, "B": 1, "C": 1})
+			orderID := newOrderID()
+			if err := f.deliver(t, orderCreated(t, orderID, tc.lines...)); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.levels(t); !reflect.DeepEqual(got, tc.wantLevels) {
+				t.Fatalf("stock = %v, want %v", got, tc.wantLevels)
+			}
+			out := f.outbox(t)
+			if len(out) != 1 || out[0].Type != tc.wantType || out[0].AggregateID != orderID {
+				t.Fatalf("outbox = %+v, want one %s keyed by the order", out, tc.wantType)
+			}
+			if tc.wantShort != nil && !reflect.DeepEqual(out[0].Payload["shortages"], tc.wantShort) {
+				t.Fatalf("shortages = %v, want %v", out[0].Payload["shortages"], tc.wantShort)
+			}
+		})
+	}
+}
+
+func TestOrderCreatedTwiceReservesOnce(t *testing.T) {
+	f := setup(t, map[string]int{"A": 5})
+	orderID := newOrderID()
+	for range 3 {
+		if err := f.deliver(t, orderCreated(t, orderID, "A", 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.levels(t)["A"]; got != [2]int{3, 2} {
+		t.Fatalf("A = %v, want [3 2] (reserved once)", got)
+	}
+	if out := f.outbox(t); len(out) != 1 {
+		t.Fatalf("outbox = %+v, want one InventoryReserved", out)
+	}
+}
+
+// TestConcurrentOrdersNeverOversell runs 20 orders of one unit against a
+// stock of 5, each in its own transaction at the same time.
+func TestConcurrentOrdersNeverOversell(t *testing.T) {
+	f := setup(t, map[string]int{"A": 5, "B": 100})
+	const orders = 20
+	errs := make([]error, orders)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range orders {
+		// Half the orders also take B, listed first, so lock order matters.
+		ev := orderCreated(t, newOrderID(), "A", 1)
+		if i%2 == 0 {
+			ev = orderCreated(t, newOrderID(), "B", 1, "A", 1)
+		}
+		wg.Go(func() {
+			<-start
+			errs[i] = f.deliver(t, ev)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	levels := f.levels(t)
+	if levels["A"] != [2]int{0, 5} {
+		t.Fatalf("A = %v, want [0 5]", levels["A"])
+	}
+	if levels["B"][0]+levels["B"][1] != 100 {
+		t.Fatalf("B = %v: available + reserved must stay 100", levels["B"])
+	}
+	var reserved, rejected int
+	for _, r := range f.outbox(t) {
+		switch r.Type {
+		case saga.TypeInventoryReserved:
+			reserved++
+		case saga.TypeInventoryRejected:
+			rejected++
+		}
+	}
+	if reserved != 5 || rejected != orders-5 {
+		t.Fatalf("%d reserved, %d rejected; want 5 and %d", reserved, rejected, orders-5)
+	}
+}
+
+func TestConcurrentDuplicatesOfAnOrderWithOnlyUnknownSKUs(t *testing.T) {
+	// No stock row to lock: the reservations primary key stops the second
+	// insert and the runtime's retry then finds the first.
+	f := setup(t, nil)
+	orderID := newOrderID()
+	const n = 6
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		ev := orderCreated(t, orderID, "GHOST", 1)
+		wg.Go(func() {
+			errs[i] = f.deliver(t, ev)
+			if errors.Is(errs[i], inventory.ErrConflict) {
+				errs[i] = f.deliver(t, ev)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := f.outbox(t); len(out) != 1 || out[0].Type != saga.TypeInventoryRejected {
+		t.Fatalf("outbox = %+v, want one InventoryRejected", out)
+	}
+}
+
+func TestOrderCancelledReleases(t *testing.T) {
+	f := setup(t, map[string]int{"A": 5, "B": 1})
+	orderID := newOrderID()
+	if err := f.deliver(t, orderCreated(t, orderID, "A", 2, "B", 1)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := f.deliver(t, orderCancelled(t, orderID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.levels(t); !reflect.DeepEqual(got, map[string][2]int{"A": {5, 0}, "B": {1, 0}}) {
+		t.Fatalf("stock = %v, want everything back", got)
+	}
+	out := f.outbox(t)
+	if len(out) != 2 || out[1].Type != saga.TypeInventoryReleased {
+		t.Fatalf("outbox = %+v, want InventoryReserved then one InventoryReleased", out)
+	}
+	r, err := f.repo.ReservationOf(t.Context(), orderID)
+	if err != nil || r.Status != inventory.StatusReleased {
+		t.Fatalf("reservation = %+v, %v", r, err)
+	}
+}
+
+func TestOrderCancelledHoldingNothingDoesNothing(t *testing.T) {
+	f := setup(t, map[string]int{"A": 1})
+	rejected, unknown := newOrderID(), newOrderID()
+	if err := f.deliver(t, orderCreated(t, rejected, "A", 2)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{rejected, unknown} {
+		if err := f.deliver(t, orderCancelled(t, id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.levels(t)["A"]; got != [2]int{1, 0} {
+		t.Fatalf("A = %v, want [1 0]", got)
+	}
+	if out := f.outbox(t); len(out) != 1 || out[0].Type != saga.TypeInventoryRejected {
+		t.Fatalf("outbox = %+v, want only the rejection", out)
+	}
+}
+
+func TestOrderConfirmedCommits(t *testing.T) {
+	f := setup(t, map[string]int{"A": 5})
+	orderID := newOrderID()
+	if err := f.deliver(t, orderCreated(t, orderID, "A", 2)); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []consumer.Event{orderConfirmed(t, orderID), orderConfirmed(t, orderID), orderConfirmed(t, newOrderID())} {
+		if err := f.deliver(t, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := f.repo.ReservationOf(t.Context(), orderID)
+	if err != nil || r.Status != inventory.StatusCommitted {
+		t.Fatalf("reservation = %+v, %v; want COMMITTED", r, err)
+	}
+	if got := f.levels(t)["A"]; got != [2]int{3, 2} {
+		t.Fatalf("A = %v, want [3 2]: confirming keeps the units reserved", got)
+	}
+	if out := f.outbox(t); len(out) != 1 {
+		t.Fatalf("outbox = %+v, want only InventoryReserved", out)
+	}
+}
+
+func TestUndecodablePayloadIsPermanent(t *testing.T) {
+	f := setup(t, nil)
+	for _, typ := range []string{saga.TypeOrderCreated, saga.TypeOrderCancelled, saga.TypeOrderConfirmed} {
+		err := f.deliver(t, consumer.Event{ID: uuid.NewString(), Type: typ, Payload: []byte(`{"orderId": 42}`)})
+		if !consumer.IsPermanent(err) {
+			t.Fatalf("%s: err = %v, want permanent", typ, err)
+		}
+	}
+	err := f.deliver(t, orderCreated(t, newOrderID(), "A", 0))
+	if !consumer.IsPermanent(err) {
+		t.Fatalf("zero quantity: err = %v, want permanent", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		ev      consumer.Event
+		wantErr bool
+	}{
+		{"valid OrderCreated", orderCreated(t, newOrderID(), "A", 1), false},
+		{"zero quantity", orderCreated(t, newOrderID(), "A", 0), true},
+		{"OrderConfirmed not JSON", consumer.Event{Type: saga.TypeOrderConfirmed, Payload: []byte(`nope`)}, true},
+		{"ignored type is not checked", consumer.Event{Type: saga.TypePaymentCaptured, Payload: []byte(`nope`)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := events.Validate(tc.ev); (err != nil) != tc.wantErr {
+				t.Fatalf("Validate = %v, want error %v", err, tc.wantErr)
+			}
+		})
+	}
+}
