@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/kafkabroker"
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 )
 
@@ -403,5 +406,60 @@ func TestDatabaseOutageDoesNotDeadLetter(t *testing.T) {
 	r.stop(t)
 	if n := e.records(e.topic + ".dlq"); n != 0 {
 		t.Fatalf("%d records dead-lettered", n)
+	}
+}
+
+// TestDeadLetterSurvivesABrokerOutage takes the broker down just as a
+// record must be dead-lettered: the produce fails, nothing is committed (the
+// member also loses its partitions), and once the broker is back the record
+// is redelivered and reaches the dead-letter topic.
+func TestDeadLetterSurvivesABrokerOutage(t *testing.T) {
+	dir := t.TempDir()
+	b1 := kafkatest.StartBroker(t, kafkatest.DataDir(dir))
+	addr := b1.Addr()
+	e := newEnv(t)
+	e.addr = addr
+	e.adm = kadm.NewClient(kafkatest.Client(t, addr))
+	id := newID()
+	kafkatest.Produce(t, addr, e.topic,
+		event("order-1", id, "Poison", "1"),
+		event("order-1", newID(), "OrderCreated", "2"),
+	)
+
+	var downOnce sync.Once
+	cfg := e.config("payment", consumer.Mux{
+		"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error { return insertEffect(ctx, tx, ev, "") },
+		"Poison": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+			downOnce.Do(b1.Close)
+			return consumer.Permanent(errors.New("malformed order"))
+		},
+	}.Handle)
+	cfg.AttemptTimeout = time.Second
+	r := e.start(cfg)
+	waitFor(t, 30*time.Second, "a failed dead-letter produce", func() bool {
+		return e.logs.count("dead-letter produce failed; retrying") >= 1
+	})
+	if n := e.count(`SELECT count(*) FROM inbox`); n != 0 {
+		t.Fatalf("inbox rows = %d while the dead-letter produce fails, want 0", n)
+	}
+
+	b2, err := kafkabroker.Start(kafkabroker.Config{Addr: addr, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b2.Close)
+	dlq := kafkatest.Consume(t, addr, e.topic+".dlq", 1, 60*time.Second)
+	waitFor(t, 60*time.Second, "both records finished and committed", func() bool {
+		return e.count(`SELECT count(*) FROM effects`) == 1 && e.allCommitted("payment", e.topic)
+	})
+	r.stop(t)
+	if got := first(dlq[0], "id"); got != id {
+		t.Fatalf("dead-lettered id = %q, want %q", got, id)
+	}
+	if got := headers(dlq[0])[consumer.HeaderDLQError]; got != "malformed order" {
+		t.Fatalf("dlq.error = %q", got)
+	}
+	if n := e.count(`SELECT count(*) FROM inbox WHERE event_id = $1 AND outcome = 'dead_lettered'`, id); n != 1 {
+		t.Fatalf("dead_lettered inbox rows = %d, want 1", n)
 	}
 }
