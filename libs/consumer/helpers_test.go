@@ -185,7 +185,7 @@ func insertEffect(ctx context.Context, tx pgx.Tx, ev consumer.Event, member stri
 func (e *env) count(q string, args ...any) int {
 	e.t.Helper()
 	var n int
-	if err := e.pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+	if err := e.pool.QueryRow(e.t.Context(), q, args...).Scan(&n); err != nil {
 		e.t.Fatal(err)
 	}
 	return n
@@ -213,7 +213,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 // committed returns the group's committed offset per partition of topic.
 func (e *env) committed(group, topic string) map[int32]int64 {
 	e.t.Helper()
-	offs, err := e.adm.FetchOffsets(context.Background(), group)
+	offs, err := e.adm.FetchOffsets(e.t.Context(), group)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func (e *env) committed(group, topic string) map[int32]int64 {
 // ends returns the end offset of each non-empty partition of topic.
 func (e *env) ends(topic string) map[int32]int64 {
 	e.t.Helper()
-	l, err := e.adm.ListEndOffsets(context.Background(), topic)
+	l, err := e.adm.ListEndOffsets(e.t.Context(), topic)
 	if err != nil {
 		e.t.Fatal(err)
 	}

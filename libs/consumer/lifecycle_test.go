@@ -190,7 +190,7 @@ func TestBackloggedPartitionPausesAndResumes(t *testing.T) {
 // stable group.
 func (e *env) membersWithPartitions(group string) int {
 	e.t.Helper()
-	gs, err := e.adm.DescribeGroups(context.Background(), group)
+	gs, err := e.adm.DescribeGroups(e.t.Context(), group)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -24,7 +24,6 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 	log := c.log.With("topic", r.Topic, "partition", r.Partition, "offset", r.Offset)
 	ev, err := decode(r)
 	if err != nil {
-		log.Error("undecodable record", "error", err)
 		return c.deadLetter(stop, cl, r, ev, err, 1, log)
 	}
 	log = log.With("event_id", ev.ID, "event_type", ev.Type)
@@ -36,11 +35,8 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 		}
 		switch classify(err) {
 		case permanent:
-			var pe *panicError
-			if errors.As(err, &pe) {
+			if pe := (*panicError)(nil); errors.As(err, &pe) {
 				log.Error("handler panicked", "attempt", attempt, "error", err, "stack", string(pe.stack))
-			} else {
-				log.Error("event failed permanently", "attempt", attempt, "error", err)
 			}
 			return c.deadLetter(stop, cl, r, ev, err, attempt, log)
 		case unavailable:
@@ -48,7 +44,6 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 		default:
 			counted++
 			if counted >= c.cfg.MaxAttempts {
-				log.Error("event failed; attempts exhausted", "attempt", attempt, "error", err)
 				return c.deadLetter(stop, cl, r, ev, fmt.Errorf("attempts exhausted: %w", err), attempt, log)
 			}
 			log.Warn("event failed; retrying", "attempt", attempt, "error", err)
@@ -148,7 +143,7 @@ func (c *Consumer) deadLetter(stop context.Context, cl *kgo.Client, r *kgo.Recor
 			return false
 		}
 	}
-	log.Warn("record dead-lettered", "dlq_topic", dlq, "attempt", attempts, "error", cause)
+	log.Error("record dead-lettered", "dlq_topic", dlq, "attempt", attempts, "error", cause)
 	if ev.ID == "" {
 		return true
 	}

@@ -1,7 +1,6 @@
 package inbox_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -104,7 +103,7 @@ func TestConcurrentClaimWaitsForTheFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Rollback(context.Background())
+	defer first.Rollback(t.Context())
 	if ok, err := inbox.Claim(t.Context(), first, "", "g", id, inbox.Meta{}); err != nil || !ok {
 		t.Fatalf("first claim = %v, %v", ok, err)
 	}
