@@ -169,9 +169,9 @@ func TestOrderCreated(t *testing.T) {
 			wantShort: []any{map[string]any{"sku": "B", "requested": float64(2), "available": float64(1)}},
 		},
 		{
-			name: "unknown SKU is short with 0 available", lines: []any{"A", 1, "NOPE", 1},
+			name: "unknown SKU is short with 0 available", lines: []any{"A", 1, "NO SUCH", 1},
 			wantType: saga.TypeInventoryRejected, wantLevels: map[string][2]int{"A": {5, 0}, "B": {1, 0}, "C": {1, 0}},
-			wantShort: []any{map[string]any{"sku": "NOPE", "requested": float64(1), "available": float64(0)}},
+			wantShort: []any{map[string]any{"sku": "NO SUCH", "requested": float64(1), "available": float64(0)}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -116,12 +116,18 @@ func TestPutAndGetStock(t *testing.T) {
 	if status, body = f.do(t, http.MethodGet, "/stock/BOOK-1", ""); status != http.StatusOK || body["available"] != float64(0) || body["reserved"] != float64(0) {
 		t.Fatalf("GET = %d %v", status, body)
 	}
+	if status, body = f.do(t, http.MethodPut, "/stock/BOOK%202", `{"available": 1}`); status != http.StatusOK || body["sku"] != "BOOK 2" {
+		t.Fatalf("PUT of an escaped SKU = %d %v", status, body)
+	}
+	if status, body = f.do(t, http.MethodGet, "/stock/BOOK%202", ""); status != http.StatusOK || body["sku"] != "BOOK 2" {
+		t.Fatalf("GET of an escaped SKU = %d %v", status, body)
+	}
 	status, body = f.do(t, http.MethodGet, "/stock/UNKNOWN", "")
 	if code, _ := errorOf(t, body); status != http.StatusNotFound || code != "not_found" {
 		t.Fatalf("GET unknown = %d %v", status, body)
 	}
-	if n := f.count(t, `SELECT count(*) FROM stock`); n != 1 {
-		t.Fatalf("stock rows = %d, want 1", n)
+	if n := f.count(t, `SELECT count(*) FROM stock`); n != 2 {
+		t.Fatalf("stock rows = %d, want 2", n)
 	}
 }
 

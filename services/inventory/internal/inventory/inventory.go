@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/outboxcdc/outboxcdc/schemas/events"
@@ -56,14 +55,16 @@ func (e *ValidationError) orNil() error {
 	return e
 }
 
+// checkSKU adds a problem with sku under field to v. The rules are the
+// order service's, so every SKU an order names can be stocked.
 func checkSKU(v *ValidationError, field, sku string) {
 	switch {
-	case sku == "":
+	case strings.TrimSpace(sku) == "":
 		v.add(field, "is required")
+	case !utf8.ValidString(sku):
+		v.add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(sku) > MaxSKULen:
 		v.add(field, fmt.Sprintf("must be at most %d characters", MaxSKULen))
-	case !utf8.ValidString(sku) || strings.IndexFunc(sku, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
-		v.add(field, "must not contain spaces or control characters")
 	}
 }
 

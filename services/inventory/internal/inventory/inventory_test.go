@@ -42,7 +42,8 @@ func TestNewStock(t *testing.T) {
 		{"negative", "BOOK-1", -1, true},
 		{"too many", "BOOK-1", inventory.MaxQuantity + 1, true},
 		{"empty sku", "", 1, true},
-		{"sku with space", "BOOK 1", 1, true},
+		{"sku with a space", "BOOK 1", 1, false},
+		{"blank sku", " ", 1, true},
 		{"sku too long", string(make([]byte, 65)), 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

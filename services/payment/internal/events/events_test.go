@@ -179,6 +179,20 @@ func TestOrderCreated(t *testing.T) {
 	}
 }
 
+// TestOrderCreatedForAnyCustomerIDIsDecided: whatever customer id the
+// order service accepted gets an answer, never a dead letter.
+func TestOrderCreatedForAnyCustomerIDIsDecided(t *testing.T) {
+	f := setup(t)
+	f.account(t, "jane doe", 10)
+	orderID := newOrderID()
+	if err := f.deliver(t, orderCreated(t, orderID, "jane doe", 5)); err != nil {
+		t.Fatal(err)
+	}
+	if out := f.outbox(t); len(out) != 1 || out[0].Type != saga.TypePaymentCaptured {
+		t.Fatalf("outbox = %+v, want PaymentCaptured", out)
+	}
+}
+
 func TestOrderCreatedTwiceChargesOnce(t *testing.T) {
 	f := setup(t)
 	f.account(t, "cust-42", 5000)

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/outboxcdc/outboxcdc/schemas/events"
@@ -55,15 +54,16 @@ func (e *ValidationError) orNil() error {
 	return e
 }
 
-// checkCustomerID adds a problem with id under field to v.
+// checkCustomerID adds a problem with id under field to v. The rules are
+// the order service's, so every order's customer can hold an account.
 func checkCustomerID(v *ValidationError, field, id string) {
 	switch {
-	case id == "":
+	case strings.TrimSpace(id) == "":
 		v.add(field, "is required")
+	case !utf8.ValidString(id):
+		v.add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(id) > MaxCustomerIDLen:
 		v.add(field, fmt.Sprintf("must be at most %d characters", MaxCustomerIDLen))
-	case !utf8.ValidString(id) || strings.IndexFunc(id, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
-		v.add(field, "must not contain spaces or control characters")
 	}
 }
 

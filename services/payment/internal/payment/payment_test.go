@@ -29,7 +29,8 @@ func TestNewAccount(t *testing.T) {
 		{"negative balance", "cust-42", -1, []string{"balanceCents"}},
 		{"balance too large", "cust-42", payment.MaxBalanceCents + 1, []string{"balanceCents"}},
 		{"empty customer and negative", "", -5, []string{"customerId", "balanceCents"}},
-		{"customer with space", "a b", 1, []string{"customerId"}},
+		{"customer with a space", "a b", 1, nil},
+		{"blank customer", "  ", 1, []string{"customerId"}},
 		{"customer too long", string(make([]byte, 101)), 1, []string{"customerId"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
