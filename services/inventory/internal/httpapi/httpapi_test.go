@@ -14,12 +14,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
-	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/dbtest"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/httpapi"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
-	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -32,16 +31,8 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
+	pool := dbtest.Pool(t)
 	log := slog.New(slog.DiscardHandler)
-	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", log); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
 	repo := postgres.New(pool, postgres.Options{})
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{
 		Store: repo, BodyLimit: "64K", Logger: log,

@@ -2,35 +2,25 @@ package postgres_test
 
 import (
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/dbtest"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
-	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func setup(t *testing.T) (*pgxpool.Pool, *postgres.Repository) {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
-	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := dbtest.Pool(t)
 	return pool, postgres.New(pool, postgres.Options{})
 }
 

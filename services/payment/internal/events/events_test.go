@@ -13,14 +13,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/payment/internal/dbtest"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/postgres"
-	"github.com/outboxcdc/outboxcdc/services/payment/migrations"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -33,16 +32,8 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
+	pool := dbtest.Pool(t)
 	log := slog.New(slog.DiscardHandler)
-	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", log); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
 	repo := postgres.New(pool, postgres.Options{})
 	return fixture{pool: pool, repo: repo, mux: events.New(repo, log).Mux()}
 }

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -10,30 +9,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/payment/internal/dbtest"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/postgres"
-	"github.com/outboxcdc/outboxcdc/services/payment/migrations"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-func setup(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	dsn := pgtest.NewDatabase(t)
-	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
 
 func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
 	t.Helper()
@@ -49,7 +33,7 @@ var now = time.Date(2026, 3, 14, 9, 26, 53, 123456000, time.UTC)
 const orderID = "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10"
 
 func TestAccounts(t *testing.T) {
-	pool := setup(t)
+	pool := dbtest.Pool(t)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
 
@@ -77,7 +61,7 @@ func TestAccounts(t *testing.T) {
 }
 
 func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
-	pool := setup(t)
+	pool := dbtest.Pool(t)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
 	a, _ := payment.NewAccount("cust-1", 5000, now)
@@ -140,7 +124,7 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 }
 
 func TestSavePaymentRejectsAPayloadThatBreaksItsSchema(t *testing.T) {
-	pool := setup(t)
+	pool := dbtest.Pool(t)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
 	// A lower-case currency gets past the domain's length check but not
@@ -159,7 +143,7 @@ func TestSavePaymentRejectsAPayloadThatBreaksItsSchema(t *testing.T) {
 }
 
 func TestDeleteAfterInsertKeepsOutboxEmpty(t *testing.T) {
-	pool := setup(t)
+	pool := dbtest.Pool(t)
 	repo := postgres.New(pool, postgres.Options{DeleteAfterInsert: true})
 	ctx := t.Context()
 	p, _ := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1}, nil, now)
