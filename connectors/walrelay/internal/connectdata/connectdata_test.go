@@ -32,7 +32,7 @@ func TestJSONConverter(t *testing.T) {
 		{Name: "l", Schema: &Schema{Type: TypeArray, Optional: true, Value: OptionalInt64Schema}},
 		{Name: "in", Schema: inner},
 		{Name: "def", Schema: &Schema{Type: TypeString, Optional: true, Default: "dflt"}},
-		{Name: "i16", Schema: Int16Schema},
+		{Name: "i16", Schema: &Schema{Type: TypeInt16}},
 	}}
 	v := mustStruct(t, outer, "s", "a\"b", "f", float32(0.1), "d", math.NaN(), "b", ByteBuffer("hi"), "l", List{int64(1), nil},
 		"in", mustStruct(t, inner, "x", int32(7)), "i16", int16(-3))
@@ -119,7 +119,7 @@ func TestStringForms(t *testing.T) {
 		{Name: "l", Schema: &Schema{Type: TypeArray, Value: OptionalStringSchema}},
 		{Name: "in", Schema: inner},
 		{Name: "buf", Schema: BytesSchema},
-		{Name: "d", Schema: Float64Schema},
+		{Name: "d", Schema: &Schema{Type: TypeFloat64}},
 		{Name: "skip", Schema: OptionalStringSchema},
 	}}
 	v := mustStruct(t, s, "l", List{"a", nil, `q"\`}, "in", mustStruct(t, inner, "q", "x"), "buf", ByteBuffer("hi"), "d", 1e7)

@@ -188,13 +188,8 @@ func sortParams(ps []Param) {
 
 // Predefined schemas (Schema.*_SCHEMA constants). They are shared: do not modify them.
 var (
-	Int8Schema            = &Schema{Type: TypeInt8}
-	Int16Schema           = &Schema{Type: TypeInt16}
 	Int32Schema           = &Schema{Type: TypeInt32}
 	Int64Schema           = &Schema{Type: TypeInt64}
-	Float32Schema         = &Schema{Type: TypeFloat32}
-	Float64Schema         = &Schema{Type: TypeFloat64}
-	BooleanSchema         = &Schema{Type: TypeBoolean}
 	StringSchema          = &Schema{Type: TypeString}
 	BytesSchema           = &Schema{Type: TypeBytes}
 	OptionalInt32Schema   = &Schema{Type: TypeInt32, Optional: true}

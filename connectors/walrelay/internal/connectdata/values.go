@@ -141,9 +141,6 @@ func (st *Struct) getIndex(i int) any {
 	return st.schema.Fields[i].Schema.Default
 }
 
-// Raw returns the value stored at field index i, without applying defaults.
-func (st *Struct) Raw(i int) any { return st.values[i] }
-
 // Validate is Struct.validate().
 func (st *Struct) Validate() error {
 	for i, f := range st.schema.Fields {
@@ -156,11 +153,6 @@ func (st *Struct) Validate() error {
 		}
 	}
 	return nil
-}
-
-// ValidateValue is ConnectSchema.validateValue(schema, value).
-func ValidateValue(s *Schema, v any) error {
-	return validateValue(s, v, "value")
 }
 
 func validateValue(s *Schema, v any, location string) error {

@@ -215,23 +215,3 @@ func DecodeString(b []byte) string {
 	}
 	return sb.String()
 }
-
-// UTF16Len returns the length of the Java string s in UTF-16 code units (String.length()).
-func UTF16Len(s string) int {
-	n := 0
-	for i := 0; i < len(s); {
-		if IsSurrogateAt(s, i) {
-			n++
-			i += 3
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-		i += size
-	}
-	return n
-}

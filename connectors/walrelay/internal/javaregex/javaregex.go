@@ -58,9 +58,6 @@ type Regexp struct {
 // String returns the Java source pattern.
 func (re *Regexp) String() string { return re.source }
 
-// NumGroups returns the number of capturing groups.
-func (re *Regexp) NumGroups() int { return re.groups }
-
 // SyntaxError is a pattern Java would reject (PatternSyntaxException) or this package cannot translate.
 type SyntaxError struct {
 	Desc    string
@@ -430,7 +427,7 @@ func (t *translator) quantifier(flags Flags, atomStart int) error {
 	default:
 		return nil
 	}
-	// Go cannot quantify an empty-width group created by us; wrap the atom to be safe.
+	// Wrap the atom: a translated atom can be several Go tokens (a class expansion, a case-folded letter).
 	atom := t.out.String()[atomStart:]
 	rest := t.out.String()[:atomStart]
 	t.out.Reset()
