@@ -14,6 +14,10 @@ func (l LSN) String() string {
 	return fmt.Sprintf("%X/%X", uint32(l>>32), uint32(l))
 }
 
+// MarshalText writes the LSN in PostgreSQL's form, so logs and JSON show
+// "16/B374D848" rather than a number.
+func (l LSN) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
 // ParseLSN parses PostgreSQL's text form of a pg_lsn ("16/B374D848").
 func ParseLSN(s string) (LSN, error) {
 	hi, lo, ok := strings.Cut(s, "/")

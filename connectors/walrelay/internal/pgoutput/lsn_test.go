@@ -26,6 +26,9 @@ func TestLSN(t *testing.T) {
 			t.Errorf("ParseLSN(%q) succeeded, want an error", bad)
 		}
 	}
+	if b, err := LSN(0x16_B374D848).MarshalText(); err != nil || string(b) != "16/B374D848" {
+		t.Errorf("MarshalText = %q, %v", b, err)
+	}
 	if l, _ := ParseLSN("16/b374d848"); l != 0x16_B374D848 {
 		t.Errorf("lower-case hex not accepted")
 	}
