@@ -1,0 +1,425 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/eventrouter"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/pgoutput"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
+	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// env is one test's database and broker.
+type env struct {
+	t       *testing.T
+	dsn     string
+	conn    *pgx.Conn
+	brokers string
+	props   map[string]string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	if _, err := conn.Exec(t.Context(), outbox.Schema); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := u.User.Password()
+	e := &env{t: t, dsn: dsn, conn: conn, brokers: kafkatest.Start(t)}
+	e.props = map[string]string{
+		"name":                        "outbox-test",
+		"connector.class":             runtime.ConnectorClass,
+		"database.hostname":           u.Hostname(),
+		"database.port":               u.Port(),
+		"database.user":               u.User.Username(),
+		"database.password":           pw,
+		"database.dbname":             strings.TrimPrefix(u.Path, "/"),
+		"database.sslmode":            "disable",
+		"plugin.name":                 "pgoutput",
+		"topic.prefix":                "app",
+		"slot.name":                   "outbox_test",
+		"publication.name":            "outbox_test",
+		"publication.autocreate.mode": "filtered",
+		"table.include.list":          `public\.outbox`,
+		"snapshot.mode":               "no_data",
+		"extended.headers.enabled":    "false",
+		"key.converter":               "org.apache.kafka.connect.storage.StringConverter",
+		"value.converter":             "org.apache.kafka.connect.storage.StringConverter",
+		"status.update.interval.ms":   "200",
+		"transforms":                  "outbox",
+		"transforms.outbox.type":      "io.debezium.transforms.outbox.EventRouter",
+	}
+	return e
+}
+
+func (e *env) start(extra ...string) (*runtime.Task, *metrics.Metrics) {
+	e.t.Helper()
+	for i := 0; i < len(extra); i += 2 {
+		e.props[extra[i]] = extra[i+1]
+	}
+	cfg, errs := runtime.ParseConfig(e.props)
+	if len(errs) > 0 {
+		e.t.Fatalf("config: %v", errs)
+	}
+	m := metrics.New(prometheus.NewRegistry())
+	task := runtime.Start(cfg, runtime.Options{
+		Brokers: []string{e.brokers},
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: m,
+		Worker:  eventrouter.Worker{},
+	})
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = task.Stop(ctx)
+	})
+	return task, m
+}
+
+func (e *env) exec(sql string, args ...any) {
+	e.t.Helper()
+	if _, err := e.conn.Exec(e.t.Context(), sql, args...); err != nil {
+		e.t.Fatalf("exec %q: %v", sql, err)
+	}
+}
+
+// insert writes outbox rows for aggregate type "order", one per key, in
+// one transaction.
+func (e *env) insert(keys ...string) {
+	e.t.Helper()
+	tx, err := e.conn.Begin(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, k := range keys {
+		if _, err := tx.Exec(e.t.Context(),
+			`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (gen_random_uuid(), 'order', $1, 'OrderCreated', $2)`,
+			k, fmt.Sprintf(`{"key": %q}`, k)); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(e.t.Context()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) slot() (replication.Slot, bool) {
+	e.t.Helper()
+	s, ok, err := replication.SlotState(e.t.Context(), e.conn, e.props["slot.name"])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s, ok
+}
+
+func (e *env) walLSN() pgoutput.LSN {
+	e.t.Helper()
+	var s string
+	if err := e.conn.QueryRow(e.t.Context(), `SELECT pg_current_wal_lsn()::text`).Scan(&s); err != nil {
+		e.t.Fatal(err)
+	}
+	l, err := pgoutput.ParseLSN(s)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return l
+}
+
+// waitFor polls cond on a short ticker until it holds or within passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		case <-tick.C:
+		}
+	}
+}
+
+func (e *env) waitStreaming(task *runtime.Task) {
+	e.t.Helper()
+	waitFor(e.t, 30*time.Second, "the slot to be streamed", func() bool {
+		if st, trace := task.Status(); st != runtime.StateRunning {
+			e.t.Fatalf("task %s: %s", st, trace)
+		}
+		s, ok := e.slot()
+		return ok && s.Active && s.ConfirmedFlush != 0
+	})
+}
+
+func values(recs []*kgo.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = string(r.Key) + "=" + string(r.Value)
+	}
+	return out
+}
+
+func TestTaskStreamsAndConfirms(t *testing.T) {
+	e := newEnv(t)
+	task, m := e.start()
+	e.waitStreaming(task)
+
+	before := e.walLSN()
+	e.insert("1", "2")
+	e.insert("3")
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 3, 30*time.Second)
+	got := map[string]bool{}
+	for _, v := range values(recs) {
+		got[v] = true
+	}
+	for _, want := range []string{`1={"key": "1"}`, `2={"key": "2"}`, `3={"key": "3"}`} {
+		if !got[want] {
+			t.Errorf("missing record %s in %v", want, values(recs))
+		}
+	}
+	for _, r := range recs {
+		if len(r.Headers) != 1 || r.Headers[0].Key != "id" || len(r.Headers[0].Value) != 36 {
+			t.Errorf("headers %v, want one id header", r.Headers)
+		}
+	}
+
+	// The slot moves past the inserts once the broker acknowledged them.
+	waitFor(t, 30*time.Second, "the slot to confirm the inserts", func() bool {
+		s, _ := e.slot()
+		return s.ConfirmedFlush > before
+	})
+	waitFor(t, 10*time.Second, "the produced counter", func() bool {
+		return counterValue(m.EventsProduced.WithLabelValues("outbox-test", "outbox.event.order")) == 3
+	})
+
+	// Changes to tables outside the include list are not routed, and an
+	// idle outbox still lets the slot advance past them.
+	e.exec(`CREATE TABLE other (id int PRIMARY KEY, v text)`)
+	e.exec(`INSERT INTO other SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g`)
+	after := e.walLSN()
+	waitFor(t, 30*time.Second, "the slot to confirm past unrelated WAL", func() bool {
+		s, _ := e.slot()
+		return s.ConfirmedFlush >= after
+	})
+	if st, trace := task.Status(); st != runtime.StateRunning {
+		t.Fatalf("task %s: %s", st, trace)
+	}
+}
+
+func TestTaskSnapshotInitial(t *testing.T) {
+	e := newEnv(t)
+	e.insert("a", "b")
+	task, _ := e.start("snapshot.mode", "initial")
+	e.waitStreaming(task)
+	e.insert("c")
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 3, 30*time.Second)
+	got := strings.Join(sortedValues(recs), ",")
+	if got != `a={"key": "a"},b={"key": "b"},c={"key": "c"}` {
+		t.Fatalf("records %s", got)
+	}
+}
+
+func sortedValues(recs []*kgo.Record) []string {
+	v := values(recs)
+	for i := range v {
+		for j := i + 1; j < len(v); j++ {
+			if v[j] < v[i] {
+				v[i], v[j] = v[j], v[i]
+			}
+		}
+	}
+	return v
+}
+
+// TestTaskStopAndResume stops a task gracefully, writes while it is
+// stopped, and starts a new one: everything arrives exactly once because
+// the stop confirmed all acknowledged records.
+func TestTaskStopAndResume(t *testing.T) {
+	e := newEnv(t)
+	task, _ := e.start()
+	e.waitStreaming(task)
+	e.insert("1")
+	kafkatest.Consume(t, e.brokers, "outbox.event.order", 1, 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := task.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := task.Status(); st != runtime.StateStopped {
+		t.Fatalf("state after Stop: %s", st)
+	}
+	if s, ok := e.slot(); !ok || s.Active {
+		t.Fatalf("slot after stop: ok=%v %+v", ok, s)
+	}
+	e.insert("2")
+	task2, _ := e.start()
+	e.waitStreaming(task2)
+	e.insert("3")
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 3, 30*time.Second)
+	// Give a duplicate a chance to show up behind the third record.
+	e.insert("4")
+	recs = kafkatest.Consume(t, e.brokers, "outbox.event.order", 4, 30*time.Second)
+	if got := strings.Join(sortedValues(recs), ","); got != `1={"key": "1"},2={"key": "2"},3={"key": "3"},4={"key": "4"}` {
+		t.Fatalf("records after a graceful restart: %s", got)
+	}
+}
+
+// TestTaskWaitsForBusySlot starts while another connection streams the
+// slot: the task keeps retrying and takes over once the slot is free.
+func TestTaskWaitsForBusySlot(t *testing.T) {
+	e := newEnv(t)
+	e.exec(`CREATE PUBLICATION outbox_test FOR TABLE outbox`)
+	rc, err := replication.Connect(t.Context(), e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := rc.CreateSlot(t.Context(), "outbox_test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Start(t.Context(), "outbox_test", created.ConsistentPoint, replication.StartOptions{Publication: "outbox_test"}); err != nil {
+		t.Fatal(err)
+	}
+	task, m := e.start("retriable.restart.connector.wait.ms", "300")
+	waitFor(t, 30*time.Second, "a retry", func() bool {
+		return counterValue(m.TaskRetries.WithLabelValues("outbox-test")) >= 1
+	})
+	if st, trace := task.Status(); st != runtime.StateRunning {
+		t.Fatalf("task %s while the slot is busy: %s", st, trace)
+	}
+	_ = rc.Close(t.Context())
+	e.insert("x")
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 1, 30*time.Second)
+	if string(recs[0].Key) != "x" {
+		t.Fatalf("record %s", values(recs))
+	}
+}
+
+func TestTaskFailsWithClearTrace(t *testing.T) {
+	tests := []struct {
+		name  string
+		extra []string
+		setup string
+		want  string
+	}{
+		{"publication must exist", []string{"publication.autocreate.mode", "disabled"}, "",
+			`org.apache.kafka.connect.errors.ConnectException: replication: publication: publication "outbox_test" does not exist`},
+		{"slot of another plugin", nil, `SELECT pg_create_logical_replication_slot('outbox_test', 'test_decoding')`,
+			`uses plugin "test_decoding"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.setup != "" {
+				e.exec(tt.setup)
+			}
+			task, m := e.start(tt.extra...)
+			select {
+			case <-task.Done():
+			case <-time.After(30 * time.Second):
+				t.Fatal("task did not end")
+			}
+			st, trace := task.Status()
+			if st != runtime.StateFailed || !strings.Contains(trace, tt.want) {
+				t.Fatalf("status %s %q, want FAILED with %q", st, trace, tt.want)
+			}
+			if counterValue(m.TaskFailures.WithLabelValues("outbox-test")) != 1 {
+				t.Fatal("failure not counted")
+			}
+		})
+	}
+}
+
+func TestTaskDropsSlotOnStop(t *testing.T) {
+	e := newEnv(t)
+	task, _ := e.start("slot.drop.on.stop", "true")
+	e.waitStreaming(task)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := task.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.slot(); ok {
+		t.Fatal("slot kept despite slot.drop.on.stop=true")
+	}
+}
+
+func TestTaskPublishesOnlyUnskippedOperations(t *testing.T) {
+	e := newEnv(t)
+	task, _ := e.start("skipped.operations", "u,d,t")
+	e.waitStreaming(task)
+	var ins, upd, del, trunc bool
+	if err := e.conn.QueryRow(t.Context(), `SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = 'outbox_test'`).Scan(&ins, &upd, &del, &trunc); err != nil {
+		t.Fatal(err)
+	}
+	if !ins || upd || del || trunc {
+		t.Fatalf("publication publishes insert=%v update=%v delete=%v truncate=%v", ins, upd, del, trunc)
+	}
+}
+
+func counterValue(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
+
+// TestTaskKeyChangeAndMessages: an UPDATE that changes the primary key is
+// routed as a new event carrying the old key (Debezium's delete + create),
+// a plain UPDATE is dropped, and logical decoding messages reach
+// <topic.prefix>.message unless their prefix is excluded.
+func TestTaskKeyChangeAndMessages(t *testing.T) {
+	e := newEnv(t)
+	e.exec(`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES ('00000000-0000-0000-0000-000000000001', 'order', 'k', 'T', '{}')`)
+	task, _ := e.start("message.prefix.exclude.list", "heartbeat")
+	e.waitStreaming(task)
+
+	e.exec(`UPDATE outbox SET type = 'T2'`)
+	e.exec(`UPDATE outbox SET id = '00000000-0000-0000-0000-000000000002'`)
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 1, 30*time.Second)
+	r := recs[0]
+	headers := map[string]string{}
+	for _, h := range r.Headers {
+		headers[h.Key] = string(h.Value)
+	}
+	if headers["id"] != "00000000-0000-0000-0000-000000000002" || headers["__debezium.oldkey"] == "" {
+		t.Fatalf("key-changing update: headers %v", headers)
+	}
+
+	e.exec(`SELECT pg_logical_emit_message(false, 'heartbeat', 'skip me')`)
+	e.exec(`SELECT pg_logical_emit_message(true, 'audit', 'hello')`)
+	kafkatest.Consume(t, e.brokers, "app.message", 1, 30*time.Second)
+	// One more key-changing update proves the stream went past both
+	// messages; only the audit message may be on the topic.
+	e.exec(`UPDATE outbox SET id = '00000000-0000-0000-0000-000000000003'`)
+	if all := kafkatest.Consume(t, e.brokers, "outbox.event.order", 2, 30*time.Second); len(all) != 2 {
+		t.Fatalf("%d records for two key changes and a plain update, want 2", len(all))
+	}
+	msgs := kafkatest.Consume(t, e.brokers, "app.message", 1, 30*time.Second)
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Value), "audit") {
+		t.Fatalf("message records: %d, first %q", len(msgs), msgs[0].Value)
+	}
+}
