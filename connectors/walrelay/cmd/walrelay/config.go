@@ -1,0 +1,119 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the program's configuration, from flags and environment
+// variables named like the Debezium Connect image's.
+type config struct {
+	Listen          string
+	Brokers         []string
+	ConfigTopic     string
+	LogLevel        slog.Level
+	Worker          map[string]string
+	WorkerID        string
+	ShutdownTimeout time.Duration
+	StartTimeout    time.Duration
+}
+
+// loadConfig reads flags over environment variables over defaults.
+//
+// Environment (as in quay.io/debezium/connect):
+//
+//	BOOTSTRAP_SERVERS       broker list (default 127.0.0.1:9092)
+//	REST_HOST_NAME          address to listen on (default 127.0.0.1)
+//	REST_PORT               port to listen on (default 8083)
+//	CONFIG_STORAGE_TOPIC    connector config topic (default connect_configs)
+//	KEY_CONVERTER, VALUE_CONVERTER, HEADER_CONVERTER
+//	                        worker converter defaults
+//	CONNECT_<NAME>          worker property <name> with _ as . (lower case),
+//	                        e.g. CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE
+//	LOG_LEVEL               debug, info (default), warn, error
+//
+// GROUP_ID, OFFSET_STORAGE_TOPIC and STATUS_STORAGE_TOPIC are accepted and
+// unused: one worker needs no group, and the slot is the resume point.
+func loadConfig(args []string, lookup func(string) (string, bool), environ []string, stderr io.Writer) (config, error) {
+	env := func(k, def string) string {
+		if v, ok := lookup(k); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	cfg := config{Worker: map[string]string{}}
+
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if name, ok := strings.CutPrefix(k, "CONNECT_"); ok && name != "" {
+			cfg.Worker[strings.ReplaceAll(strings.ToLower(name), "_", ".")] = v
+		}
+	}
+	for envName, prop := range map[string]string{
+		"KEY_CONVERTER":                     "key.converter",
+		"VALUE_CONVERTER":                   "value.converter",
+		"HEADER_CONVERTER":                  "header.converter",
+		"CONFIG_STORAGE_REPLICATION_FACTOR": "config.storage.replication.factor",
+	} {
+		if v := env(envName, ""); v != "" {
+			cfg.Worker[prop] = v
+		}
+	}
+
+	fs := flag.NewFlagSet("walrelay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", net.JoinHostPort(env("REST_HOST_NAME", "127.0.0.1"), env("REST_PORT", "8083")),
+		"REST API and /metrics address (env REST_HOST_NAME, REST_PORT)")
+	brokers := fs.String("bootstrap-servers", env("BOOTSTRAP_SERVERS", cfg.Worker["bootstrap.servers"]),
+		"comma-separated Kafka bootstrap servers (env BOOTSTRAP_SERVERS)")
+	topic := fs.String("config-topic", env("CONFIG_STORAGE_TOPIC", "connect_configs"),
+		"compacted topic holding connector configs (env CONFIG_STORAGE_TOPIC)")
+	level := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stopping task may flush")
+	fs.DurationVar(&cfg.StartTimeout, "start-timeout", 2*time.Minute, "how long to wait for the broker at start")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	cfg.Listen = *listen
+	if _, port, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return config{}, fmt.Errorf("listen address %q: %w", cfg.Listen, err)
+	} else if _, err := strconv.Atoi(port); err != nil {
+		return config{}, fmt.Errorf("listen port %q: %w", port, err)
+	}
+	if *brokers == "" {
+		*brokers = "127.0.0.1:9092"
+	}
+	for _, b := range strings.Split(*brokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			cfg.Brokers = append(cfg.Brokers, b)
+		}
+	}
+	cfg.ConfigTopic = *topic
+	if err := cfg.LogLevel.UnmarshalText([]byte(strings.ToLower(*level))); err != nil {
+		return config{}, fmt.Errorf("log level %q: %w", *level, err)
+	}
+	// worker_id in statuses: the advertised address when one is set.
+	host, port, _ := net.SplitHostPort(cfg.Listen)
+	if h := cfg.Worker["rest.advertised.host.name"]; h != "" {
+		host = h
+	}
+	if p := cfg.Worker["rest.advertised.port"]; p != "" {
+		port = p
+	}
+	cfg.WorkerID = net.JoinHostPort(host, port)
+	return cfg, nil
+}
+
+// environ is os.Environ, a variable for tests of the program.
+var environ = os.Environ
