@@ -423,3 +423,33 @@ func TestTaskKeyChangeAndMessages(t *testing.T) {
 		t.Fatalf("message records: %d, first %q", len(msgs), msgs[0].Value)
 	}
 }
+
+// TestTaskPartitionPlacement: a partition placement puts the record on
+// that partition; one the topic does not have fails the task with a clear
+// trace instead of blocking as Kafka Connect's producer would.
+func TestTaskPartitionPlacement(t *testing.T) {
+	e := newEnv(t)
+	e.exec(`ALTER TABLE outbox ADD COLUMN part int`)
+	task, _ := e.start("transforms.outbox.table.fields.additional.placement", "part:partition")
+	e.waitStreaming(task)
+	e.exec(`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, part) VALUES (gen_random_uuid(), 'order', '42', 'T', '{}', 2)`)
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 1, 30*time.Second)
+	if recs[0].Partition != 2 {
+		t.Fatalf("partition %d, want 2", recs[0].Partition)
+	}
+	e.exec(`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, part) VALUES (gen_random_uuid(), 'order', '42', 'T', '{}', 7)`)
+	select {
+	case <-task.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("task still running after producing to a partition that does not exist")
+	}
+	st, trace := task.Status()
+	if st != runtime.StateFailed || !strings.Contains(trace, "partition 7, which the topic does not have") {
+		t.Fatalf("status %s, trace %q", st, trace)
+	}
+	// The failed task let go of the slot, so a restart can resume it.
+	waitFor(t, 30*time.Second, "the slot to be released", func() bool {
+		s, ok := e.slot()
+		return ok && !s.Active
+	})
+}
