@@ -244,8 +244,12 @@ func (s *suite) waitStock(ctx context.Context, sku string, want stock) error {
 
 // ---- checks ----
 
-func (s *suite) confirmedOrder(ctx context.Context) error {
-	cust, sku := s.name("c1"), s.name("sku1")
+func (s *suite) confirmedOrder(ctx context.Context) error { return s.confirmed(ctx, "1") }
+
+// confirmed places an affordable order for stock that exists, under names
+// tagged with tag, and expects it confirmed, charged and reserved.
+func (s *suite) confirmed(ctx context.Context, tag string) error {
+	cust, sku := s.name("c"+tag), s.name("sku"+tag)
 	if err := errors.Join(s.setBalance(ctx, cust, 10_000), s.setStock(ctx, sku, 10)); err != nil {
 		return err
 	}
@@ -384,7 +388,7 @@ func (s *suite) garbageToDLQ(ctx context.Context) error {
 	if header(dead, "dlq.error") == "" {
 		return fmt.Errorf("dead-lettered record has no dlq.error header (headers %v)", dead.Headers)
 	}
-	return s.confirmedOrder(ctx)
+	return s.confirmed(ctx, "6")
 }
 
 // ---- Kafka helpers ----
