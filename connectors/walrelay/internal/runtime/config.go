@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/eventrouter"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javaregex"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
 )
 
@@ -344,7 +345,7 @@ func (p *parser) filter() TableFilter {
 	var f TableFilter
 	lists := []struct {
 		key, other string
-		dst        *[]*regexp.Regexp
+		dst        *[]*javaregex.Regexp
 	}{
 		{"schema.include.list", "", &f.schemaInclude},
 		{"schema.exclude.list", "schema.include.list", &f.schemaExclude},

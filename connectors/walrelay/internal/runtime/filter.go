@@ -2,17 +2,18 @@ package runtime
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javaregex"
 )
 
 // TableFilter selects the captured tables the way Debezium's
-// schema/table include and exclude lists do: comma-separated regular
-// expressions, matched case-insensitively against the whole schema name or
-// the whole "schema.table" name.
+// schema/table include and exclude lists do: comma-separated
+// java.util.regex patterns, compiled CASE_INSENSITIVE and matched against
+// the whole schema name or the whole "schema.table" name.
 type TableFilter struct {
-	schemaInclude, schemaExclude []*regexp.Regexp
-	tableInclude, tableExclude   []*regexp.Regexp
+	schemaInclude, schemaExclude []*javaregex.Regexp
+	tableInclude, tableExclude   []*javaregex.Regexp
 }
 
 // Match reports whether schema.table is captured.
@@ -30,24 +31,27 @@ func (f TableFilter) Match(schema, table string) bool {
 	return !anyMatch(f.tableExclude, full)
 }
 
-func anyMatch(res []*regexp.Regexp, s string) bool {
+// anyMatch reports whether a pattern matches s entirely. A name on which
+// the translated pattern could answer differently from Java (line
+// terminators in a table name) counts as no match.
+func anyMatch(res []*javaregex.Regexp, s string) bool {
 	for _, re := range res {
-		if re.MatchString(s) {
+		if ok, err := re.Matches(s); ok && err == nil {
 			return true
 		}
 	}
 	return false
 }
 
-// compileList compiles a Debezium regex list. Go's RE2 syntax lacks some
-// Java constructs (lookaround, backreferences, possessive quantifiers);
-// such patterns are reported as errors rather than misread.
-func compileList(list string) ([]*regexp.Regexp, error) {
-	var out []*regexp.Regexp
+// compileList compiles a Debezium regex list. Java constructs Go's RE2
+// engine cannot run (lookaround, backreferences, possessive quantifiers)
+// are reported as errors rather than misread.
+func compileList(list string) ([]*javaregex.Regexp, error) {
+	var out []*javaregex.Regexp
 	for _, p := range splitRegexList(list) {
-		re, err := regexp.Compile(`(?i)^(?:` + p + `)$`)
+		re, err := javaregex.Compile(p, javaregex.CaseInsensitive)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a regular expression this relay supports (RE2 syntax; no lookaround or backreferences): %w", p, err)
+			return nil, fmt.Errorf("%q is not a regular expression this relay supports: %w", p, err)
 		}
 		out = append(out, re)
 	}
