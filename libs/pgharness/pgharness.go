@@ -380,8 +380,16 @@ func FindBinDir() (string, error) {
 		}
 		return true
 	}
-	if p, err := exec.LookPath("initdb"); err == nil && has(filepath.Dir(p)) {
-		return filepath.Dir(p), nil
+	if p, err := exec.LookPath("initdb"); err == nil {
+		// Prefer the real installation directory over a directory of
+		// symlinks (e.g. /usr/local/bin), so sibling tools such as
+		// pg_recvlogical are found next to the server too.
+		if real, err := filepath.EvalSymlinks(p); err == nil && has(filepath.Dir(real)) {
+			return filepath.Dir(real), nil
+		}
+		if has(filepath.Dir(p)) {
+			return filepath.Dir(p), nil
+		}
 	}
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
 		if dir := strings.TrimSpace(string(out)); has(dir) {
