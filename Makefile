@@ -73,5 +73,5 @@ e2e: ## run the end-to-end check against whichever stack listens on the standard
 	scripts/e2e.sh
 
 .PHONY: bench
-bench: ## run the benchmarks
-	@echo "make bench: no benchmarks yet"; exit 1
+bench: ## walrelay vs pg_recvlogical on one backlog, peak RSS, commit-to-consume latency (BENCH_FLAGS=-events N -rate N)
+	$(GO) run ./compose/devstack/cmd/bench $(BENCH_FLAGS)
