@@ -14,11 +14,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/migratetest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
-	"github.com/outboxcdc/outboxcdc/services/inventory/internal/dbtest"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/httpapi"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
+	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -31,7 +32,7 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	pool := dbtest.Pool(t)
+	pool := migratetest.Pool(t, migrations.FS)
 	log := slog.New(slog.DiscardHandler)
 	repo := postgres.New(pool, postgres.Options{})
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{

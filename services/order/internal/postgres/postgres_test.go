@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -10,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/outboxcdc/outboxcdc/libs/migratetest"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
@@ -23,15 +22,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func setup(t *testing.T, opts postgres.Options) (*postgres.Repository, *pgxpool.Pool) {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
-	if _, err := pgdb.Migrate(t.Context(), dsn, migrations.FS, ".", slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := migratetest.Pool(t, migrations.FS)
 	return postgres.New(pool, opts), pool
 }
 
