@@ -538,3 +538,34 @@ func TestConfigProviderReferences(t *testing.T) {
 		t.Fatalf("unresolvable reference: HTTP %d %+v", code, eb)
 	}
 }
+
+// TestSnapshotNoteSurvivesRestart: the note a task keeps while reading an
+// initial snapshot is replayed from the config topic, and DELETE clears it.
+func TestSnapshotNoteSurvivesRestart(t *testing.T) {
+	f := newFixture(t)
+	if code := f.call("PUT", "/connectors/p/config", f.config("p"), nil); code != 201 {
+		t.Fatalf("create: HTTP %d", code)
+	}
+	if code := f.call("PUT", "/connectors/p/pause", nil, nil); code != 202 {
+		t.Fatal("pause")
+	}
+	if err := f.worker.SetSnapshotPending(t.Context(), "p", true); err != nil {
+		t.Fatal(err)
+	}
+	f.stopWorker()
+	f.startWorker(nil, nil)
+	if !f.worker.SnapshotPending("p") {
+		t.Fatal("snapshot note lost across a restart")
+	}
+	if code := f.call("DELETE", "/connectors/p", nil, nil); code != 204 {
+		t.Fatal("delete")
+	}
+	if code := f.call("PUT", "/connectors/p/config", f.config("p"), nil); code != 201 {
+		t.Fatal("re-create")
+	}
+	f.stopWorker()
+	f.startWorker(nil, nil)
+	if f.worker.SnapshotPending("p") {
+		t.Fatal("snapshot note survived DELETE")
+	}
+}

@@ -22,13 +22,16 @@ const (
 
 // storedConnector is a connector's durable state.
 type storedConnector struct {
-	config map[string]string
-	target string
+	config          map[string]string
+	target          string
+	snapshotPending bool
 }
 
 // store keeps connector configs in a compacted topic, in Kafka Connect's
 // record format: key "connector-<name>" with {"properties": {...}}, key
-// "target-state-<name>" with {"state": ...}; a null value deletes.
+// "target-state-<name>" with {"state": ...}; a null value deletes. The
+// relay adds "walrelay-snapshot-<name>" while an initial snapshot is being
+// read (Kafka Connect skips keys it does not know).
 type store struct {
 	cl    *kgo.Client
 	topic string
@@ -137,6 +140,10 @@ func apply(state map[string]*storedConnector, key, value []byte) {
 			state[name] = c
 		}
 		c.config = v.Properties
+	case strings.HasPrefix(k, "walrelay-snapshot-"):
+		if c := state[strings.TrimPrefix(k, "walrelay-snapshot-")]; c != nil {
+			c.snapshotPending = value != nil
+		}
 	case strings.HasPrefix(k, "target-state-"):
 		name := strings.TrimPrefix(k, "target-state-")
 		c := state[name]
@@ -197,10 +204,21 @@ func (s *store) putTarget(ctx context.Context, name, target string) error {
 	return s.write(ctx, "target-state-"+name, b)
 }
 
-// remove deletes a connector (tombstones for both keys).
-func (s *store) remove(ctx context.Context, name string) error {
-	if err := s.write(ctx, "target-state-"+name, nil); err != nil {
-		return err
+// putSnapshotPending writes or clears the connector's snapshot note.
+func (s *store) putSnapshotPending(ctx context.Context, name string, pending bool) error {
+	var v []byte
+	if pending {
+		v = []byte(`{"pending":true}`)
 	}
-	return s.write(ctx, "connector-"+name, nil)
+	return s.write(ctx, "walrelay-snapshot-"+name, v)
+}
+
+// remove deletes a connector (tombstones for all its keys).
+func (s *store) remove(ctx context.Context, name string) error {
+	for _, k := range []string{"walrelay-snapshot-", "target-state-", "connector-"} {
+		if err := s.write(ctx, k+name, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }

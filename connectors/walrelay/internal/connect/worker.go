@@ -92,11 +92,12 @@ type Worker struct {
 }
 
 type connector struct {
-	name    string
-	config  map[string]string // as submitted, references unresolved
-	target  string
-	task    *runtime.Task
-	failure string // set when the connector cannot start a task at all
+	name            string
+	config          map[string]string // as submitted, references unresolved
+	target          string
+	task            *runtime.Task
+	failure         string // set when the connector cannot start a task at all
+	snapshotPending bool
 }
 
 // New connects to the broker, replays the stored connectors and starts
@@ -136,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	names := slices.Sorted(maps.Keys(state))
 	for _, name := range names {
 		sc := state[name]
-		c := &connector{name: name, config: sc.config, target: sc.target}
+		c := &connector{name: name, config: sc.config, target: sc.target, snapshotPending: sc.snapshotPending}
 		w.connectors[name] = c
 		if c.target == TargetStarted {
 			w.startTask(c)
@@ -189,6 +190,7 @@ func (w *Worker) startTask(c *connector) {
 		Metrics:         w.cfg.Metrics,
 		ProducerOpts:    w.cfg.ClientOpts,
 		ShutdownTimeout: w.cfg.ShutdownTimeout,
+		SnapshotMarks:   w,
 	})
 	w.mu.Lock()
 	c.failure = ""
@@ -201,6 +203,31 @@ func (w *Worker) setFailure(c *connector, trace string) {
 	w.mu.Lock()
 	c.failure = trace
 	w.mu.Unlock()
+}
+
+var _ runtime.SnapshotMarks = (*Worker)(nil)
+
+// SetSnapshotPending stores whether the connector's initial snapshot is in
+// progress (runtime.SnapshotMarks).
+func (w *Worker) SetSnapshotPending(ctx context.Context, name string, pending bool) error {
+	if err := w.store.putSnapshotPending(ctx, name, pending); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := w.connectors[name]; c != nil {
+		c.snapshotPending = pending
+	}
+	return nil
+}
+
+// SnapshotPending reports whether the connector's initial snapshot was
+// started and not finished (runtime.SnapshotMarks).
+func (w *Worker) SnapshotPending(name string) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	c := w.connectors[name]
+	return c != nil && c.snapshotPending
 }
 
 // stopTask stops c's task; suspend keeps the slot even with

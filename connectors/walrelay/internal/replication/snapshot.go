@@ -18,7 +18,8 @@ type Row struct {
 }
 
 // ReadSnapshot reads every row of the tables inside the exported snapshot
-// (CreatedSlot.SnapshotName) and calls fn for each. It runs one
+// (CreatedSlot.SnapshotName) and calls fn for each. With an empty snapshot
+// name it reads a snapshot of its own, taken now. It runs one
 // REPEATABLE READ READ ONLY transaction on conn. Values are PostgreSQL's
 // text output, the same form pgoutput streams.
 func ReadSnapshot(ctx context.Context, conn *pgx.Conn, cat *Catalog, snapshot string, tables []Table, fn func(Row) error) error {
@@ -27,8 +28,10 @@ func ReadSnapshot(ctx context.Context, conn *pgx.Conn, cat *Catalog, snapshot st
 		return fmt.Errorf("replication: snapshot: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT "+quoteLiteral(snapshot)); err != nil {
-		return fmt.Errorf("replication: snapshot %s: %w", snapshot, err)
+	if snapshot != "" {
+		if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT "+quoteLiteral(snapshot)); err != nil {
+			return fmt.Errorf("replication: snapshot %s: %w", snapshot, err)
+		}
 	}
 	for _, t := range tables {
 		cols, err := cat.TableColumns(ctx, t.OID)

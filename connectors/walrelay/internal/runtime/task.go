@@ -45,6 +45,18 @@ type Options struct {
 	ProducerOpts []kgo.Opt
 	// ShutdownTimeout bounds the flush on Stop (default 30s).
 	ShutdownTimeout time.Duration
+	// SnapshotMarks, when set, keeps a durable note while an initial
+	// snapshot is being read, so one interrupted by a crash is read again.
+	SnapshotMarks SnapshotMarks
+}
+
+// SnapshotMarks stores, durably, that a connector's initial snapshot has
+// started and not yet been acknowledged in full.
+type SnapshotMarks interface {
+	// SetSnapshotPending writes (pending) or clears the note.
+	SetSnapshotPending(ctx context.Context, connector string, pending bool) error
+	// SnapshotPending reports whether the note is set.
+	SnapshotPending(connector string) bool
 }
 
 // Task streams one connector: WAL → router → Kafka, confirming positions
@@ -308,13 +320,33 @@ func (t *Task) stream(ctx context.Context) (streamed bool, err error) {
 	defer stopAfter()
 
 	var start pgoutput.LSN
-	var snapshotEntry *delivery.Entry
+	marks := t.opts.SnapshotMarks
+	initial := t.cfg.SnapshotMode == SnapshotInitial
 	if exists {
 		start = slot.ConfirmedFlush
 		s.tracker = s.newTracker(start)
 		t.log.Info("resuming from slot", "slot", t.cfg.SlotName, "lsn", start)
+		if marks != nil && marks.SnapshotPending(t.cfg.Name) {
+			if initial {
+				// The process died while reading the initial snapshot.
+				// The slot's own snapshot is gone; read the tables again
+				// as they are now. Rows committed since the slot was
+				// created may arrive twice, which at-least-once allows.
+				t.log.Warn("the initial snapshot was interrupted; reading the tables again")
+				if err := s.snapshotAndFlush(ctx, "", tables, start); err != nil {
+					return false, err
+				}
+			}
+			if err := marks.SetSnapshotPending(ctx, t.cfg.Name, false); err != nil {
+				return false, err
+			}
+		}
 	} else {
-		initial := t.cfg.SnapshotMode == SnapshotInitial
+		if initial && marks != nil {
+			if err := marks.SetSnapshotPending(ctx, t.cfg.Name, true); err != nil {
+				return false, err
+			}
+		}
 		created, err := s.repl.CreateSlot(ctx, t.cfg.SlotName, initial)
 		if err != nil {
 			return false, err
@@ -323,16 +355,17 @@ func (t *Task) stream(ctx context.Context) (streamed bool, err error) {
 		s.tracker = s.newTracker(start)
 		t.log.Info("created replication slot", "slot", t.cfg.SlotName, "lsn", start, "snapshot", t.cfg.SnapshotMode)
 		if initial {
-			snapshotEntry = s.tracker.Open()
-			n, err := s.snapshot(ctx, created.SnapshotName, tables, snapshotEntry)
-			if err != nil {
+			if err := s.snapshotAndFlush(ctx, created.SnapshotName, tables, start); err != nil {
 				// Without the slot the next start snapshots again; with it
 				// the rows not yet sent would never be.
 				s.dropSlotAfterFailedSnapshot()
 				return false, err
 			}
-			s.tracker.Seal(snapshotEntry, start, time.Now())
-			t.log.Info("snapshot read", "rows", n)
+			if marks != nil {
+				if err := marks.SetSnapshotPending(ctx, t.cfg.Name, false); err != nil {
+					return false, err
+				}
+			}
 		}
 	}
 
@@ -696,6 +729,26 @@ func (s *streamer) produce(e *delivery.Entry, rec *eventrouter.Record) error {
 		s.opts.Metrics.EventsProduced.WithLabelValues(s.cfg.Name, r.Topic).Inc()
 		s.tracker.Ack(e)
 	})
+	return nil
+}
+
+// snapshotAndFlush reads the captured tables (inside the exported snapshot
+// name, or a new one when name is empty) and waits until the broker has
+// acknowledged every row.
+func (s *streamer) snapshotAndFlush(ctx context.Context, name string, tables []replication.Table, at pgoutput.LSN) error {
+	e := s.tracker.Open()
+	n, err := s.snapshot(ctx, name, tables, e)
+	if err != nil {
+		return err
+	}
+	s.tracker.Seal(e, at, time.Now())
+	if err := s.client.Flush(ctx); err != nil {
+		return fmt.Errorf("snapshot flush: %w", err)
+	}
+	if p := s.produceErr.Load(); p != nil {
+		return *p
+	}
+	s.log.Info("snapshot read", "rows", n)
 	return nil
 }
 
