@@ -1,0 +1,33 @@
+// Package runtime runs one connector task: it parses the PostgreSQL part
+// of a Debezium connector configuration, keeps the publication and the
+// replication slot the way Debezium does, streams the slot, hands every
+// change to the eventrouter and produces the records to Kafka.
+//
+// Contract:
+//
+//   - ParseConfig accepts the Debezium PostgreSQL connector keys the relay
+//     implements, a list of keys that change no record (accepted and
+//     ignored), a list accepted only with the value the relay behaves like,
+//     and leaves eventrouter.Owns keys to eventrouter.New. Any other key is
+//     an error, so a configuration never silently means something else than
+//     it does on Debezium. Validate adds the router's checks and a database
+//     connection.
+//   - Start runs a task in the background: publication (all_tables,
+//     filtered, no_tables, disabled), slot (created with pgoutput, optionally
+//     with an initial snapshot), then the stream from the slot's confirmed
+//     position. A new eventrouter.Router is built at every start (its run
+//     id is the __debezium.context.runId header).
+//   - Delivery is at least once: a WAL position is confirmed to PostgreSQL
+//     only after the broker acknowledged every record produced from WAL
+//     before it (see package delivery). Stop flushes the producer and
+//     confirms before closing; a crash resends from the last confirmed
+//     position.
+//   - Retriable errors (lost connections, server shutdown, a slot still
+//     held by a dying connection) reconnect with backoff while the task
+//     stays RUNNING; router and producer errors, and misconfigurations,
+//     end the task FAILED with a Java-style trace.
+//
+// Limits: pgoutput protocol version 1 (transactions arrive after they
+// commit), text-format values, snapshot modes initial and no_data only,
+// column facts read from the current catalog.
+package runtime
