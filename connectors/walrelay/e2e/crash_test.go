@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -157,22 +156,7 @@ func TestCrashSafety(t *testing.T) {
 	const topic = "outbox.event.order"
 
 	relay := startRelay(t, bin, brokers, port)
-	config := map[string]string{
-		"connector.class":             "io.debezium.connector.postgresql.PostgresConnector",
-		"plugin.name":                 "pgoutput",
-		"topic.prefix":                "crash",
-		"slot.name":                   "crash",
-		"publication.name":            "crash",
-		"publication.autocreate.mode": "filtered",
-		"table.include.list":          `public\.outbox`,
-		"snapshot.mode":               "no_data",
-		"extended.headers.enabled":    "false",
-		"key.converter":               "org.apache.kafka.connect.storage.StringConverter",
-		"value.converter":             "org.apache.kafka.connect.storage.StringConverter",
-		"transforms":                  "outbox",
-		"transforms.outbox.type":      "io.debezium.transforms.outbox.EventRouter",
-	}
-	maps.Copy(config, dbConfig(t, dsn))
+	config := outboxConfig(t, dsn, "crash")
 	if code := call(t, "PUT", relay.base+"/connectors/crash/config", config, nil); code != 201 {
 		t.Fatalf("PUT: HTTP %d", code)
 	}
@@ -315,22 +299,7 @@ func TestCrashDuringSnapshot(t *testing.T) {
 	const topic = "outbox.event.order"
 
 	relay := startRelay(t, bin, brokers, port)
-	config := map[string]string{
-		"connector.class":             "io.debezium.connector.postgresql.PostgresConnector",
-		"plugin.name":                 "pgoutput",
-		"topic.prefix":                "snap",
-		"slot.name":                   "snap",
-		"publication.name":            "snap",
-		"publication.autocreate.mode": "filtered",
-		"table.include.list":          `public\.outbox`,
-		"snapshot.mode":               "initial",
-		"extended.headers.enabled":    "false",
-		"key.converter":               "org.apache.kafka.connect.storage.StringConverter",
-		"value.converter":             "org.apache.kafka.connect.storage.StringConverter",
-		"transforms":                  "outbox",
-		"transforms.outbox.type":      "io.debezium.transforms.outbox.EventRouter",
-	}
-	maps.Copy(config, dbConfig(t, dsn))
+	config := outboxConfig(t, dsn, "snap", "snapshot.mode", "initial")
 	if code := call(t, "PUT", relay.base+"/connectors/snap/config", config, nil); code != 201 {
 		t.Fatalf("PUT: HTTP %d", code)
 	}

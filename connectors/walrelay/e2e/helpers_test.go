@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connect"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 )
 
@@ -194,23 +196,37 @@ func dropSlot(t *testing.T, dsn, slot string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := pgx.Connect(ctx, dsn)
+	if err == nil {
+		defer c.Close(context.Background())
+		err = replication.DropSlot(ctx, c, slot)
+	}
 	if err != nil {
 		t.Errorf("drop slot %s: %v", slot, err)
-		return
 	}
-	defer c.Close(context.Background())
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		_, err = c.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, slot)
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Errorf("drop slot %s: %v", slot, err)
-			return
-		case <-tick.C:
-		}
+}
+
+// outboxConfig is a connector config for the libs/outbox table with
+// StringConverter keys and values; extra are key, value pairs.
+func outboxConfig(t *testing.T, dsn, name string, extra ...string) map[string]string {
+	t.Helper()
+	c := map[string]string{
+		"connector.class":             "io.debezium.connector.postgresql.PostgresConnector",
+		"plugin.name":                 "pgoutput",
+		"topic.prefix":                name,
+		"slot.name":                   name,
+		"publication.name":            name,
+		"publication.autocreate.mode": "filtered",
+		"table.include.list":          `public\.outbox`,
+		"snapshot.mode":               "no_data",
+		"extended.headers.enabled":    "false",
+		"key.converter":               "org.apache.kafka.connect.storage.StringConverter",
+		"value.converter":             "org.apache.kafka.connect.storage.StringConverter",
+		"transforms":                  "outbox",
+		"transforms.outbox.type":      "io.debezium.transforms.outbox.EventRouter",
 	}
+	maps.Copy(c, dbConfig(t, dsn))
+	for i := 0; i+1 < len(extra); i += 2 {
+		c[extra[i]] = extra[i+1]
+	}
+	return c
 }

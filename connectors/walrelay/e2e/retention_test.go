@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"maps"
 	"testing"
 	"time"
 
@@ -20,24 +19,11 @@ func TestWALRetentionStaysBounded(t *testing.T) {
 	mustExec(t, db, `CREATE TABLE filler (id bigserial PRIMARY KEY, pad text)`)
 	brokers := kafkatest.Start(t)
 	base := startWorker(t, brokers, nil)
-	config := map[string]string{
-		"connector.class":             "io.debezium.connector.postgresql.PostgresConnector",
-		"plugin.name":                 "pgoutput",
-		"topic.prefix":                "ret",
-		"slot.name":                   "ret",
-		"publication.name":            "ret",
-		"publication.autocreate.mode": "filtered",
-		"table.include.list":          `public\.outbox`,
-		"snapshot.mode":               "no_data",
-		"heartbeat.interval.ms":       "500",
-		"heartbeat.action.query":      "SELECT pg_logical_emit_message(false, 'heartbeat', now()::varchar)",
-		"message.prefix.exclude.list": "heartbeat",
-		"key.converter":               "org.apache.kafka.connect.storage.StringConverter",
-		"value.converter":             "org.apache.kafka.connect.storage.StringConverter",
-		"transforms":                  "outbox",
-		"transforms.outbox.type":      "io.debezium.transforms.outbox.EventRouter",
-	}
-	maps.Copy(config, dbConfig(t, dsn))
+	config := outboxConfig(t, dsn, "ret",
+		"heartbeat.interval.ms", "500",
+		"heartbeat.action.query", "SELECT pg_logical_emit_message(false, 'heartbeat', now()::varchar)",
+		"message.prefix.exclude.list", "heartbeat",
+	)
 	if code := call(t, "PUT", base+"/connectors/ret/config", config, nil); code != 201 {
 		t.Fatalf("PUT: HTTP %d", code)
 	}

@@ -229,6 +229,16 @@ func decodeConfig(raw map[string]any) (map[string]string, error) {
 	return out, nil
 }
 
+// readConfig decodes a flat config map body; raw keeps the JSON values,
+// whose nulls PATCH needs.
+func readConfig(r *http.Request) (config map[string]string, raw map[string]any, err error) {
+	if err := decodeBody(r, &raw); err != nil {
+		return nil, nil, err
+	}
+	config, err = decodeConfig(raw)
+	return config, raw, err
+}
+
 func (w *Worker) handleCreate(rw http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Name   string         `json:"name"`
@@ -283,12 +293,7 @@ func (w *Worker) handleGetConfig(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Worker) handlePutConfig(rw http.ResponseWriter, r *http.Request) {
-	var raw map[string]any
-	if err := decodeBody(r, &raw); err != nil {
-		w.fail(rw, err)
-		return
-	}
-	config, err := decodeConfig(raw)
+	config, _, err := readConfig(r)
 	if err != nil {
 		w.fail(rw, err)
 		return
@@ -324,12 +329,7 @@ func (w *Worker) handlePatchConfig(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, err)
 		return
 	}
-	var raw map[string]any
-	if err := decodeBody(r, &raw); err != nil {
-		w.fail(rw, err)
-		return
-	}
-	patch, err := decodeConfig(raw)
+	patch, raw, err := readConfig(r)
 	if err != nil {
 		w.fail(rw, err)
 		return
@@ -477,12 +477,7 @@ func (w *Worker) handlePlugins(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Worker) handleValidate(rw http.ResponseWriter, r *http.Request) {
 	class := r.PathValue("class")
-	var raw map[string]any
-	if err := decodeBody(r, &raw); err != nil {
-		w.fail(rw, err)
-		return
-	}
-	config, err := decodeConfig(raw)
+	config, _, err := readConfig(r)
 	if err != nil {
 		w.fail(rw, err)
 		return

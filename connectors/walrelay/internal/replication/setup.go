@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/pgoutput"
 )
@@ -233,10 +235,26 @@ FROM pg_replication_slots WHERE slot_name = $1`
 	return slot, true, nil
 }
 
-// DropSlot drops a slot (it must not be active).
+// DropSlot drops a slot, waiting (until ctx ends) while a connection still
+// holds it, as a walsender does for a moment after its client went away.
+// A slot that does not exist is not an error.
 func DropSlot(ctx context.Context, conn *pgx.Conn, name string) error {
-	if _, err := conn.Exec(ctx, `SELECT pg_drop_replication_slot($1)`, name); err != nil {
-		return fmt.Errorf("replication: drop slot %s: %w", name, err)
+	const q = `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := conn.Exec(ctx, q, name)
+		if err == nil {
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use: still active
+			return fmt.Errorf("replication: drop slot %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("replication: drop slot %s: %w", name, err)
+		case <-tick.C:
+		}
 	}
-	return nil
 }

@@ -166,31 +166,15 @@ func (t *Task) dropSlot() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, t.cfg.DB.ConnString())
+	if err == nil {
+		defer conn.Close(context.WithoutCancel(ctx))
+		err = replication.DropSlot(ctx, conn, t.cfg.SlotName)
+	}
 	if err != nil {
-		t.log.Error("slot.drop.on.stop: connect", "error", err)
+		t.log.Error("slot.drop.on.stop: could not drop the slot", "slot", t.cfg.SlotName, "error", err)
 		return
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		_, exists, err := replication.SlotState(ctx, conn, t.cfg.SlotName)
-		if err == nil && !exists {
-			return
-		}
-		if err == nil {
-			if err = replication.DropSlot(ctx, conn, t.cfg.SlotName); err == nil {
-				t.log.Info("dropped replication slot (slot.drop.on.stop)", "slot", t.cfg.SlotName)
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.log.Error("slot.drop.on.stop: drop slot", "slot", t.cfg.SlotName, "error", err)
-			return
-		case <-tick.C:
-		}
-	}
+	t.log.Info("dropped replication slot (slot.drop.on.stop)", "slot", t.cfg.SlotName)
 }
 
 func (t *Task) setState(state, trace string) {
@@ -789,21 +773,11 @@ func (s *streamer) dropSlotAfterFailedSnapshot() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = s.repl.Close(ctx)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := replication.DropSlot(ctx, s.conn, s.cfg.SlotName)
-		if err == nil {
-			s.log.Info("dropped the slot of an unfinished snapshot", "slot", s.cfg.SlotName)
-			return
-		}
-		select {
-		case <-ctx.Done():
-			s.log.Error("could not drop the slot of an unfinished snapshot; drop it before restarting, or rows will be missed", "slot", s.cfg.SlotName, "error", err)
-			return
-		case <-tick.C:
-		}
+	if err := replication.DropSlot(ctx, s.conn, s.cfg.SlotName); err != nil {
+		s.log.Error("could not drop the slot of an unfinished snapshot; drop it before restarting, or rows will be missed", "slot", s.cfg.SlotName, "error", err)
+		return
 	}
+	s.log.Info("dropped the slot of an unfinished snapshot", "slot", s.cfg.SlotName)
 }
 
 // finish ends a stream: on a requested stop it flushes the producer first,

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/eventrouter"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/pgoutput"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
@@ -82,26 +81,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) start(extra ...string) (*runtime.Task, *metrics.Metrics) {
 	e.t.Helper()
-	for i := 0; i < len(extra); i += 2 {
-		e.props[extra[i]] = extra[i+1]
-	}
-	cfg, errs := runtime.ParseConfig(e.props)
-	if len(errs) > 0 {
-		e.t.Fatalf("config: %v", errs)
-	}
-	m := metrics.New(prometheus.NewRegistry())
-	task := runtime.Start(cfg, runtime.Options{
-		Brokers: []string{e.brokers},
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: m,
-		Worker:  eventrouter.Worker{},
-	})
-	e.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = task.Stop(ctx)
-	})
-	return task, m
+	return e.startWith(nil, extra...)
 }
 
 func (e *env) exec(sql string, args ...any) {
@@ -485,7 +465,7 @@ func TestTaskSnapshotMarks(t *testing.T) {
 		e := newEnv(t)
 		e.insert("a")
 		m := &marks{pending: map[string]bool{}}
-		task := e.startWith(m, "snapshot.mode", "initial")
+		task, _ := e.startWith(m, "snapshot.mode", "initial")
 		e.waitStreaming(task)
 		kafkatest.Consume(t, e.brokers, "outbox.event.order", 1, 30*time.Second)
 		m.mu.Lock()
@@ -508,7 +488,7 @@ func TestTaskSnapshotMarks(t *testing.T) {
 		_ = rc.Close(t.Context())
 		e.insert("after-slot")
 		m := &marks{pending: map[string]bool{"outbox-test": true}}
-		task := e.startWith(m, "snapshot.mode", "initial")
+		task, _ := e.startWith(m, "snapshot.mode", "initial")
 		e.waitStreaming(task)
 		recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 3, 30*time.Second)
 		got := strings.Join(sortedValues(recs), ",")
@@ -522,7 +502,9 @@ func TestTaskSnapshotMarks(t *testing.T) {
 	})
 }
 
-func (e *env) startWith(m runtime.SnapshotMarks, extra ...string) *runtime.Task {
+// startWith starts a task with extra config (key, value pairs) and, when
+// m is not nil, snapshot notes.
+func (e *env) startWith(m runtime.SnapshotMarks, extra ...string) (*runtime.Task, *metrics.Metrics) {
 	e.t.Helper()
 	for i := 0; i < len(extra); i += 2 {
 		e.props[extra[i]] = extra[i+1]
@@ -531,10 +513,11 @@ func (e *env) startWith(m runtime.SnapshotMarks, extra ...string) *runtime.Task 
 	if len(errs) > 0 {
 		e.t.Fatalf("config: %v", errs)
 	}
+	met := metrics.New(prometheus.NewRegistry())
 	task := runtime.Start(cfg, runtime.Options{
 		Brokers:       []string{e.brokers},
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics:       metrics.New(prometheus.NewRegistry()),
+		Metrics:       met,
 		SnapshotMarks: m,
 	})
 	e.t.Cleanup(func() {
@@ -542,5 +525,5 @@ func (e *env) startWith(m runtime.SnapshotMarks, extra ...string) *runtime.Task 
 		defer cancel()
 		_ = task.Stop(ctx)
 	})
-	return task
+	return task, met
 }
