@@ -402,7 +402,11 @@ func (t *Task) newProducer() (*kgo.Client, error) {
 func (s *streamer) newTracker(start pgoutput.LSN) *delivery.Tracker {
 	lag := s.opts.Metrics.CommitToAck.WithLabelValues(s.cfg.Name)
 	return delivery.NewTracker(start, func(commitTime time.Time, _ int) {
-		lag.Observe(time.Since(commitTime).Seconds())
+		// Only transactions have a commit time; snapshots, heartbeats
+		// and non-transactional messages are sealed without one.
+		if !commitTime.IsZero() {
+			lag.Observe(time.Since(commitTime).Seconds())
+		}
 	})
 }
 
@@ -503,7 +507,7 @@ func (s *streamer) heartbeat(ctx context.Context) error {
 	}
 	// The heartbeat carries no WAL position of its own: seal it at what
 	// is already confirmable so it never holds anything back.
-	s.tracker.Seal(e, s.tracker.Confirmed(), time.Now())
+	s.tracker.Seal(e, s.tracker.Confirmed(), time.Time{})
 	return nil
 }
 
@@ -569,7 +573,7 @@ func (s *streamer) handle(ctx context.Context, x *pgoutput.XLogData) error {
 				return err
 			}
 		}
-		s.tracker.Seal(e, m.LSN, now)
+		s.tracker.Seal(e, m.LSN, time.Time{})
 	}
 	return nil
 }
@@ -725,7 +729,7 @@ func (s *streamer) snapshotAndFlush(ctx context.Context, name string, tables []r
 	if err != nil {
 		return err
 	}
-	s.tracker.Seal(e, at, time.Now())
+	s.tracker.Seal(e, at, time.Time{})
 	if err := s.client.Flush(ctx); err != nil {
 		return fmt.Errorf("snapshot flush: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
@@ -199,6 +200,17 @@ func TestTaskStreamsAndConfirms(t *testing.T) {
 	})
 	waitFor(t, 10*time.Second, "the produced counter", func() bool {
 		return counterValue(m.EventsProduced.WithLabelValues("outbox-test", "outbox.event.order")) == 3
+	})
+	// Two transactions, two commit-to-ack observations.
+	waitFor(t, 10*time.Second, "two commit-to-ack samples", func() bool {
+		var lag dto.Metric
+		if err := m.CommitToAck.WithLabelValues("outbox-test").(prometheus.Histogram).Write(&lag); err != nil {
+			t.Fatal(err)
+		}
+		if n := lag.GetHistogram().GetSampleCount(); n > 2 {
+			t.Fatalf("commit-to-ack samples %d, want 2", n)
+		}
+		return lag.GetHistogram().GetSampleCount() == 2
 	})
 
 	// Changes to tables outside the include list are not routed, and an
