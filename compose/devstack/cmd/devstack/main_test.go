@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestSplitSQL(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"two statements", "CREATE ROLE a;\nCREATE ROLE b;", []string{"CREATE ROLE a", "CREATE ROLE b"}},
+		{"comments dropped", "-- hello; world\nSELECT 1; -- trailing\n", []string{"SELECT 1"}},
+		{"semicolon in a literal", "CREATE ROLE a PASSWORD 'x;y';", []string{"CREATE ROLE a PASSWORD 'x;y'"}},
+		{"escaped quote", "SELECT 'it''s; fine';", []string{"SELECT 'it''s; fine'"}},
+		{"no trailing semicolon", "SELECT 1", []string{"SELECT 1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := splitSQL(tc.in)
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("splitSQL = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// syncBuffer collects a process's output for the failure report.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) tail(n int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.b.Bytes()
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// TestDevStackEndToEnd starts the embedded stack the way `make dev` does
+// (on free ports and a fresh state directory), runs scripts/e2e.sh against
+// it, stops it with SIGTERM and checks that nothing it started still
+// listens.
+func TestDevStackEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
+	root, err := filepath.Abs("../../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "devstack")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// The PostgreSQL server may run as another user, who must be able to
+	// reach the state directory: t.TempDir() is private to us.
+	dir, err := os.MkdirTemp("", "devstack-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+
+	ports := freePorts(t, 6)
+	names := []string{"PG_PORT", "KAFKA_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT"}
+	env := append(os.Environ(), "DEV_DIR="+dir)
+	for i, n := range names {
+		env = append(env, fmt.Sprintf("%s=%d", n, ports[i]))
+	}
+
+	cmd := exec.Command(bin)
+	cmd.Dir = root
+	cmd.Env = env
+	var output syncBuffer
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = pw
+	cmd.Stderr = &output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(90 * time.Second):
+				_ = cmd.Process.Kill()
+			}
+		}
+	})
+
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		signalled := false
+		for sc.Scan() {
+			fmt.Fprintln(&output, sc.Text())
+			if !signalled && strings.HasSuffix(sc.Text(), "stack ready") {
+				signalled = true
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-exited:
+		stopped = true
+		t.Fatalf("devstack exited before it was ready: %v\n%s", err, output.tail(6000))
+	case <-time.After(6 * time.Minute):
+		t.Fatalf("devstack not ready within 6 minutes\n%s", output.tail(6000))
+	}
+
+	e2e := exec.Command("bash", filepath.Join(root, "scripts", "e2e.sh"))
+	e2e.Dir = root
+	e2e.Env = append(os.Environ(),
+		fmt.Sprintf("ORDER_URL=http://127.0.0.1:%d", ports[3]),
+		fmt.Sprintf("PAYMENT_URL=http://127.0.0.1:%d", ports[4]),
+		fmt.Sprintf("INVENTORY_URL=http://127.0.0.1:%d", ports[5]),
+		fmt.Sprintf("KAFKA_BROKERS=127.0.0.1:%d", ports[1]),
+	)
+	out, err := e2e.CombinedOutput()
+	t.Logf("scripts/e2e.sh:\n%s", out)
+	if err != nil {
+		t.Fatalf("scripts/e2e.sh failed: %v\nstack output:\n%s", err, output.tail(8000))
+	}
+	if !strings.Contains(string(out), "6 passed, 0 failed") {
+		t.Fatalf("scripts/e2e.sh did not report 6 passed checks")
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		stopped = true
+		if err != nil {
+			t.Fatalf("devstack exited with %v after SIGTERM\n%s", err, output.tail(4000))
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("devstack did not stop within 90s of SIGTERM\n%s", output.tail(4000))
+	}
+	for i, p := range ports {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s %d still accepts connections after devstack stopped", names[i], p)
+		}
+	}
+}
