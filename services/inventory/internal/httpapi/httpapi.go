@@ -33,17 +33,24 @@ type Config struct {
 	Now func() time.Time
 }
 
-// New returns the API's echo instance with every route registered.
+// New returns a standalone echo instance (httpserver.New) serving the API.
 func New(cfg Config) *echo.Echo {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	e := httpserver.New(httpserver.Config{BodyLimit: cfg.BodyLimit, Ready: cfg.Ready, Logger: cfg.Logger})
-	h := handlers{store: cfg.Store, now: cfg.Now}
+	register(e, cfg.Store, cfg.Now)
+	return e
+}
+
+// Register routes the API on e, which the caller built with httpserver.New.
+func Register(e *echo.Echo, store Store) { register(e, store, nil) }
+
+func register(e *echo.Echo, store Store, now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	h := handlers{store: store, now: now}
 	e.PUT("/stock/:sku", h.putStock)
 	e.GET("/stock/:sku", h.getStock)
 	e.GET("/reservations", h.listReservations)
-	return e
 }
 
 type handlers struct {

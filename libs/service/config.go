@@ -1,0 +1,103 @@
+package service
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/libs/envconfig"
+)
+
+// Defaults shared by every service; each service sets its own HTTP
+// address, database and consumer group (see Defaults).
+const (
+	DefaultKafkaBrokers    = "127.0.0.1:9092"
+	DefaultHTTPBodyLimit   = "64K"
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultDatabaseWait    = 30 * time.Second
+)
+
+// Config is what a service binary is configured with.
+type Config struct {
+	// HTTPAddr is the listen address; port 0 picks a free one (see Addr).
+	HTTPAddr string
+	// DatabaseURL is a postgres:// URL of the service's own database.
+	DatabaseURL string
+	// Brokers are the Kafka bootstrap addresses.
+	Brokers []string
+	// Group is the Kafka consumer group.
+	Group string
+	// OutboxDeleteAfterInsert keeps the outbox table empty (the WAL still
+	// carries every insert). Tests turn it off to read the rows.
+	OutboxDeleteAfterInsert bool
+	// LogLevel is the minimum level the command logs at.
+	LogLevel slog.Level
+	// HTTPBodyLimit caps request bodies, in echo notation ("64K"; default
+	// DefaultHTTPBodyLimit).
+	HTTPBodyLimit string
+	// ShutdownTimeout bounds the graceful shutdown (default
+	// DefaultShutdownTimeout).
+	ShutdownTimeout time.Duration
+	// DatabaseWait is how long Start waits for the database to answer
+	// (default DefaultDatabaseWait).
+	DatabaseWait time.Duration
+	// KafkaClientOpts are extra franz-go options for the consumer (tests
+	// shorten group timings with them); not read from the environment.
+	KafkaClientOpts []kgo.Opt
+}
+
+// Defaults are the settings that differ between services.
+type Defaults struct {
+	HTTPAddr    string // HTTP_ADDR
+	DatabaseURL string // DATABASE_URL
+	Group       string // KAFKA_GROUP
+}
+
+// ConfigFromEnv reads the configuration through getenv, filling defaults
+// for unset variables. The error, prefixed with "<name> config: ", names
+// every bad variable (see package envconfig) and never shows the
+// database password.
+//
+//	HTTP_ADDR                   host:port, default d.HTTPAddr
+//	DATABASE_URL                postgres:// or postgresql:// URL, default d.DatabaseURL
+//	KAFKA_BROKERS               comma separated host:port, default 127.0.0.1:9092
+//	KAFKA_GROUP                 default d.Group
+//	OUTBOX_DELETE_AFTER_INSERT  default true
+//	LOG_LEVEL                   debug, info, warn or error; default info
+//	HTTP_BODY_LIMIT             default 64K
+//	SHUTDOWN_TIMEOUT            Go duration, default 10s
+//	DATABASE_WAIT               Go duration, default 30s
+func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config, error) {
+	r := envconfig.New(getenv)
+	cfg := Config{
+		HTTPAddr:                r.HostPort("HTTP_ADDR", d.HTTPAddr),
+		DatabaseURL:             r.PostgresURL("DATABASE_URL", d.DatabaseURL),
+		Brokers:                 r.HostPorts("KAFKA_BROKERS", DefaultKafkaBrokers),
+		Group:                   r.String("KAFKA_GROUP", d.Group),
+		OutboxDeleteAfterInsert: r.Bool("OUTBOX_DELETE_AFTER_INSERT", true),
+		LogLevel:                r.LogLevel("LOG_LEVEL", slog.LevelInfo),
+		HTTPBodyLimit:           r.ByteSize("HTTP_BODY_LIMIT", DefaultHTTPBodyLimit),
+		ShutdownTimeout:         r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
+		DatabaseWait:            r.Duration("DATABASE_WAIT", DefaultDatabaseWait),
+	}
+	if err := r.Err(); err != nil {
+		return Config{}, fmt.Errorf("%s config: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// withDefaults fills the zero fields Start cannot run without.
+func (c Config) withDefaults() Config {
+	if c.HTTPBodyLimit == "" {
+		c.HTTPBodyLimit = DefaultHTTPBodyLimit
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.DatabaseWait <= 0 {
+		c.DatabaseWait = DefaultDatabaseWait
+	}
+	return c
+}

@@ -1,0 +1,101 @@
+package service
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var defaults = Defaults{HTTPAddr: "127.0.0.1:8089", DatabaseURL: "postgres://cart:cart@127.0.0.1:5432/carts?sslmode=disable", Group: "cart-service"}
+
+func TestConfigFromEnv(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want Config
+		bad  []string // variables the error must name, as NAME= unless the value is withheld
+	}{
+		{name: "defaults", want: Config{
+			HTTPAddr: "127.0.0.1:8089", DatabaseURL: defaults.DatabaseURL, Brokers: []string{"127.0.0.1:9092"},
+			Group: "cart-service", OutboxDeleteAfterInsert: true, LogLevel: slog.LevelInfo, HTTPBodyLimit: "64K",
+			ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second,
+		}},
+		{name: "overrides", env: map[string]string{
+			"HTTP_ADDR": ":0", "DATABASE_URL": "postgresql://u:p@db:5432/o", "KAFKA_BROKERS": "k1:9092, k2:9093,",
+			"KAFKA_GROUP": "g", "OUTBOX_DELETE_AFTER_INSERT": "false", "LOG_LEVEL": "debug",
+			"HTTP_BODY_LIMIT": "1M", "SHUTDOWN_TIMEOUT": "3s", "DATABASE_WAIT": "100ms",
+		}, want: Config{
+			HTTPAddr: ":0", DatabaseURL: "postgresql://u:p@db:5432/o", Brokers: []string{"k1:9092", "k2:9093"},
+			Group: "g", OutboxDeleteAfterInsert: false, LogLevel: slog.LevelDebug, HTTPBodyLimit: "1M",
+			ShutdownTimeout: 3 * time.Second, DatabaseWait: 100 * time.Millisecond,
+		}},
+		{name: "bad values", env: map[string]string{
+			"HTTP_ADDR": "8081", "DATABASE_URL": "mysql://user:secret@x/y", "KAFKA_BROKERS": "k1:9092,,",
+			"OUTBOX_DELETE_AFTER_INSERT": "maybe", "LOG_LEVEL": "loud", "HTTP_BODY_LIMIT": "lots",
+			"SHUTDOWN_TIMEOUT": "-1s", "DATABASE_WAIT": "soon",
+		}, bad: []string{"HTTP_ADDR=", "DATABASE_URL=", "KAFKA_BROKERS=", "OUTBOX_DELETE_AFTER_INSERT=", "LOG_LEVEL=",
+			"HTTP_BODY_LIMIT=", "SHUTDOWN_TIMEOUT=", "DATABASE_WAIT="}},
+		{name: "no broker", env: map[string]string{"KAFKA_BROKERS": " , "}, bad: []string{"KAFKA_BROKERS="}},
+		{name: "broker without a port", env: map[string]string{"KAFKA_BROKERS": "no-port"}, bad: []string{"KAFKA_BROKERS="}},
+		{name: "unparsable database URL", env: map[string]string{"DATABASE_URL": "postgres://u:secret@h/db\x7f"},
+			bad: []string{"DATABASE_URL: not a URL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ConfigFromEnv(func(k string) string { return tt.env[k] }, "cart", defaults)
+			if tt.bad == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !equal(c, tt.want) {
+					t.Fatalf("config = %+v\nwant     %+v", c, tt.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("invalid environment accepted")
+			}
+			if !strings.HasPrefix(err.Error(), "cart config: ") {
+				t.Errorf("error %q does not name the service", err)
+			}
+			for _, name := range tt.bad {
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("error does not name %s: %v", name, err)
+				}
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error reveals the database password: %v", err)
+			}
+		})
+	}
+}
+
+func equal(a, b Config) bool {
+	return a.HTTPAddr == b.HTTPAddr && a.DatabaseURL == b.DatabaseURL && slices.Equal(a.Brokers, b.Brokers) &&
+		a.Group == b.Group && a.OutboxDeleteAfterInsert == b.OutboxDeleteAfterInsert && a.LogLevel == b.LogLevel &&
+		a.HTTPBodyLimit == b.HTTPBodyLimit && a.ShutdownTimeout == b.ShutdownTimeout && a.DatabaseWait == b.DatabaseWait &&
+		len(a.KafkaClientOpts) == 0 && len(b.KafkaClientOpts) == 0
+}
+
+func TestWithDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Config
+		want Config
+	}{
+		{"zero", Config{}, Config{HTTPBodyLimit: "64K", ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second}},
+		{"set", Config{HTTPBodyLimit: "1M", ShutdownTimeout: time.Second, DatabaseWait: time.Millisecond},
+			Config{HTTPBodyLimit: "1M", ShutdownTimeout: time.Second, DatabaseWait: time.Millisecond}},
+		{"negative", Config{ShutdownTimeout: -1, DatabaseWait: -1},
+			Config{HTTPBodyLimit: "64K", ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.in.withDefaults(); !equal(got, tt.want) {
+				t.Fatalf("withDefaults = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,283 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/envconfig"
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
+)
+
+// Spec is what one service brings to the shared lifecycle.
+type Spec struct {
+	// Name names the service in logs ("<name> service started") and
+	// prefixes Start's errors ("<name>: ...").
+	Name string
+	// Migrations holds the service's golang-migrate files at its root.
+	Migrations fs.FS
+	// Topics are the topics the consumer reads.
+	Topics []string
+	// Wire builds the service's own parts on the open, migrated pool. Start
+	// calls it once.
+	Wire func(pool *pgxpool.Pool) Parts
+}
+
+// Parts are a service's own pieces, built on its pool.
+type Parts struct {
+	// Handler applies each consumed event (see consumer.Handler).
+	Handler consumer.Handler
+	// Validate, when set, checks each new event before Handler.
+	Validate func(consumer.Event) error
+	// Routes, when set, registers the service's HTTP API on the echo
+	// instance, which already serves GET /healthz and GET /readyz.
+	Routes func(e *echo.Echo)
+}
+
+func (s Spec) check() error {
+	switch {
+	case s.Name == "":
+		return errors.New("service: Spec.Name is required")
+	case s.Migrations == nil:
+		return errors.New("service: Spec.Migrations is required")
+	case s.Wire == nil:
+		return errors.New("service: Spec.Wire is required")
+	}
+	return nil
+}
+
+// Service is a running service.
+type Service struct {
+	name            string
+	log             *slog.Logger
+	ln              net.Listener
+	pool            *pgxpool.Pool
+	shutdownTimeout time.Duration
+
+	stopHTTP     context.CancelFunc
+	stopConsumer context.CancelFunc
+	httpDone     chan struct{}
+	consumerDone chan struct{}
+	httpErr      error // error while stopping, set before httpDone closes
+	consumerErr  error // error while stopping, set before consumerDone closes
+
+	done     chan struct{}
+	failOnce sync.Once
+	err      error // set before done closes
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Start opens the pool (waiting up to cfg.DatabaseWait for the database),
+// applies the migrations, builds the service's parts, starts the consumer
+// of spec.Topics and serves HTTP on cfg.HTTPAddr. It returns once all of
+// it is under way; on error nothing is left running. Zero HTTPBodyLimit,
+// ShutdownTimeout and DatabaseWait take their defaults.
+//
+// ctx bounds start-up only: the service runs until Shutdown, or until a
+// component fails (Done is closed and Err says why).
+func Start(ctx context.Context, cfg Config, spec Spec, log *slog.Logger) (*Service, error) {
+	if err := spec.check(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	log.Info("starting "+spec.Name+" service", "http_addr", cfg.HTTPAddr, "database", envconfig.RedactURL(cfg.DatabaseURL),
+		"brokers", cfg.Brokers, "group", cfg.Group, "outbox_delete_after_insert", cfg.OutboxDeleteAfterInsert)
+
+	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, cfg.DatabaseWait, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	version, err := pgdb.Migrate(ctx, cfg.DatabaseURL, spec.Migrations, ".", log)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	parts := spec.Wire(pool)
+	cons, err := consumer.New(consumer.Config{
+		Brokers:    cfg.Brokers,
+		Group:      cfg.Group,
+		Topics:     spec.Topics,
+		Pool:       pool,
+		Handler:    parts.Handler,
+		Validate:   parts.Validate,
+		Logger:     log,
+		ClientOpts: cfg.KafkaClientOpts,
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	e := httpserver.New(httpserver.Config{
+		BodyLimit: cfg.HTTPBodyLimit,
+		Logger:    log,
+		Ready: []httpserver.Check{
+			{Name: "database", Check: pool.Ping},
+			{Name: "broker", Check: cons.Ping},
+		},
+	})
+	if parts.Routes != nil {
+		parts.Routes(e)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%s: listen on %s: %w", spec.Name, cfg.HTTPAddr, err)
+	}
+
+	// The components outlive the start-up context: they stop on Shutdown.
+	base := context.WithoutCancel(ctx)
+	httpCtx, stopHTTP := context.WithCancel(base)
+	consumerCtx, stopConsumer := context.WithCancel(base)
+	s := &Service{
+		name:            spec.Name,
+		log:             log,
+		ln:              ln,
+		pool:            pool,
+		shutdownTimeout: cfg.ShutdownTimeout,
+		stopHTTP:        stopHTTP,
+		stopConsumer:    stopConsumer,
+		httpDone:        make(chan struct{}),
+		consumerDone:    make(chan struct{}),
+		done:            make(chan struct{}),
+	}
+	go func() {
+		defer close(s.consumerDone)
+		err := cons.Run(consumerCtx)
+		if consumerCtx.Err() == nil {
+			s.fail(fmt.Errorf("%s: consumer stopped: %w", s.name, orStopped(err)))
+			return
+		}
+		s.consumerErr = err
+	}()
+	go func() {
+		defer close(s.httpDone)
+		err := httpserver.Serve(httpCtx, e, ln, cfg.ShutdownTimeout)
+		if httpCtx.Err() == nil {
+			s.fail(fmt.Errorf("%s: http server stopped: %w", s.name, orStopped(err)))
+			return
+		}
+		s.httpErr = err
+	}()
+	log.Info(spec.Name+" service started", "http_addr", s.Addr(), "schema_version", version,
+		"brokers", cfg.Brokers, "group", cfg.Group)
+	return s, nil
+}
+
+var errStopped = errors.New("stopped unexpectedly")
+
+func orStopped(err error) error {
+	if err == nil {
+		return errStopped
+	}
+	return err
+}
+
+// fail records the first fatal error and closes Done.
+func (s *Service) fail(err error) {
+	s.failOnce.Do(func() {
+		s.log.Error("component failed", "err", err)
+		s.err = err
+		close(s.done)
+	})
+}
+
+// Addr is the address HTTP listens on.
+func (s *Service) Addr() string { return s.ln.Addr().String() }
+
+// Done is closed when a component fails on its own; Err then says why. A
+// graceful Shutdown does not close it.
+func (s *Service) Done() <-chan struct{} { return s.done }
+
+// Err is the failure that closed Done, or nil.
+func (s *Service) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Shutdown stops the service in order: HTTP (in-flight requests finish,
+// within the configured ShutdownTimeout), then the consumer (the record in
+// flight finishes and offsets are committed), then the pool. ctx bounds
+// the wait for each component; one that has not stopped in time is
+// reported and the pool is closed in the background once its connections
+// come back. It returns what went wrong while stopping; a failure that
+// closed Done is reported by Err, not here. Later calls return the first
+// result.
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		s.shutdownErr = s.shutdown(ctx)
+	})
+	return s.shutdownErr
+}
+
+func (s *Service) shutdown(ctx context.Context) error {
+	s.log.Info("stopping " + s.name + " service")
+	var errs []error
+	stop := func(what string, cancel context.CancelFunc, done <-chan struct{}, stopErr *error) bool {
+		cancel()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			select {
+			case <-done:
+			default:
+				errs = append(errs, fmt.Errorf("%s: shutdown: waiting for %s: %w", s.name, what, ctx.Err()))
+				return false
+			}
+		}
+		if *stopErr != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", s.name, what, *stopErr))
+		}
+		return true
+	}
+	httpStopped := stop("http server", s.stopHTTP, s.httpDone, &s.httpErr)
+	consumerStopped := stop("consumer", s.stopConsumer, s.consumerDone, &s.consumerErr)
+	if httpStopped && consumerStopped {
+		s.pool.Close()
+	} else {
+		// Close waits for every borrowed connection; a component that did
+		// not stop in time may still hold one.
+		go s.pool.Close()
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		s.log.Error(s.name+" service stopped", "err", err)
+	} else {
+		s.log.Info(s.name + " service stopped")
+	}
+	return err
+}
+
+// Run blocks until ctx is done (main's signal context) or a component
+// fails, then calls release (main's signal.NotifyContext stop, so that a
+// second signal kills the process) and shuts the service down within the
+// configured ShutdownTimeout. It returns the failure, if any, joined with
+// what went wrong while stopping.
+func (s *Service) Run(ctx context.Context, release func()) error {
+	select {
+	case <-ctx.Done():
+		s.log.Info("signal received, shutting down")
+	case <-s.Done():
+		s.log.Error("shutting down after a failure", "err", s.Err())
+	}
+	release()
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
+	defer cancel()
+	return errors.Join(s.Err(), s.Shutdown(sctx))
+}

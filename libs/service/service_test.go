@@ -1,0 +1,195 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/inbox"
+	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const topic = "outbox.event.cart"
+
+// migrations give the test service a widgets table next to the inbox the
+// consumer needs.
+var migrations = fstest.MapFS{
+	"000001_init.up.sql":   {Data: []byte("CREATE TABLE widgets (name text PRIMARY KEY);\n" + inbox.Schema)},
+	"000001_init.down.sql": {Data: []byte("DROP TABLE inbox; DROP TABLE widgets;")},
+}
+
+// spec is a small service: each event inserts a widget named by its
+// payload, GET /widgets counts them.
+func spec() Spec {
+	return Spec{
+		Name:       "cart",
+		Migrations: migrations,
+		Topics:     []string{topic},
+		Wire: func(pool *pgxpool.Pool) Parts {
+			return Parts{
+				Handler: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+					_, err := tx.Exec(ctx, `INSERT INTO widgets (name) VALUES ($1)`, string(ev.Payload))
+					return err
+				},
+				Validate: func(ev consumer.Event) error {
+					if len(ev.Payload) == 0 {
+						return errors.New("empty payload")
+					}
+					return nil
+				},
+				Routes: func(e *echo.Echo) {
+					e.GET("/widgets", func(c echo.Context) error {
+						var n int
+						if err := pool.QueryRow(c.Request().Context(), `SELECT count(*) FROM widgets`).Scan(&n); err != nil {
+							return err
+						}
+						return c.String(http.StatusOK, strconv.Itoa(n))
+					})
+				},
+			}
+		},
+	}
+}
+
+// logBuffer collects log output for the test to read.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func config(dsn, broker string) Config {
+	return Config{
+		HTTPAddr: "127.0.0.1:0", DatabaseURL: dsn, Brokers: []string{broker}, Group: "cart-service",
+		KafkaClientOpts: []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond)},
+	}
+}
+
+func start(t *testing.T, cfg Config, out io.Writer) *Service {
+	t.Helper()
+	s, err := Start(t.Context(), cfg, spec(), slog.New(slog.NewTextHandler(out, nil)))
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+func get(t *testing.T, s *Service, path string) (int, string, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+s.Addr()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		}
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	var logs logBuffer
+	broker := kafkatest.Start(t)
+	s := start(t, config(pgtest.NewDatabase(t), broker), &logs)
+
+	if status, body, err := get(t, s, "/healthz"); err != nil || status != http.StatusOK {
+		t.Fatalf("healthz = %d %s %v", status, body, err)
+	}
+	waitFor(t, "readiness of database and broker", func() bool {
+		status, body, err := get(t, s, "/readyz")
+		return err == nil && status == http.StatusOK &&
+			strings.Contains(body, `"database":"ok"`) && strings.Contains(body, `"broker":"ok"`)
+	})
+	rec := func(name string) *kgo.Record {
+		return &kgo.Record{Key: []byte(name), Value: []byte(name), Headers: []kgo.RecordHeader{
+			{Key: consumer.HeaderID, Value: []byte(uuid.Must(uuid.NewV7()).String())}, {Key: consumer.HeaderEventType, Value: []byte("Added")}}}
+	}
+	one, two := rec("one"), rec("two")
+	kafkatest.Produce(t, broker, topic, one, one, two) // one is delivered twice
+	waitFor(t, "both widgets", func() bool {
+		_, body, err := get(t, s, "/widgets")
+		return err == nil && body == "2"
+	})
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+	if _, _, err := get(t, s, "/healthz"); err == nil {
+		t.Fatal("HTTP still answers after Shutdown")
+	}
+	select {
+	case <-s.Done():
+		t.Fatalf("Done closed by a graceful shutdown: %v", s.Err())
+	default:
+	}
+	if s.Err() != nil {
+		t.Fatalf("Err after a clean shutdown = %v", s.Err())
+	}
+	for _, msg := range []string{"starting cart service", "cart service started", "stopping cart service", "cart service stopped"} {
+		if !strings.Contains(logs.String(), `msg="`+msg+`"`) {
+			t.Errorf("no %q log line in:\n%s", msg, logs.String())
+		}
+	}
+}
