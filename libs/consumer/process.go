@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
+	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
 )
 
 // handle takes one record to a final state: processed (or skipped as a
@@ -103,7 +104,9 @@ func (c *Consumer) call(ctx context.Context, tx pgx.Tx, ev Event) (err error) {
 			return Permanent(fmt.Errorf("%w: %w", ErrInvalid, err))
 		}
 	}
-	return c.cfg.Handler(ctx, tx, ev)
+	// The handler runs in the trace of the event's writer, so events it
+	// appends to its own outbox carry the same trace onward.
+	return c.cfg.Handler(tracecontext.FromTraceParent(ctx, ev.TraceParent), tx, ev)
 }
 
 func rollback(ctx context.Context, tx pgx.Tx) {

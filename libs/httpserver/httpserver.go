@@ -15,6 +15,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
 )
 
 // Error is an expected failure with its HTTP status and a stable code.
@@ -78,6 +80,15 @@ func New(cfg Config) *echo.Echo {
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	// A caller's W3C traceparent becomes the request context's trace, so the
+	// outbox rows the request writes carry it onward through Kafka.
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			c.SetRequest(req.WithContext(tracecontext.FromHeader(req.Context(), req.Header)))
+			return next(c)
+		}
+	})
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogMethod: true, LogURI: true, LogStatus: true, LogLatency: true, LogError: true,
 		HandleError: true,

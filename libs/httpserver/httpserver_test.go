@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
 )
 
 type widget struct {
@@ -39,6 +40,9 @@ func serve(t *testing.T, cfg httpserver.Config) string {
 	})
 	e.GET("/boom", func(echo.Context) error { return errors.New("secret database detail") })
 	e.GET("/panic", func(echo.Context) error { panic("oops") })
+	e.GET("/trace", func(c echo.Context) error {
+		return c.String(http.StatusOK, tracecontext.TraceParent(c.Request().Context()))
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -131,5 +135,25 @@ func TestReadiness(t *testing.T) {
 	}
 	if got := get("/healthz"); got != 200 {
 		t.Fatalf("healthz = %d, want 200 (liveness ignores dependencies)", got)
+	}
+}
+
+func TestTraceParentReachesHandlers(t *testing.T) {
+	base := serve(t, httpserver.Config{})
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, tc := range []struct{ sent, want string }{{tp, tp}, {"", ""}, {"garbage", ""}} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/trace", nil)
+		if tc.sent != "" {
+			req.Header.Set("traceparent", tc.sent)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != tc.want {
+			t.Errorf("traceparent %q: handler saw %q, want %q", tc.sent, got, tc.want)
+		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"go.opentelemetry.io/otel/trace"
+
+	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
 )
 
 // Schema is the outbox table DDL for service migrations.
@@ -88,7 +89,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 		return nil
 	}
 	now := time.Now().UTC()
-	tp := traceParent(ctx)
+	tp := tracecontext.TraceParent(ctx)
 	n := len(events)
 	ids := make([]uuid.UUID, n)
 	aggTypes, aggIDs, types, payloads, tps := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
@@ -163,14 +164,4 @@ func check(e Event) error {
 
 func sanitize(table string) string {
 	return pgx.Identifier(strings.Split(table, ".")).Sanitize()
-}
-
-// traceParent renders the span context in ctx as a W3C traceparent, or ""
-// when ctx carries none.
-func traceParent(ctx context.Context) string {
-	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
-		return ""
-	}
-	return fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())
 }

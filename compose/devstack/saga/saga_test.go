@@ -352,13 +352,47 @@ func (s *stack) waitStock(t *testing.T, sku string, want stockLevel) {
 func TestSaga(t *testing.T) {
 	s := startStack(t)
 
-	t.Run("happy path", func(t *testing.T) {
+	t.Run("happy path carries the caller's trace through every hop", func(t *testing.T) {
 		s.setBalance(t, "happy", 10_000)
 		s.setStock(t, "HAPPY-1", 5)
-		o := s.place(t, "happy", item{"HAPPY-1", 2, 1_250})
+		const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+		var o order
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.orderURL+"/orders",
+			strings.NewReader(`{"customerId":"happy","currency":"EUR","items":[{"sku":"HAPPY-1","quantity":2,"unitPriceCents":1250}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&o); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /orders: %s %v", resp.Status, err)
+		}
+		resp.Body.Close()
 		s.waitStatus(t, o.ID, "CONFIRMED")
 		s.waitBalance(t, "happy", 7_500)
 		s.waitStock(t, "HAPPY-1", stockLevel{Available: 3, Reserved: 2})
+
+		// OrderCreated (written by the HTTP request) and the events the
+		// other services wrote in reaction all carry the caller's trace id.
+		for _, topic := range []string{"outbox.event.order", "outbox.event.payment", "outbox.event.inventory"} {
+			recs, err := kafkatest.ConsumeUntil(s.broker, topic, 30*time.Second, func(rs []*kgo.Record) bool {
+				for _, r := range rs {
+					if string(r.Key) == o.ID {
+						return true
+					}
+				}
+				return false
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", topic, err)
+			}
+			for _, r := range recs {
+				if string(r.Key) == o.ID && !strings.Contains(header(r, "traceparent"), traceID) {
+					t.Errorf("%s %s: traceparent %q does not carry trace %s", topic, header(r, "eventType"), header(r, "traceparent"), traceID)
+				}
+			}
+		}
 	})
 
 	t.Run("insufficient balance cancels and releases stock", func(t *testing.T) {
