@@ -26,8 +26,13 @@ var Infrastructure = []string{
 var HTTP = []string{
 	"net/http", "net/rpc", "google.golang.org/grpc", "github.com/labstack/echo",
 	"github.com/go-resty/resty", "github.com/imroc/req", "github.com/valyala/fasthttp",
-	"github.com/hashicorp/go-retryablehttp",
+	"github.com/hashicorp/go-retryablehttp", Repo + "libs/httpserver",
 }
+
+// Libraries are this repository's shared libraries. The handler rule does
+// not follow their imports: they may use net/http types (trace context
+// propagation does) without making a handler that uses them speak HTTP.
+var Libraries = []string{Repo + "libs"}
 
 // Deployables are the prefixes of code that is built into a binary of its
 // own and must not be compiled into another one.
@@ -48,6 +53,9 @@ type Rules struct {
 	Handlers string
 	// HTTP is what the handlers must not reach, even transitively.
 	HTTP []string
+	// Opaque are packages whose imports the handler rule does not follow;
+	// importing one that is itself in HTTP still counts.
+	Opaque []string
 	// Adapters import the domain and never each other.
 	Adapters []string
 	// Deployables are prefixes no package of Module may depend on, apart
@@ -68,6 +76,7 @@ func Service(module, domain string) Rules {
 		Infrastructure:  Infrastructure,
 		Handlers:        module + "/internal/events",
 		HTTP:            HTTP,
+		Opaque:          Libraries,
 		Adapters:        []string{module + "/internal/postgres", module + "/internal/httpapi", module + "/internal/events"},
 		Deployables:     Deployables,
 	}
@@ -121,10 +130,8 @@ func Violations(r Rules, g Graph) []string {
 			}
 		}
 		if r.Handlers != "" && within(p.ImportPath, r.Handlers) {
-			for _, d := range p.Deps {
-				if withinAny(d, r.HTTP) {
-					add("%s depends on %s: event handlers must not speak HTTP", p.ImportPath, d)
-				}
+			for _, d := range reaches(g, p.ImportPath, r.HTTP, r.Opaque) {
+				add("%s depends on %s: event handlers must not speak HTTP", p.ImportPath, d)
 			}
 		}
 		if own := adapterOf(p.ImportPath, r.Adapters); own != "" {
@@ -139,6 +146,30 @@ func Violations(r Rules, g Graph) []string {
 	return slices.Compact(out)
 }
 
+// reaches returns the packages within targets that from imports, directly
+// or through other packages, without following the imports of a target or
+// of a package within opaque.
+func reaches(g Graph, from string, targets, opaque []string) []string {
+	var out []string
+	seen := map[string]bool{from: true}
+	queue := slices.Clone(g[from].Imports)
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		switch {
+		case withinAny(p, targets):
+			out = append(out, p)
+		case !withinAny(p, opaque):
+			queue = append(queue, g[p].Imports...)
+		}
+	}
+	return out
+}
+
 // adapterOf returns the adapter path belongs to, or "".
 func adapterOf(path string, adapters []string) string {
 	for _, a := range adapters {
@@ -151,7 +182,8 @@ func adapterOf(path string, adapters []string) string {
 
 // Load lists the packages of module (test files included) and everything
 // they depend on. A test variant ("p [p.test]") is merged into p: test
-// files obey the rules of the package they belong to.
+// files obey the rules of the package they belong to. Imports and Deps
+// name the packages without their test variant suffix.
 func Load(t testing.TB, module string) Graph {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
@@ -182,13 +214,26 @@ func decode(out []byte) (Graph, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("decode go list output: %w", err)
 		}
-		p.ImportPath, _, _ = strings.Cut(p.ImportPath, " ")
+		// A package rebuilt for a test is listed as "p [q.test]"; the rules
+		// see it as p.
+		p.ImportPath = plain(p.ImportPath)
+		for i := range p.Imports {
+			p.Imports[i] = plain(p.Imports[i])
+		}
+		for i := range p.Deps {
+			p.Deps[i] = plain(p.Deps[i])
+		}
 		if prev, ok := g[p.ImportPath]; ok {
 			p.Imports = append(p.Imports, prev.Imports...)
 			p.Deps = append(p.Deps, prev.Deps...)
 		}
 		g[p.ImportPath] = p
 	}
+}
+
+func plain(path string) string {
+	path, _, _ = strings.Cut(path, " ")
+	return path
 }
 
 // Check loads r.Module's graph and fails t with every breach of r. It

@@ -15,6 +15,7 @@ var rules = Rules{
 	Infrastructure:  []string{"github.com/jackc/pgx", "github.com/labstack/echo"},
 	Handlers:        mod + "/internal/events",
 	HTTP:            []string{"net/http", "github.com/labstack/echo"},
+	Opaque:          []string{"example.com/shop/libs"},
 	Adapters:        []string{mod + "/internal/postgres", mod + "/internal/httpapi", mod + "/internal/events"},
 	Deployables:     []string{"example.com/shop/services", "example.com/shop/connectors"},
 }
@@ -65,10 +66,27 @@ func TestViolations(t *testing.T) {
 		{"handlers import the HTTP adapter", graphOf(
 			Package{ImportPath: mod + "/internal/events", Imports: []string{mod + "/internal/httpapi"},
 				Deps: []string{mod + "/internal/httpapi", "github.com/labstack/echo/v4"}},
+			Package{ImportPath: mod + "/internal/httpapi", Imports: []string{"github.com/labstack/echo/v4"}},
 		), []string{
 			mod + "/internal/events depends on github.com/labstack/echo/v4: event handlers must not speak HTTP",
 			mod + "/internal/events imports " + mod + "/internal/httpapi: adapters must not import each other",
 		}},
+		{"handlers reach net/http through a package of their own module", graphOf(
+			Package{ImportPath: mod + "/internal/events", Imports: []string{mod + "/internal/notify"}},
+			Package{ImportPath: mod + "/internal/notify", Imports: []string{"strings", "net/http"}},
+			std("strings"), std("net/http"),
+		), []string{mod + "/internal/events depends on net/http: event handlers must not speak HTTP"}},
+		{"handlers reach net/http through a third-party helper", graphOf(
+			Package{ImportPath: mod + "/internal/events", Imports: []string{"example.com/retry"}},
+			Package{ImportPath: "example.com/retry", Imports: []string{"example.com/retry/internal/client"}},
+			Package{ImportPath: "example.com/retry/internal/client", Imports: []string{"net/http"}},
+		), []string{mod + "/internal/events depends on net/http: event handlers must not speak HTTP"}},
+		{"a library the handlers use may reach net/http", graphOf(
+			Package{ImportPath: mod + "/internal/events", Imports: []string{"example.com/shop/libs/consumer"},
+				Deps: []string{"example.com/shop/libs/consumer", "example.com/shop/libs/tracing", "net/http"}},
+			Package{ImportPath: "example.com/shop/libs/consumer", Imports: []string{"example.com/shop/libs/tracing"}},
+			Package{ImportPath: "example.com/shop/libs/tracing", Imports: []string{"net/http"}},
+		), nil},
 		{"adapter subpackage imports another adapter", graphOf(
 			Package{ImportPath: mod + "/internal/postgres/sql", Imports: []string{mod + "/internal/httpapi/dto"}},
 		), []string{mod + "/internal/postgres/sql imports " + mod + "/internal/httpapi/dto: adapters must not import each other"}},
@@ -97,7 +115,7 @@ func TestDecodeMergesTestVariants(t *testing.T) {
 	out := []byte(`{"ImportPath":"m/p","Imports":["fmt"],"Deps":["fmt"]}
 {"ImportPath":"fmt","Standard":true}
 {"ImportPath":"m/p [m/p.test]","Imports":["fmt","m/testhelper"],"Deps":["fmt","m/testhelper"]}
-{"ImportPath":"m/p_test [m/p.test]","Imports":["m/p"]}`)
+{"ImportPath":"m/p_test [m/p.test]","Imports":["m/p","m/q [m/p.test]"],"Deps":["m/q [m/p.test]"]}`)
 	g, err := decode(out)
 	if err != nil {
 		t.Fatal(err)
@@ -108,8 +126,8 @@ func TestDecodeMergesTestVariants(t *testing.T) {
 	if !g["fmt"].Standard {
 		t.Fatal("fmt is not marked standard")
 	}
-	if _, ok := g["m/p_test"]; !ok {
-		t.Fatal("the external test package is missing")
+	if p, ok := g["m/p_test"]; !ok || !slices.Equal(p.Imports, []string{"m/p", "m/q"}) || !slices.Equal(p.Deps, []string{"m/q"}) {
+		t.Fatalf("m/p_test = %+v, want it present with plain import paths", p)
 	}
 	if _, err := decode([]byte(`{"ImportPath":`)); err == nil {
 		t.Fatal("truncated output decoded without an error")
@@ -127,7 +145,8 @@ func TestMissing(t *testing.T) {
 func TestService(t *testing.T) {
 	r := Service(Repo+"services/cart", "internal/cart")
 	if r.Domain != Repo+"services/cart/internal/cart" || r.Handlers != Repo+"services/cart/internal/events" ||
-		!slices.Contains(r.Adapters, r.Handlers) || len(r.Adapters) != 3 || !slices.Contains(r.DomainMayImport, Repo+"schemas") {
+		!slices.Contains(r.Adapters, r.Handlers) || len(r.Adapters) != 3 || !slices.Contains(r.DomainMayImport, Repo+"schemas") ||
+		!slices.Contains(r.Opaque, Repo+"libs") || !slices.Contains(r.HTTP, Repo+"libs/httpserver") {
 		t.Fatalf("Service = %+v", r)
 	}
 }

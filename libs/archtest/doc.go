@@ -18,7 +18,10 @@
 //     standard library, Rules.DomainMayImport and itself, and reaches
 //     nothing in Rules.Infrastructure even transitively.
 //   - The event handlers (Rules.Handlers) reach nothing in Rules.HTTP, even
-//     transitively: they react to events and never call a service.
+//     transitively: they react to events and never call a service. The
+//     imports of Rules.Opaque packages (for a service, this repository's
+//     libraries) are not followed: the consumer runtime reaches net/http
+//     through trace context propagation without ever making a request.
 //   - An adapter (each of Rules.Adapters) never imports another adapter.
 //
 // Paths are matched as prefixes on whole path elements: "a/b" covers "a/b"

@@ -59,7 +59,12 @@ func breaches(r Rules) []breach {
 					graphOf(Package{ImportPath: r.Handlers, Imports: []string{h}, Deps: []string{h}}),
 					"event handlers must not speak HTTP"},
 				breach{"handlers reach " + h + " through a helper",
-					graphOf(Package{ImportPath: r.Handlers, Imports: []string{"example.com/helper"}, Deps: []string{"example.com/helper", h}}),
+					graphOf(Package{ImportPath: r.Handlers, Imports: []string{"example.com/helper"}, Deps: []string{"example.com/helper", h}},
+						Package{ImportPath: "example.com/helper", Imports: []string{h}, Deps: []string{h}}),
+					"event handlers must not speak HTTP"},
+				breach{"handlers reach " + h + " through their own module",
+					graphOf(Package{ImportPath: r.Handlers, Imports: []string{r.Module + "/internal/archtest-client"}},
+						Package{ImportPath: r.Module + "/internal/archtest-client", Imports: []string{h}, Deps: []string{h}}),
 					"event handlers must not speak HTTP"})
 		}
 	}
@@ -107,6 +112,15 @@ func clean(r Rules) Graph {
 		}
 		g[a] = Package{ImportPath: a, Imports: deps, Deps: deps}
 		appImports = append(appImports, a)
+	}
+	// The handlers may use a library that reaches HTTP for its own ends.
+	if r.Handlers != "" && len(r.Opaque) > 0 && len(r.HTTP) > 0 {
+		lib := r.Opaque[0] + "/archtest-runtime"
+		g[lib] = Package{ImportPath: lib, Imports: []string{r.HTTP[0]}, Deps: []string{r.HTTP[0]}}
+		h := g[r.Handlers]
+		h.Imports = append(slices.Clone(h.Imports), lib)
+		h.Deps = append(slices.Clone(h.Deps), lib, r.HTTP[0])
+		g[r.Handlers] = h
 	}
 	app := r.Module + "/app"
 	g[app] = Package{ImportPath: app, Imports: appImports, Deps: appImports}
