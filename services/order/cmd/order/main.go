@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,13 +38,5 @@ func run(ctx context.Context, stop context.CancelFunc, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		log.Info("signal received, shutting down")
-	case <-a.Done():
-	}
-	stop()
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	return errors.Join(a.Err(), a.Shutdown(sctx))
+	return a.Run(ctx, stop)
 }

@@ -1,0 +1,76 @@
+package servicetest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// LogBuffer is a bytes.Buffer a logger and a test can share.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Run is a command's run function.
+type Run func(ctx context.Context, stop context.CancelFunc, getenv func(string) string, stdout io.Writer) error
+
+// within bounds start-up and shutdown; generous for the race detector.
+const within = 30 * time.Second
+
+// StopsOnSignal runs run with env as its environment until its log says
+// "<name> service started", then cancels its context as SIGTERM does
+// through signal.NotifyContext, and fails the test unless run returns nil,
+// in time, having logged "<name> service stopped". It returns the log.
+func StopsOnSignal(t testing.TB, name string, env map[string]string, run Run) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out LogBuffer
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, cancel, func(k string) string { return env[k] }, &out) }()
+
+	started := `"msg":"` + name + ` service started"`
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(out.String(), started) {
+		select {
+		case err := <-errc:
+			t.Fatalf("run returned before start-up finished: %v\n%s", err, out.String())
+		case <-deadline.C:
+			t.Fatalf("%s service did not start within %v:\n%s", name, within, out.String())
+		case <-tick.C:
+		}
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("run = %v\n%s", err, out.String())
+		}
+	case <-time.After(within):
+		t.Fatalf("run did not return within %v of the signal", within)
+	}
+	if !strings.Contains(out.String(), `"msg":"`+name+` service stopped"`) {
+		t.Fatalf("no shutdown log:\n%s", out.String())
+	}
+	return out.String()
+}

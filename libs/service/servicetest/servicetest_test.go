@@ -1,0 +1,103 @@
+package servicetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// recorder stands in for the test StopsOnSignal reports to, collecting
+// failures; Fatal stops the helper's goroutine as the testing package does.
+type recorder struct {
+	testing.TB
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+	runtime.Goexit()
+}
+
+func failures(t *testing.T, name string, env map[string]string, run Run) string {
+	t.Helper()
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		StopsOnSignal(r, name, env, run)
+	}()
+	<-done
+	return strings.Join(r.msgs, "\n")
+}
+
+// command is a run function logging like a service; the flags break it.
+func command(failStart, failStop, skipStopLog bool) Run {
+	return func(ctx context.Context, stop context.CancelFunc, getenv func(string) string, stdout io.Writer) error {
+		log := slog.New(slog.NewJSONHandler(stdout, nil))
+		if failStart {
+			return errors.New("no database")
+		}
+		log.Info(getenv("NAME") + " service started")
+		<-ctx.Done()
+		stop()
+		if failStop {
+			return errors.New("consumer did not stop")
+		}
+		if !skipStopLog {
+			log.Info(getenv("NAME") + " service stopped")
+		}
+		return nil
+	}
+}
+
+func TestStopsOnSignal(t *testing.T) {
+	tests := []struct {
+		name  string
+		run   Run
+		fails string // "" when the command behaves
+	}{
+		{"clean", command(false, false, false), ""},
+		{"start-up fails", command(true, false, false), "run returned before start-up finished: no database"},
+		{"stop fails", command(false, true, false), "run = consumer did not stop"},
+		{"no shutdown log", command(false, false, true), "no shutdown log"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := failures(t, "cart", map[string]string{"NAME": "cart"}, tt.run)
+			if tt.fails == "" && got != "" {
+				t.Fatalf("StopsOnSignal failed: %s", got)
+			}
+			if tt.fails != "" && !strings.Contains(got, tt.fails) {
+				t.Fatalf("StopsOnSignal reported %q, want a failure saying %q", got, tt.fails)
+			}
+		})
+	}
+}
+
+func TestLogBuffer(t *testing.T) {
+	var b LogBuffer
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := b.Write([]byte("x")); err != nil {
+				t.Error(err)
+			}
+			_ = b.String()
+		})
+	}
+	wg.Wait()
+	if b.String() != "xxxxxxxx" {
+		t.Fatalf("buffer = %q", b.String())
+	}
+}
