@@ -1,14 +1,12 @@
 package migratetest
 
 import (
-	"fmt"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
+	"github.com/outboxcdc/outboxcdc/libs/internal/failures"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 )
@@ -36,41 +34,6 @@ var goodSchema = Schema{
 	Publications: map[string][]string{"outbox_publication": {"outbox"}},
 }
 
-// recorder stands in for the test a helper reports to, collecting the
-// failures instead of failing; Fatal stops the helper's goroutine as the
-// testing package does.
-type recorder struct {
-	testing.TB
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *recorder) Helper() {}
-
-func (r *recorder) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
-}
-
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.Errorf(format, args...)
-	runtime.Goexit()
-}
-
-// failures runs helper against a recorder and returns what it reported.
-func failures(t *testing.T, helper func(testing.TB)) string {
-	t.Helper()
-	r := &recorder{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		helper(r)
-	}()
-	<-done
-	return strings.Join(r.msgs, "\n")
-}
-
 func TestUpDownUp(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -93,7 +56,7 @@ func TestUpDownUp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := failures(t, func(tb testing.TB) { UpDownUp(tb, tt.migrations, tt.want) })
+			got := failures.Of(t, func(tb testing.TB) { UpDownUp(tb, tt.migrations, tt.want) })
 			if tt.fails == "" && got != "" {
 				t.Fatalf("UpDownUp failed: %s", got)
 			}
@@ -121,7 +84,7 @@ func TestLibraryTablesMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := failures(t, func(tb testing.TB) { LibraryTablesMatch(tb, tt.migrations) })
+			got := failures.Of(t, func(tb testing.TB) { LibraryTablesMatch(tb, tt.migrations) })
 			if tt.fails == "" && got != "" {
 				t.Fatalf("LibraryTablesMatch failed: %s", got)
 			}
@@ -139,7 +102,7 @@ func TestPool(t *testing.T) {
 	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM widgets`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("widgets: %d, %v; want an empty, migrated table", n, err)
 	}
-	if got := failures(t, func(tb testing.TB) { Pool(tb, fstest.MapFS{}) }); !strings.Contains(got, "migratetest") {
+	if got := failures.Of(t, func(tb testing.TB) { Pool(tb, fstest.MapFS{}) }); !strings.Contains(got, "migratetest") {
 		t.Fatalf("Pool without migrations reported %q, want a failure", got)
 	}
 }

@@ -1,6 +1,7 @@
 // Package servicetest tests a service command's run function the way the
-// process runs it: started with a signal context, stopped by the signal.
-// Import it from _test.go files only.
+// process runs it: started with a signal context, stopped by the signal;
+// and waits for a running service's effects (WaitFor). Import it from
+// _test.go files only.
 //
 //	func TestRunStopsCleanlyOnSignal(t *testing.T) {
 //		env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), ...}

@@ -74,3 +74,23 @@ func StopsOnSignal(t testing.TB, name string, env map[string]string, run Run) st
 	}
 	return out.String()
 }
+
+// WaitFor polls cond every 20ms until it holds, failing the test when
+// within passes first (or the test's context ends) with what it waited
+// for.
+func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatalf("waiting for %s: %v", what, t.Context().Err())
+		}
+	}
+}

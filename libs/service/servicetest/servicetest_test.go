@@ -3,43 +3,15 @@ package servicetest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/outboxcdc/outboxcdc/libs/internal/failures"
 )
-
-// recorder stands in for the test StopsOnSignal reports to, collecting
-// failures; Fatal stops the helper's goroutine as the testing package does.
-type recorder struct {
-	testing.TB
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *recorder) Helper() {}
-
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.mu.Lock()
-	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
-	r.mu.Unlock()
-	runtime.Goexit()
-}
-
-func failures(t *testing.T, name string, env map[string]string, run Run) string {
-	t.Helper()
-	r := &recorder{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		StopsOnSignal(r, name, env, run)
-	}()
-	<-done
-	return strings.Join(r.msgs, "\n")
-}
 
 // command is a run function logging like a service; the flags break it.
 func command(failStart, failStop, skipStopLog bool) Run {
@@ -74,7 +46,7 @@ func TestStopsOnSignal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := failures(t, "cart", map[string]string{"NAME": "cart"}, tt.run)
+			got := failures.Of(t, func(tb testing.TB) { StopsOnSignal(tb, "cart", map[string]string{"NAME": "cart"}, tt.run) })
 			if tt.fails == "" && got != "" {
 				t.Fatalf("StopsOnSignal failed: %s", got)
 			}
@@ -99,5 +71,17 @@ func TestLogBuffer(t *testing.T) {
 	wg.Wait()
 	if b.String() != "xxxxxxxx" {
 		t.Fatalf("buffer = %q", b.String())
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	n := 0
+	WaitFor(t, 10*time.Second, "the third poll", func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Fatalf("cond called %d times, want 3", n)
+	}
+	got := failures.Of(t, func(tb testing.TB) { WaitFor(tb, 50*time.Millisecond, "nothing", func() bool { return false }) })
+	if !strings.Contains(got, "timed out after 50ms waiting for nothing") {
+		t.Fatalf("reported %q", got)
 	}
 }
