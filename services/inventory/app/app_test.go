@@ -3,19 +3,20 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/libs/apitest"
+	"github.com/outboxcdc/outboxcdc/libs/eventtest"
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/libs/service/servicetest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/app"
@@ -62,32 +63,10 @@ func start(t *testing.T) *service {
 	return &service{app: a, pool: pool, broker: broker, url: "http://" + a.Addr()}
 }
 
-func (s *service) http(t *testing.T, method, path, body string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, s.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: %q: %v", method, path, raw, err)
-	}
-	return resp.StatusCode, out
-}
-
 // stock returns [available, reserved] of sku through the API.
 func (s *service) stock(t *testing.T, sku string) [2]int {
 	t.Helper()
-	status, body := s.http(t, http.MethodGet, "/stock/"+sku, "")
+	status, body := apitest.Call(t, http.MethodGet, s.url+"/stock/"+sku, "")
 	if status != http.StatusOK {
 		t.Fatalf("GET stock %s = %d %v", sku, status, body)
 	}
@@ -97,31 +76,23 @@ func (s *service) stock(t *testing.T, sku string) [2]int {
 func (s *service) put(t *testing.T, sku string, n int) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]int{"available": n})
-	if status, resp := s.http(t, http.MethodPut, "/stock/"+sku, string(body)); status != http.StatusOK {
+	if status, resp := apitest.Call(t, http.MethodPut, s.url+"/stock/"+sku, string(body)); status != http.StatusOK {
 		t.Fatalf("PUT stock %s = %d %v", sku, status, resp)
 	}
 }
 
-// record builds an order event the way the CDC connector publishes it:
-// key = order id, headers id and eventType, value = the payload JSON.
+// record builds an order event the way the CDC connector publishes it,
+// after checking its payload against the event's schema.
 func record(t *testing.T, typ, orderID string, payload any) *kgo.Record {
 	t.Helper()
-	value, err := json.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schemas.Validate(typ, value); err != nil {
+	r := eventtest.Record(t, saga.TopicOrder, typ, orderID, payload)
+	if err := schemas.Validate(typ, r.Value); err != nil {
 		t.Fatalf("test payload: %v", err)
 	}
-	return &kgo.Record{
-		Topic: saga.TopicOrder, Key: []byte(orderID), Value: value,
-		Headers: []kgo.RecordHeader{{Key: "id", Value: []byte(newID())}, {Key: "eventType", Value: []byte(typ)}},
-	}
+	return r
 }
 
-func eventID(r *kgo.Record) string { return string(r.Headers[0].Value) }
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+func newID() string { return eventtest.NewID() }
 
 // created builds OrderCreated with lines given as SKU, quantity pairs.
 func created(t *testing.T, orderID string, lines ...any) *kgo.Record {
@@ -142,69 +113,19 @@ func confirmed(t *testing.T, orderID string) *kgo.Record {
 	return record(t, saga.TypeOrderConfirmed, orderID, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		select {
-		case <-tick.C:
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		}
-	}
-}
-
-// handled waits until the inbox holds every event id: the consumer has
-// committed those events, and every record before each on its partition.
+// handled waits until the consumer has committed every one of recs (and
+// every record before each on its partition).
 func (s *service) handled(t *testing.T, recs ...*kgo.Record) {
 	t.Helper()
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = eventID(r)
-	}
-	waitFor(t, 60*time.Second, "events to be handled", func() bool {
-		var n int
-		if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM inbox WHERE event_id = ANY($1::uuid[])`, ids).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n == len(ids)
-	})
+	eventtest.WaitHandled(t, s.pool, app.DefaultKafkaGroup, eventtest.IDs(recs...)...)
 }
 
 // emitted returns the types of the events emitted for orderID, in order,
 // after checking their routing columns and schemas.
 func (s *service) emitted(t *testing.T, orderID string) string {
 	t.Helper()
-	rows, err := s.pool.Query(t.Context(), `SELECT type, aggregatetype, payload FROM outbox WHERE aggregateid = $1 ORDER BY occurred_at, id`, orderID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var types []string
-	for rows.Next() {
-		var typ, aggType string
-		var payload []byte
-		if err := rows.Scan(&typ, &aggType, &payload); err != nil {
-			t.Fatal(err)
-		}
-		if aggType != saga.AggregateInventory {
-			t.Errorf("%s: aggregatetype %q", typ, aggType)
-		}
-		if err := schemas.Validate(typ, payload); err != nil {
-			t.Errorf("%s: %v", typ, err)
-		}
-		types = append(types, typ)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(types, ",")
+	rows := eventtest.Outbox(t, s.pool, eventtest.Expect{AggregateType: saga.AggregateInventory, Validate: schemas.Validate}, orderID)
+	return strings.Join(eventtest.Types(rows), ",")
 }
 
 func TestInventorySagaOverTheBroker(t *testing.T) {
@@ -243,14 +164,14 @@ func TestInventorySagaOverTheBroker(t *testing.T) {
 		if got := s.emitted(t, tc.orderID); got != tc.want {
 			t.Errorf("order %s emitted %s, want %s", tc.orderID, got, tc.want)
 		}
-		_, body := s.http(t, http.MethodGet, "/reservations?orderId="+tc.orderID, "")
+		_, body := apitest.Call(t, http.MethodGet, s.url+"/reservations?orderId="+tc.orderID, "")
 		list, _ := body["reservations"].([]any)
 		if len(list) == 0 || list[0].(map[string]any)["status"] != tc.status {
 			t.Errorf("reservations of %s = %v, want %s", tc.orderID, body, tc.status)
 		}
 	}
-	waitFor(t, 30*time.Second, "readiness", func() bool {
-		status, _ := s.http(t, http.MethodGet, "/readyz", "")
+	servicetest.WaitFor(t, 30*time.Second, "readiness", func() bool {
+		status, _ := apitest.Call(t, http.MethodGet, s.url+"/readyz", "")
 		return status == http.StatusOK
 	})
 }

@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/libs/eventtest"
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/app"
 )
 
@@ -232,13 +233,7 @@ func (e *env) waitOrder(id string, what string, cond func(orderJSON) bool) order
 // the inbox outcome ("processed" or "dead_lettered").
 func (e *env) waitInbox(id string) string {
 	e.t.Helper()
-	var outcome string
-	eventually(e.t, "event "+id+" handled", func() (bool, string) {
-		err := e.db.QueryRow(e.t.Context(), `SELECT outcome FROM inbox WHERE consumer_group = $1 AND event_id = $2`,
-			app.DefaultKafkaGroup, id).Scan(&outcome)
-		return err == nil, fmt.Sprint(err)
-	})
-	return outcome
+	return eventtest.WaitHandled(e.t, e.db, app.DefaultKafkaGroup, id)[id]
 }
 
 func (e *env) count(table, where string, args ...any) int {
@@ -254,68 +249,26 @@ func (e *env) count(table, where string, args ...any) int {
 	return n
 }
 
-// outboxRow is one emitted event as the connector would read it.
-type outboxRow struct {
-	ID, AggregateType, AggregateID, Type string
-	Payload                              []byte
-}
-
 // outbox returns the order's outbox rows, oldest first, after checking each
-// payload against its schema.
-func (e *env) outbox(orderID string) []outboxRow {
+// row's routing column and its payload against its schema.
+func (e *env) outbox(orderID string) []eventtest.Row {
 	e.t.Helper()
-	rows, err := e.db.Query(e.t.Context(), `SELECT id::text, aggregatetype, aggregateid, type, payload::text
-FROM outbox WHERE aggregateid = $1 ORDER BY occurred_at, id`, orderID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []outboxRow
-	for rows.Next() {
-		var r outboxRow
-		var payload string
-		if err := rows.Scan(&r.ID, &r.AggregateType, &r.AggregateID, &r.Type, &payload); err != nil {
-			e.t.Fatal(err)
-		}
-		r.Payload = []byte(payload)
-		if err := schemas.Validate(r.Type, r.Payload); err != nil {
-			e.t.Errorf("outbox row %s %s: payload breaks its schema: %v", r.Type, r.ID, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		e.t.Fatal(err)
-	}
-	return out
+	return eventtest.Outbox(e.t, e.db, eventtest.Expect{AggregateType: events.AggregateOrder, Validate: schemas.Validate}, orderID)
 }
 
-// emit produces an event onto topic exactly as the CDC connector would:
-// key = order id, headers id and eventType, value = the payload JSON.
-// It returns the event id.
+// emit produces an event onto topic exactly as the CDC connector would
+// (see eventtest.Record) and returns the event id. A []byte payload is sent
+// as is.
 func (e *env) emit(topic, eventType, orderID string, payload any) string {
 	e.t.Helper()
-	id := uuid.Must(uuid.NewV7()).String()
-	e.emitWithID(id, topic, eventType, orderID, payload)
-	return id
+	r := eventtest.Record(e.t, topic, eventType, orderID, payload)
+	kafkatest.Produce(e.t, e.broker, topic, r)
+	return eventtest.ID(r)
 }
 
 func (e *env) emitWithID(id, topic, eventType, orderID string, payload any) {
 	e.t.Helper()
-	value, ok := payload.([]byte)
-	if !ok {
-		var err error
-		if value, err = json.Marshal(payload); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	kafkatest.Produce(e.t, e.broker, topic, &kgo.Record{
-		Key:   []byte(orderID),
-		Value: value,
-		Headers: []kgo.RecordHeader{
-			{Key: "id", Value: []byte(id)},
-			{Key: "eventType", Value: []byte(eventType)},
-		},
-	})
+	kafkatest.Produce(e.t, e.broker, topic, eventtest.RecordWithID(e.t, id, topic, eventType, orderID, payload))
 }
 
 func fieldsOf(e apiError) string {

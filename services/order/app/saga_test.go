@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/libs/eventtest"
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 )
@@ -55,14 +56,6 @@ func historyTypes(o orderJSON) []string {
 	return out
 }
 
-func outboxTypes(rows []outboxRow) []string {
-	var out []string
-	for _, r := range rows {
-		out = append(out, r.Type)
-	}
-	return out
-}
-
 // TestSaga runs every saga case against one service; each case uses its
 // own order, so they do not interfere.
 func TestSaga(t *testing.T) {
@@ -101,8 +94,8 @@ func TestSaga(t *testing.T) {
 					t.Errorf("confirmed order = %+v", got)
 				}
 				rows := e.outbox(o.ID)
-				if !slices.Equal(outboxTypes(rows), []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
-					t.Fatalf("outbox = %v", outboxTypes(rows))
+				if !slices.Equal(eventtest.Types(rows), []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
+					t.Fatalf("outbox = %v", eventtest.Types(rows))
 				}
 				confirmed := rows[1]
 				if confirmed.AggregateType != events.AggregateOrder || confirmed.AggregateID != o.ID {
@@ -146,8 +139,8 @@ func TestSaga(t *testing.T) {
 				t.Fatalf("history = %+v", got.History)
 			}
 			rows := e.outbox(o.ID)
-			if !slices.Equal(outboxTypes(rows), []string{events.TypeOrderCreated, events.TypeOrderCancelled}) {
-				t.Fatalf("outbox = %v", outboxTypes(rows))
+			if !slices.Equal(eventtest.Types(rows), []string{events.TypeOrderCreated, events.TypeOrderCancelled}) {
+				t.Fatalf("outbox = %v", eventtest.Types(rows))
 			}
 			var p events.OrderCancelled
 			if err := json.Unmarshal(rows[1].Payload, &p); err != nil {
@@ -174,7 +167,7 @@ func TestSaga(t *testing.T) {
 			!got.UpdatedAt.Equal(cancelled.UpdatedAt) {
 			t.Fatalf("late event changed the order: %+v", got)
 		}
-		if types := outboxTypes(e.outbox(o.ID)); len(types) != 2 {
+		if types := eventtest.Types(e.outbox(o.ID)); len(types) != 2 {
 			t.Fatalf("outbox after late event = %v, want OrderCreated and OrderCancelled only", types)
 		}
 	})
@@ -208,7 +201,7 @@ func TestSaga(t *testing.T) {
 		if len(got.History) != 3 {
 			t.Fatalf("history = %v", historyTypes(got))
 		}
-		if types := outboxTypes(e.outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
+		if types := eventtest.Types(e.outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
 			t.Fatalf("outbox = %v, want one OrderConfirmed", types)
 		}
 	})
@@ -274,7 +267,7 @@ func TestSaga(t *testing.T) {
 			if len(got.History) != 3 {
 				t.Fatalf("order %s history = %v", o.ID, historyTypes(got))
 			}
-			if types := outboxTypes(e.outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
+			if types := eventtest.Types(e.outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
 				t.Fatalf("order %s outbox = %v", o.ID, types)
 			}
 		}

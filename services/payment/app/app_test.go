@@ -2,20 +2,20 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/libs/apitest"
+	"github.com/outboxcdc/outboxcdc/libs/eventtest"
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/libs/service/servicetest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/app"
@@ -62,55 +62,27 @@ func start(t *testing.T) *service {
 	return &service{app: a, pool: pool, broker: broker, url: "http://" + a.Addr()}
 }
 
-func (s *service) http(t *testing.T, method, path, body string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, s.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: %q: %v", method, path, raw, err)
-	}
-	return resp.StatusCode, out
-}
-
 func (s *service) balance(t *testing.T, customer string) int64 {
 	t.Helper()
-	status, body := s.http(t, http.MethodGet, "/accounts/"+customer, "")
+	status, body := apitest.Call(t, http.MethodGet, s.url+"/accounts/"+customer, "")
 	if status != http.StatusOK {
 		t.Fatalf("GET account = %d %v", status, body)
 	}
 	return int64(body["balanceCents"].(float64))
 }
 
-// record builds an order event the way the CDC connector publishes it:
-// key = order id, headers id and eventType, value = the payload JSON.
+// record builds an order event the way the CDC connector publishes it,
+// after checking its payload against the event's schema.
 func record(t *testing.T, id, typ, orderID string, payload any) *kgo.Record {
 	t.Helper()
-	value, err := json.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schemas.Validate(typ, value); err != nil {
+	r := eventtest.RecordWithID(t, id, saga.TopicOrder, typ, orderID, payload)
+	if err := schemas.Validate(typ, r.Value); err != nil {
 		t.Fatalf("test payload: %v", err)
 	}
-	return &kgo.Record{
-		Topic: saga.TopicOrder, Key: []byte(orderID), Value: value,
-		Headers: []kgo.RecordHeader{{Key: "id", Value: []byte(id)}, {Key: "eventType", Value: []byte(typ)}},
-	}
+	return r
 }
 
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+func newID() string { return eventtest.NewID() }
 
 func created(t *testing.T, orderID, customer string, total int64) *kgo.Record {
 	return record(t, newID(), saga.TypeOrderCreated, orderID, saga.OrderCreated{
@@ -131,90 +103,21 @@ func confirmed(t *testing.T, orderID, customer string) *kgo.Record {
 	})
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		select {
-		case <-tick.C:
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		}
-	}
-}
-
-// handled waits until the inbox holds eventID: the consumer has committed
-// that event, and every record before it on its partition.
-func (s *service) handled(t *testing.T, eventID string) {
-	t.Helper()
-	waitFor(t, 60*time.Second, "event "+eventID+" to be handled", func() bool {
-		var n int
-		if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM inbox WHERE event_id = $1`, eventID).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n == 1
-	})
-}
-
-type emitted struct {
-	Type    string
-	Payload map[string]any
-}
-
 // outbox returns the events emitted for orderID, in order, after checking
 // their routing columns and schemas.
-func (s *service) outbox(t *testing.T, orderID string) []emitted {
+func (s *service) outbox(t *testing.T, orderID string) []eventtest.Row {
 	t.Helper()
-	rows, err := s.pool.Query(t.Context(), `SELECT type, aggregatetype, payload FROM outbox WHERE aggregateid = $1 ORDER BY occurred_at, id`, orderID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []emitted
-	for rows.Next() {
-		var e emitted
-		var aggType string
-		var payload []byte
-		if err := rows.Scan(&e.Type, &aggType, &payload); err != nil {
-			t.Fatal(err)
-		}
-		if aggType != saga.AggregatePayment {
-			t.Errorf("%s: aggregatetype %q", e.Type, aggType)
-		}
-		if err := schemas.Validate(e.Type, payload); err != nil {
-			t.Errorf("%s: %v", e.Type, err)
-		}
-		if err := json.Unmarshal(payload, &e.Payload); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return eventtest.Outbox(t, s.pool, eventtest.Expect{AggregateType: saga.AggregatePayment, Validate: schemas.Validate}, orderID)
 }
 
-func types(es []emitted) string {
-	s := make([]string, len(es))
-	for i, e := range es {
-		s[i] = e.Type
-	}
-	return strings.Join(s, ",")
-}
+func types(rows []eventtest.Row) string { return strings.Join(eventtest.Types(rows), ",") }
 
 func TestPaymentSagaOverTheBroker(t *testing.T) {
 	s := start(t)
-	if status, body := s.http(t, http.MethodPut, "/accounts/cust-rich", `{"balanceCents": 10000}`); status != http.StatusOK {
+	if status, body := apitest.Call(t, http.MethodPut, s.url+"/accounts/cust-rich", `{"balanceCents": 10000}`); status != http.StatusOK {
 		t.Fatalf("PUT = %d %v", status, body)
 	}
-	if status, body := s.http(t, http.MethodPut, "/accounts/cust-poor", `{"balanceCents": 500}`); status != http.StatusOK {
+	if status, body := apitest.Call(t, http.MethodPut, s.url+"/accounts/cust-poor", `{"balanceCents": 500}`); status != http.StatusOK {
 		t.Fatalf("PUT = %d %v", status, body)
 	}
 
@@ -231,7 +134,7 @@ func TestPaymentSagaOverTheBroker(t *testing.T) {
 	cancelRefunded, cancelFailed, confirmPaid := cancelled(t, refunded, "cust-rich"), cancelled(t, failed, "cust-poor"), confirmed(t, paid, "cust-rich")
 	kafkatest.Produce(t, s.broker, saga.TopicOrder, cancelRefunded, cancelFailed, confirmPaid)
 	for _, r := range []*kgo.Record{cancelRefunded, cancelFailed, confirmPaid} {
-		s.handled(t, string(r.Headers[0].Value))
+		eventtest.WaitHandled(t, s.pool, app.DefaultKafkaGroup, eventtest.ID(r))
 	}
 
 	if got := s.balance(t, "cust-rich"); got != 8000 {
@@ -250,13 +153,13 @@ func TestPaymentSagaOverTheBroker(t *testing.T) {
 		if got := types(s.outbox(t, tc.orderID)); got != tc.wantTypes {
 			t.Errorf("order %s emitted %s, want %s", tc.orderID, got, tc.wantTypes)
 		}
-		status, body := s.http(t, http.MethodGet, "/payments?orderId="+tc.orderID, "")
+		status, body := apitest.Call(t, http.MethodGet, s.url+"/payments?orderId="+tc.orderID, "")
 		list, _ := body["payments"].([]any)
 		if status != http.StatusOK || len(list) != 1 || list[0].(map[string]any)["status"] != tc.wantStatus {
 			t.Errorf("payments of %s = %d %v, want one %s", tc.orderID, status, body, tc.wantStatus)
 		}
 	}
-	if reason := s.outbox(t, failed)[0].Payload["reason"]; reason != "insufficient balance: have 500, need 2899" {
+	if reason := s.outbox(t, failed)[0].Fields["reason"]; reason != "insufficient balance: have 500, need 2899" {
 		t.Errorf("PaymentFailed reason = %v", reason)
 	}
 	var claims int
@@ -266,8 +169,8 @@ func TestPaymentSagaOverTheBroker(t *testing.T) {
 	if claims != 7 {
 		t.Errorf("inbox rows = %d, want 7 (the duplicate delivery claims nothing)", claims)
 	}
-	waitFor(t, 30*time.Second, "readiness", func() bool {
-		status, _ := s.http(t, http.MethodGet, "/readyz", "")
+	servicetest.WaitFor(t, 30*time.Second, "readiness", func() bool {
+		status, _ := apitest.Call(t, http.MethodGet, s.url+"/readyz", "")
 		return status == http.StatusOK
 	})
 }

@@ -1,7 +1,6 @@
 package events_test
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/eventtest"
 	"github.com/outboxcdc/outboxcdc/libs/migratetest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
@@ -72,49 +72,16 @@ func (f fixture) levels(t *testing.T) map[string][2]int {
 	return out
 }
 
-type outboxRow struct {
-	Type, AggregateID string
-	Payload           map[string]any
+// outbox returns the emitted events in order, each checked against its
+// schema and its routing columns.
+func (f fixture) outbox(t *testing.T) []eventtest.Row {
+	t.Helper()
+	return eventtest.Outbox(t, f.pool, eventtest.Expect{AggregateType: saga.AggregateInventory, Validate: schemas.Validate})
 }
 
-func (f fixture) outbox(t *testing.T) []outboxRow {
+func event(t *testing.T, typ, orderID string, payload any) consumer.Event {
 	t.Helper()
-	rows, err := f.pool.Query(t.Context(), `SELECT type, aggregatetype, aggregateid, payload FROM outbox ORDER BY occurred_at, id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []outboxRow
-	for rows.Next() {
-		var r outboxRow
-		var aggType string
-		var payload []byte
-		if err := rows.Scan(&r.Type, &aggType, &r.AggregateID, &payload); err != nil {
-			t.Fatal(err)
-		}
-		if aggType != saga.AggregateInventory {
-			t.Errorf("%s aggregatetype = %q", r.Type, aggType)
-		}
-		if err := schemas.Validate(r.Type, payload); err != nil {
-			t.Errorf("%s payload: %v", r.Type, err)
-		}
-		if err := json.Unmarshal(payload, &r.Payload); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func event(t *testing.T, typ string, payload any) consumer.Event {
-	t.Helper()
-	raw, err := json.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return consumer.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Payload: raw, Topic: saga.TopicOrder}
+	return eventtest.Event(t, saga.TopicOrder, typ, orderID, payload)
 }
 
 // orderCreated builds an OrderCreated with lines given as SKU, quantity
@@ -126,18 +93,18 @@ func orderCreated(t *testing.T, orderID string, lines ...any) consumer.Event {
 		oc.Items = append(oc.Items, saga.OrderItem{SKU: lines[i].(string), Quantity: lines[i+1].(int), UnitPriceCents: 100})
 		oc.TotalCents += int64(100 * lines[i+1].(int))
 	}
-	return event(t, saga.TypeOrderCreated, oc)
+	return event(t, saga.TypeOrderCreated, orderID, oc)
 }
 
 func orderCancelled(t *testing.T, orderID string) consumer.Event {
-	return event(t, saga.TypeOrderCancelled, saga.OrderCancelled{OrderID: orderID, CustomerID: "cust-42", Reason: "payment failed", CancelledAt: time.Now().UTC()})
+	return event(t, saga.TypeOrderCancelled, orderID, saga.OrderCancelled{OrderID: orderID, CustomerID: "cust-42", Reason: "payment failed", CancelledAt: time.Now().UTC()})
 }
 
 func orderConfirmed(t *testing.T, orderID string) consumer.Event {
-	return event(t, saga.TypeOrderConfirmed, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
+	return event(t, saga.TypeOrderConfirmed, orderID, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
 }
 
-func newOrderID() string { return uuid.Must(uuid.NewV7()).String() }
+func newOrderID() string { return eventtest.NewID() }
 
 func TestOrderCreated(t *testing.T) {
 	for _, tc := range []struct {
@@ -179,8 +146,8 @@ func TestOrderCreated(t *testing.T) {
 			if len(out) != 1 || out[0].Type != tc.wantType || out[0].AggregateID != orderID {
 				t.Fatalf("outbox = %+v, want one %s keyed by the order", out, tc.wantType)
 			}
-			if tc.wantShort != nil && !reflect.DeepEqual(out[0].Payload["shortages"], tc.wantShort) {
-				t.Fatalf("shortages = %v, want %v", out[0].Payload["shortages"], tc.wantShort)
+			if tc.wantShort != nil && !reflect.DeepEqual(out[0].Fields["shortages"], tc.wantShort) {
+				t.Fatalf("shortages = %v, want %v", out[0].Fields["shortages"], tc.wantShort)
 			}
 		})
 	}

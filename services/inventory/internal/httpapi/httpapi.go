@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -21,33 +20,9 @@ type Store interface {
 	ReservationOf(ctx context.Context, orderID string) (*inventory.Reservation, error)
 }
 
-// Config configures New.
-type Config struct {
-	Store Store
-	// BodyLimit caps request bodies (echo notation, e.g. "64K").
-	BodyLimit string
-	// Ready are the readiness checks behind GET /readyz.
-	Ready  []httpserver.Check
-	Logger *slog.Logger
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-}
-
-// New returns a standalone echo instance (httpserver.New) serving the API.
-func New(cfg Config) *echo.Echo {
-	e := httpserver.New(httpserver.Config{BodyLimit: cfg.BodyLimit, Ready: cfg.Ready, Logger: cfg.Logger})
-	register(e, cfg.Store, cfg.Now)
-	return e
-}
-
 // Register routes the API on e, which the caller built with httpserver.New.
-func Register(e *echo.Echo, store Store) { register(e, store, nil) }
-
-func register(e *echo.Echo, store Store, now func() time.Time) {
-	if now == nil {
-		now = time.Now
-	}
-	h := handlers{store: store, now: now}
+func Register(e *echo.Echo, store Store) {
+	h := handlers{store: store, now: time.Now}
 	e.PUT("/stock/:sku", h.putStock)
 	e.GET("/stock/:sku", h.getStock)
 	e.GET("/reservations", h.listReservations)

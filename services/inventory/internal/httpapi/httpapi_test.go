@@ -1,8 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/outboxcdc/outboxcdc/libs/apitest"
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 	"github.com/outboxcdc/outboxcdc/libs/migratetest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
@@ -33,37 +32,20 @@ type fixture struct {
 func setup(t *testing.T) fixture {
 	t.Helper()
 	pool := migratetest.Pool(t, migrations.FS)
-	log := slog.New(slog.DiscardHandler)
 	repo := postgres.New(pool, postgres.Options{})
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{
-		Store: repo, BodyLimit: "64K", Logger: log,
+	e := httpserver.New(httpserver.Config{
+		BodyLimit: "64K", Logger: slog.New(slog.DiscardHandler),
 		Ready: []httpserver.Check{{Name: "database", Check: pool.Ping}},
-	}))
+	})
+	httpapi.Register(e, repo)
+	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return fixture{pool: pool, repo: repo, url: srv.URL}
 }
 
 func (f fixture) do(t *testing.T, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, f.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: response %q is not a JSON object: %v", method, path, raw, err)
-	}
-	return resp.StatusCode, out
+	return apitest.Call(t, method, f.url+path, body)
 }
 
 func (f fixture) count(t *testing.T, sql string) int {
@@ -73,26 +55,6 @@ func (f fixture) count(t *testing.T, sql string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func errorOf(t *testing.T, body map[string]any) (code string, fields []string) {
-	t.Helper()
-	e, ok := body["error"].(map[string]any)
-	if !ok {
-		t.Fatalf("body %v has no error object", body)
-	}
-	code, _ = e["code"].(string)
-	if msg, _ := e["message"].(string); msg == "" {
-		t.Fatalf("error %v has no message", e)
-	}
-	details, _ := e["details"].([]any)
-	for _, d := range details {
-		if m, ok := d.(map[string]any); ok {
-			f, _ := m["field"].(string)
-			fields = append(fields, f)
-		}
-	}
-	return code, fields
 }
 
 func TestPutAndGetStock(t *testing.T) {
@@ -115,7 +77,7 @@ func TestPutAndGetStock(t *testing.T) {
 		t.Fatalf("GET of an escaped SKU = %d %v", status, body)
 	}
 	status, body = f.do(t, http.MethodGet, "/stock/UNKNOWN", "")
-	if code, _ := errorOf(t, body); status != http.StatusNotFound || code != "not_found" {
+	if code, _ := apitest.ErrorOf(t, body); status != http.StatusNotFound || code != "not_found" {
 		t.Fatalf("GET unknown = %d %v", status, body)
 	}
 	if n := f.count(t, `SELECT count(*) FROM stock`); n != 2 {
@@ -146,7 +108,7 @@ func TestPutStockRejectsBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := f.do(t, http.MethodPut, "/stock/"+tc.sku, tc.body)
-			code, fields := errorOf(t, body)
+			code, fields := apitest.ErrorOf(t, body)
 			if status != tc.wantStatus || code != tc.wantCode {
 				t.Fatalf("= %d %s, want %d %s (%v)", status, code, tc.wantStatus, tc.wantCode, body)
 			}
@@ -165,7 +127,7 @@ func TestListReservations(t *testing.T) {
 	const orderID = "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10"
 	for _, q := range []string{"", "?orderId=", "?orderId=nope"} {
 		status, body := f.do(t, http.MethodGet, "/reservations"+q, "")
-		if code, fields := errorOf(t, body); status != 422 || code != "validation_failed" || len(fields) != 1 || fields[0] != "orderId" {
+		if code, fields := apitest.ErrorOf(t, body); status != 422 || code != "validation_failed" || len(fields) != 1 || fields[0] != "orderId" {
 			t.Fatalf("GET /reservations%s = %d %v", q, status, body)
 		}
 	}

@@ -1,7 +1,6 @@
 package events_test
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/eventtest"
 	"github.com/outboxcdc/outboxcdc/libs/migratetest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
@@ -66,56 +66,21 @@ func (f fixture) balance(t *testing.T, customer string) int64 {
 	return a.BalanceCents
 }
 
-type outboxRow struct {
-	Type, AggregateID string
-	Payload           map[string]any
-}
-
 // outbox returns the emitted events in order, each checked against its
 // schema and its routing columns.
-func (f fixture) outbox(t *testing.T) []outboxRow {
+func (f fixture) outbox(t *testing.T) []eventtest.Row {
 	t.Helper()
-	rows, err := f.pool.Query(t.Context(), `SELECT type, aggregatetype, aggregateid, payload FROM outbox ORDER BY occurred_at, id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []outboxRow
-	for rows.Next() {
-		var r outboxRow
-		var aggType string
-		var payload []byte
-		if err := rows.Scan(&r.Type, &aggType, &r.AggregateID, &payload); err != nil {
-			t.Fatal(err)
-		}
-		if aggType != saga.AggregatePayment {
-			t.Errorf("%s aggregatetype = %q", r.Type, aggType)
-		}
-		if err := schemas.Validate(r.Type, payload); err != nil {
-			t.Errorf("%s payload: %v", r.Type, err)
-		}
-		if err := json.Unmarshal(payload, &r.Payload); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return eventtest.Outbox(t, f.pool, eventtest.Expect{AggregateType: saga.AggregatePayment, Validate: schemas.Validate})
 }
 
-func event(t *testing.T, typ string, payload any) consumer.Event {
+func event(t *testing.T, typ, orderID string, payload any) consumer.Event {
 	t.Helper()
-	raw, err := json.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return consumer.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Payload: raw, Topic: saga.TopicOrder}
+	return eventtest.Event(t, saga.TopicOrder, typ, orderID, payload)
 }
 
 func orderCreated(t *testing.T, orderID, customer string, total int64) consumer.Event {
 	t.Helper()
-	return event(t, saga.TypeOrderCreated, saga.OrderCreated{
+	return event(t, saga.TypeOrderCreated, orderID, saga.OrderCreated{
 		OrderID: orderID, CustomerID: customer, Currency: "EUR", TotalCents: total, CreatedAt: time.Now().UTC(),
 		Items: []saga.OrderItem{{SKU: "BOOK-1", Quantity: 1, UnitPriceCents: total}},
 	})
@@ -123,10 +88,10 @@ func orderCreated(t *testing.T, orderID, customer string, total int64) consumer.
 
 func orderCancelled(t *testing.T, orderID, customer string) consumer.Event {
 	t.Helper()
-	return event(t, saga.TypeOrderCancelled, saga.OrderCancelled{OrderID: orderID, CustomerID: customer, Reason: "test", CancelledAt: time.Now().UTC()})
+	return event(t, saga.TypeOrderCancelled, orderID, saga.OrderCancelled{OrderID: orderID, CustomerID: customer, Reason: "test", CancelledAt: time.Now().UTC()})
 }
 
-func newOrderID() string { return uuid.Must(uuid.NewV7()).String() }
+func newOrderID() string { return eventtest.NewID() }
 
 func TestOrderCreated(t *testing.T) {
 	for _, tc := range []struct {
@@ -164,8 +129,8 @@ func TestOrderCreated(t *testing.T) {
 			if len(out) != 1 || out[0].Type != tc.wantType || out[0].AggregateID != orderID {
 				t.Fatalf("outbox = %+v, want one %s keyed by the order", out, tc.wantType)
 			}
-			if tc.wantReason != "" && out[0].Payload["reason"] != tc.wantReason {
-				t.Fatalf("reason = %v, want %q", out[0].Payload["reason"], tc.wantReason)
+			if tc.wantReason != "" && out[0].Fields["reason"] != tc.wantReason {
+				t.Fatalf("reason = %v, want %q", out[0].Fields["reason"], tc.wantReason)
 			}
 		})
 	}
@@ -262,7 +227,7 @@ func TestOrderCancelledRefundsACapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A confirmation is ignored; the cancellation refunds, once.
-	if err := f.deliver(t, event(t, saga.TypeOrderConfirmed, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 2899, Currency: "EUR", ConfirmedAt: time.Now()})); err != nil {
+	if err := f.deliver(t, event(t, saga.TypeOrderConfirmed, orderID, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 2899, Currency: "EUR", ConfirmedAt: time.Now()})); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -281,8 +246,8 @@ func TestOrderCancelledRefundsACapture(t *testing.T) {
 	if len(out) != 2 || out[0].Type != saga.TypePaymentCaptured || out[1].Type != saga.TypePaymentRefunded {
 		t.Fatalf("outbox = %+v, want PaymentCaptured then PaymentRefunded", out)
 	}
-	if out[1].Payload["paymentId"] != ps[0].ID || out[1].Payload["amountCents"] != float64(2899) {
-		t.Fatalf("PaymentRefunded = %v", out[1].Payload)
+	if out[1].Fields["paymentId"] != ps[0].ID || out[1].Fields["amountCents"] != float64(2899) {
+		t.Fatalf("PaymentRefunded = %v", out[1].Fields)
 	}
 }
 
