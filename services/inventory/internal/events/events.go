@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/eventjson"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
@@ -48,13 +48,9 @@ func (h *Handlers) Mux() consumer.Mux {
 
 // Validate checks the payload of every event type the Mux handles against
 // its JSON schema; other types pass untouched (the Mux ignores them).
-func Validate(ev consumer.Event) error {
-	switch ev.Type {
-	case saga.TypeOrderCreated, saga.TypeOrderCancelled, saga.TypeOrderConfirmed:
-		return schemas.Validate(ev.Type, ev.Payload)
-	}
-	return nil
-}
+func Validate(ev consumer.Event) error { return validate(ev) }
+
+var validate = eventjson.Validator(schemas.Validate, saga.TypeOrderCreated, saga.TypeOrderCancelled, saga.TypeOrderConfirmed)
 
 func (h *Handlers) clock() time.Time {
 	// PostgreSQL keeps microseconds; rounding here makes what the handler
@@ -65,7 +61,7 @@ func (h *Handlers) clock() time.Time {
 // OrderCreated reserves the order's lines, once per order.
 func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderCreated
-	if err := decode(ev, &oc); err != nil {
+	if err := eventjson.Decode(ev, &oc); err != nil {
 		return err
 	}
 	lines := make([]inventory.Line, len(oc.Items))
@@ -114,7 +110,7 @@ func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 // OrderCancelled releases the stock the order holds, if any.
 func (h *Handlers) OrderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderCancelled
-	if err := decode(ev, &oc); err != nil {
+	if err := eventjson.Decode(ev, &oc); err != nil {
 		return err
 	}
 	r, err := h.store.Reservation(ctx, tx, oc.OrderID, false)
@@ -151,7 +147,7 @@ func (h *Handlers) OrderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Ev
 // OrderConfirmed marks the order's reservation COMMITTED.
 func (h *Handlers) OrderConfirmed(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderConfirmed
-	if err := decode(ev, &oc); err != nil {
+	if err := eventjson.Decode(ev, &oc); err != nil {
 		return err
 	}
 	r, err := h.store.Reservation(ctx, tx, oc.OrderID, true)
@@ -175,13 +171,4 @@ func held(r *inventory.Reservation, stock map[string]*inventory.Stock) []*invent
 		out = append(out, stock[l.SKU])
 	}
 	return out
-}
-
-// decode reads the payload into v; a payload that is not the event's JSON
-// can never succeed, so it is permanent.
-func decode(ev consumer.Event, v any) error {
-	if err := json.Unmarshal(ev.Payload, v); err != nil {
-		return consumer.Permanent(fmt.Errorf("decode %s %s: %w", ev.Type, ev.ID, err))
-	}
-	return nil
 }

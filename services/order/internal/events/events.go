@@ -13,15 +13,16 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/eventjson"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
@@ -44,12 +45,15 @@ type Handlers struct {
 	log  *slog.Logger
 	now  func() time.Time
 	mux  consumer.Mux
+
+	validate func(consumer.Event) error
 }
 
 // New returns the handlers.
 func New(repo Repository, log *slog.Logger) *Handlers {
 	h := &Handlers{repo: repo, log: log, now: time.Now}
 	h.mux = h.routes()
+	h.validate = eventjson.Validator(schemas.Validate, slices.Collect(maps.Keys(h.mux))...)
 	return h
 }
 
@@ -81,8 +85,8 @@ func (h *Handlers) routes() consumer.Mux {
 func on[P events.Event](h *Handlers, change func(*order.Order, P, order.Cause, time.Time) order.Outcome) consumer.Handler {
 	return func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		var p P
-		if err := json.Unmarshal(ev.Payload, &p); err != nil {
-			return consumer.Permanent(fmt.Errorf("decode %s payload: %w", ev.Type, err))
+		if err := eventjson.Decode(ev, &p); err != nil {
+			return err
 		}
 		return h.apply(ctx, tx, ev, p.AggregateID(), func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
 			return change(o, p, c, now)
@@ -93,12 +97,7 @@ func on[P events.Event](h *Handlers, change func(*order.Order, P, order.Cause, t
 // Validate checks the payload of a handled event against its JSON schema;
 // events of other types pass (the mux ignores them). An invalid payload
 // never becomes valid, so the runtime dead-letters it.
-func (h *Handlers) Validate(ev consumer.Event) error {
-	if _, ok := h.mux[ev.Type]; !ok {
-		return nil
-	}
-	return schemas.Validate(ev.Type, ev.Payload)
-}
+func (h *Handlers) Validate(ev consumer.Event) error { return h.validate(ev) }
 
 // apply locks the order, applies change and saves the order when it
 // changed.

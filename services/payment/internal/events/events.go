@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/eventjson"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
@@ -48,13 +48,9 @@ func (h *Handlers) Mux() consumer.Mux {
 
 // Validate checks the payload of every event type the Mux handles against
 // its JSON schema; other types pass untouched (the Mux ignores them).
-func Validate(ev consumer.Event) error {
-	switch ev.Type {
-	case saga.TypeOrderCreated, saga.TypeOrderCancelled:
-		return schemas.Validate(ev.Type, ev.Payload)
-	}
-	return nil
-}
+func Validate(ev consumer.Event) error { return validate(ev) }
+
+var validate = eventjson.Validator(schemas.Validate, saga.TypeOrderCreated, saga.TypeOrderCancelled)
 
 func (h *Handlers) clock() time.Time {
 	// PostgreSQL keeps microseconds; rounding here makes what the handler
@@ -65,7 +61,7 @@ func (h *Handlers) clock() time.Time {
 // OrderCreated charges the order, once per order.
 func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderCreated
-	if err := decode(ev, &oc); err != nil {
+	if err := eventjson.Decode(ev, &oc); err != nil {
 		return err
 	}
 	acct, err := h.store.LockAccount(ctx, tx, oc.CustomerID)
@@ -115,7 +111,7 @@ func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 // OrderCancelled refunds the order's captured payment, if there is one.
 func (h *Handlers) OrderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderCancelled
-	if err := decode(ev, &oc); err != nil {
+	if err := eventjson.Decode(ev, &oc); err != nil {
 		return err
 	}
 	p, err := h.store.PaymentByOrder(ctx, tx, oc.OrderID, false)
@@ -146,14 +142,5 @@ func (h *Handlers) OrderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Ev
 		return err
 	}
 	h.log.InfoContext(ctx, "payment refunded", "order_id", p.OrderID, "payment_id", p.ID, "amount_cents", p.AmountCents, "event_id", ev.ID)
-	return nil
-}
-
-// decode reads the payload into v; a payload that is not the event's JSON
-// can never succeed, so it is permanent.
-func decode(ev consumer.Event, v any) error {
-	if err := json.Unmarshal(ev.Payload, v); err != nil {
-		return consumer.Permanent(fmt.Errorf("decode %s %s: %w", ev.Type, ev.ID, err))
-	}
 	return nil
 }
