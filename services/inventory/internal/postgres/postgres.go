@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,9 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/eventoutbox"
 	"github.com/outboxcdc/outboxcdc/schemas"
-	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 )
 
@@ -27,20 +25,16 @@ type Options struct {
 // Repository reads and writes stock and reservations.
 type Repository struct {
 	pool   *pgxpool.Pool
-	outbox *outbox.Writer
+	outbox *eventoutbox.Writer
 }
 
 // New returns a Repository over pool. Every event is validated against its
 // JSON schema before it is appended; a payload that does not match fails
 // the transaction.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	wopts := []outbox.Option{outbox.Validate(func(e outbox.Event) error {
-		return schemas.Validate(e.Type, e.Payload)
+	return &Repository{pool: pool, outbox: eventoutbox.New(eventoutbox.Options{
+		Validate: schemas.Validate, DeleteAfterInsert: opts.DeleteAfterInsert,
 	})}
-	if opts.DeleteAfterInsert {
-		wopts = append(wopts, outbox.DeleteAfterInsert())
-	}
-	return &Repository{pool: pool, outbox: outbox.NewWriter(wopts...)}
 }
 
 const stockColumns = `sku, available, reserved, created_at, updated_at`
@@ -222,7 +216,7 @@ func (r *Repository) SaveReservation(ctx context.Context, tx pgx.Tx, res *invent
 			return fmt.Errorf("save reservation of order %s at version %d: %w", res.OrderID, res.Version, inventory.ErrConflict)
 		}
 	}
-	if err := r.appendEvents(ctx, tx, res.PullEvents(), res.UpdatedAt); err != nil {
+	if err := r.outbox.Append(ctx, tx, eventoutbox.At(res.UpdatedAt, res.PullEvents()...)...); err != nil {
 		return err
 	}
 	res.Version++
@@ -230,27 +224,3 @@ func (r *Repository) SaveReservation(ctx context.Context, tx pgx.Tx, res *invent
 }
 
 const uniqueViolation = "23505"
-
-func (r *Repository) appendEvents(ctx context.Context, tx pgx.Tx, evs []events.Event, at time.Time) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	rows := make([]outbox.Event, len(evs))
-	for i, e := range evs {
-		payload, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", e.EventType(), err)
-		}
-		rows[i] = outbox.Event{
-			AggregateType: e.AggregateType(),
-			AggregateID:   e.AggregateID(),
-			Type:          e.EventType(),
-			Payload:       payload,
-			OccurredAt:    at,
-		}
-	}
-	if err := r.outbox.Append(ctx, tx, rows...); err != nil {
-		return fmt.Errorf("append events: %w", err)
-	}
-	return nil
-}

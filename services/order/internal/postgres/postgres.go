@@ -10,7 +10,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/eventoutbox"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 )
@@ -33,18 +32,14 @@ type Options struct {
 // Repository reads and writes orders.
 type Repository struct {
 	pool   *pgxpool.Pool
-	outbox *outbox.Writer
+	outbox *eventoutbox.Writer
 }
 
 // New returns a Repository over pool.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	wopts := []outbox.Option{outbox.Validate(func(e outbox.Event) error {
-		return schemas.Validate(e.Type, e.Payload)
+	return &Repository{pool: pool, outbox: eventoutbox.New(eventoutbox.Options{
+		Validate: schemas.Validate, DeleteAfterInsert: opts.DeleteAfterInsert,
 	})}
-	if opts.DeleteAfterInsert {
-		wopts = append(wopts, outbox.DeleteAfterInsert())
-	}
-	return &Repository{pool: pool, outbox: outbox.NewWriter(wopts...)}
 }
 
 const insertIdempotencyKey = `INSERT INTO idempotency_keys (key, request_hash, order_id)
@@ -179,31 +174,11 @@ func (r *Repository) Save(ctx context.Context, tx pgx.Tx, o *order.Order) error 
 	if len(recorded) == 0 {
 		return nil
 	}
-	evs := make([]outbox.Event, len(recorded))
+	evs := make([]eventoutbox.Recorded, len(recorded))
 	for i, rec := range recorded {
-		payload, err := json.Marshal(rec.Event)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", rec.Event.EventType(), err)
-		}
-		var id uuid.UUID
-		if rec.ID != "" {
-			if id, err = uuid.Parse(rec.ID); err != nil {
-				return fmt.Errorf("event id %q: %w", rec.ID, err)
-			}
-		}
-		evs[i] = outbox.Event{
-			ID:            id,
-			AggregateType: rec.Event.AggregateType(),
-			AggregateID:   rec.Event.AggregateID(),
-			Type:          rec.Event.EventType(),
-			Payload:       payload,
-			OccurredAt:    rec.At,
-		}
+		evs[i] = eventoutbox.Recorded{Event: rec.Event, ID: rec.ID, At: rec.At}
 	}
-	if err := r.outbox.Append(ctx, tx, evs...); err != nil {
-		return fmt.Errorf("append events: %w", err)
-	}
-	return nil
+	return r.outbox.Append(ctx, tx, evs...)
 }
 
 const listOrders = `SELECT id FROM orders

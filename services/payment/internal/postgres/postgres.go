@@ -2,18 +2,15 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/eventoutbox"
 	"github.com/outboxcdc/outboxcdc/schemas"
-	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 )
 
@@ -27,20 +24,16 @@ type Options struct {
 // Repository reads and writes accounts and payments.
 type Repository struct {
 	pool   *pgxpool.Pool
-	outbox *outbox.Writer
+	outbox *eventoutbox.Writer
 }
 
 // New returns a Repository over pool. Every event is validated against its
 // JSON schema before it is appended; a payload that does not match fails
 // the transaction.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	wopts := []outbox.Option{outbox.Validate(func(e outbox.Event) error {
-		return schemas.Validate(e.Type, e.Payload)
+	return &Repository{pool: pool, outbox: eventoutbox.New(eventoutbox.Options{
+		Validate: schemas.Validate, DeleteAfterInsert: opts.DeleteAfterInsert,
 	})}
-	if opts.DeleteAfterInsert {
-		wopts = append(wopts, outbox.DeleteAfterInsert())
-	}
-	return &Repository{pool: pool, outbox: outbox.NewWriter(wopts...)}
 }
 
 const putAccount = `
@@ -186,31 +179,7 @@ func (r *Repository) SavePayment(ctx context.Context, tx pgx.Tx, p *payment.Paym
 		}
 		return fmt.Errorf("save payment of order %s: %w", p.OrderID, err)
 	}
-	return r.appendEvents(ctx, tx, p.PullEvents(), p.UpdatedAt)
+	return r.outbox.Append(ctx, tx, eventoutbox.At(p.UpdatedAt, p.PullEvents()...)...)
 }
 
 const uniqueViolation = "23505"
-
-func (r *Repository) appendEvents(ctx context.Context, tx pgx.Tx, evs []events.Event, at time.Time) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	rows := make([]outbox.Event, len(evs))
-	for i, e := range evs {
-		payload, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", e.EventType(), err)
-		}
-		rows[i] = outbox.Event{
-			AggregateType: e.AggregateType(),
-			AggregateID:   e.AggregateID(),
-			Type:          e.EventType(),
-			Payload:       payload,
-			OccurredAt:    at,
-		}
-	}
-	if err := r.outbox.Append(ctx, tx, rows...); err != nil {
-		return fmt.Errorf("append events: %w", err)
-	}
-	return nil
-}
