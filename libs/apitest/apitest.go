@@ -4,8 +4,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 )
 
 // Call sends body (JSON text; "" sends none) to url and returns the status
@@ -58,4 +63,16 @@ func ErrorOf(t testing.TB, body map[string]any) (code string, fields []string) {
 		}
 	}
 	return code, fields
+}
+
+// Server serves an httpserver echo instance, configured by cfg and routed
+// by register, on a loopback port until the test ends, and returns its
+// base URL.
+func Server(t testing.TB, cfg httpserver.Config, register func(e *echo.Echo)) string {
+	t.Helper()
+	e := httpserver.New(cfg)
+	register(e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

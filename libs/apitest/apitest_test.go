@@ -3,7 +3,6 @@ package apitest
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +15,10 @@ import (
 
 func server(t *testing.T) string {
 	t.Helper()
-	e := httpserver.New(httpserver.Config{})
+	return Server(t, httpserver.Config{}, func(e *echo.Echo) { routes(e) })
+}
+
+func routes(e *echo.Echo) {
 	e.PUT("/echo", func(c echo.Context) error {
 		var v map[string]any
 		if err := httpserver.DecodeJSON(c, &v); err != nil {
@@ -37,9 +39,6 @@ func server(t *testing.T) string {
 		b, _ := io.ReadAll(c.Request().Body)
 		return c.JSON(http.StatusOK, map[string]any{"len": len(b), "contentType": c.Request().Header.Get("Content-Type")})
 	})
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 func TestCallAndErrorOf(t *testing.T) {

@@ -2,7 +2,8 @@
 // test and reads its answers, errors included. Import it from _test.go
 // files only.
 //
-//	status, body := apitest.Call(t, http.MethodPut, srv.URL+"/accounts/c1", `{"balanceCents": 5}`)
+//	url := apitest.Server(t, httpserver.Config{}, func(e *echo.Echo) { httpapi.Register(e, store) })
+//	status, body := apitest.Call(t, http.MethodPut, url+"/accounts/c1", `{"balanceCents": 5}`)
 //	code, fields := apitest.ErrorOf(t, body) // "validation_failed", ["balanceCents"]
 //
 // Every answer must be a JSON object; anything else fails the test, as

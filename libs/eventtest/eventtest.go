@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,6 +51,19 @@ func RecordWithID(t testing.TB, id, topic, eventType, key string, p any) *kgo.Re
 			{Key: consumer.HeaderID, Value: []byte(id)},
 			{Key: consumer.HeaderEventType, Value: []byte(eventType)},
 		},
+	}
+}
+
+// Redelivery returns a record of its own carrying the same event as r
+// (topic, key, value, headers), to deliver it again. A record must not be
+// produced twice at once, so a test sending one event twice in one batch
+// sends r and its redelivery.
+func Redelivery(r *kgo.Record) *kgo.Record {
+	return &kgo.Record{
+		Topic:   r.Topic,
+		Key:     slices.Clone(r.Key),
+		Value:   slices.Clone(r.Value),
+		Headers: slices.Clone(r.Headers),
 	}
 }
 

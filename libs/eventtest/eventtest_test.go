@@ -103,6 +103,9 @@ func TestIDs(t *testing.T) {
 	if ID(&kgo.Record{}) != "" {
 		t.Fatal("a record without an id header has an id")
 	}
+	if c := Redelivery(a); c == a || ID(c) != ID(a) || string(c.Key) != "k" || string(c.Value) != "1" || c.Topic != "t" || len(c.Headers) != 2 {
+		t.Fatalf("Redelivery = %+v, want a new record of the same event", c)
+	}
 	if ev := Event(t, "t", "A", "k", map[string]int{"n": 1}); string(ev.Payload) != `{"n":1}` || ev.Key != "k" || ev.ID == "" {
 		t.Fatalf("Event = %+v", ev)
 	}

@@ -14,13 +14,13 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/eventtest"
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
@@ -157,12 +157,8 @@ func TestLifecycle(t *testing.T) {
 		return err == nil && status == http.StatusOK &&
 			strings.Contains(body, `"database":"ok"`) && strings.Contains(body, `"broker":"ok"`)
 	})
-	rec := func(name string) *kgo.Record {
-		return &kgo.Record{Key: []byte(name), Value: []byte(name), Headers: []kgo.RecordHeader{
-			{Key: consumer.HeaderID, Value: []byte(uuid.Must(uuid.NewV7()).String())}, {Key: consumer.HeaderEventType, Value: []byte("Added")}}}
-	}
-	one, two := rec("one"), rec("two")
-	kafkatest.Produce(t, broker, topic, one, one, two) // one is delivered twice
+	one, two := eventtest.Record(t, topic, "Added", "one", []byte("one")), eventtest.Record(t, topic, "Added", "two", []byte("two"))
+	kafkatest.Produce(t, broker, topic, one, eventtest.Redelivery(one), two) // one is delivered twice
 	waitFor(t, "both widgets", func() bool {
 		_, body, err := get(t, s, "/widgets")
 		return err == nil && body == "2"

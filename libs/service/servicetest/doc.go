@@ -1,5 +1,6 @@
 // Package servicetest tests a service command's run function the way the
 // process runs it: started with a signal context, stopped by the signal;
+// starts a service in-process for a test and stops it afterwards (Start);
 // and waits for a running service's effects (WaitFor). Import it from
 // _test.go files only.
 //

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/libs/service"
 )
 
 // LogBuffer is a bytes.Buffer a logger and a test can share.
@@ -93,4 +96,29 @@ func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) 
 			t.Fatalf("waiting for %s: %v", what, t.Context().Err())
 		}
 	}
+}
+
+// StartFunc is an app package's Start.
+type StartFunc func(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.Service, error)
+
+// Start starts a service in-process for the test. When the test ends it
+// shuts the service down, failing the test if that fails or if a
+// component failed on its own while the test ran.
+func Start(t testing.TB, start StartFunc, cfg service.Config, log *slog.Logger) *service.Service {
+	t.Helper()
+	s, err := start(t.Context(), cfg, log)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := s.Err(); err != nil {
+			t.Errorf("service failed: %v", err)
+		}
+	})
+	return s
 }

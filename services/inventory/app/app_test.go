@@ -44,17 +44,7 @@ func start(t *testing.T) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Start(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	a := servicetest.Start(t, app.Start, cfg, slog.New(slog.DiscardHandler))
 	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +128,7 @@ func TestInventorySagaOverTheBroker(t *testing.T) {
 	// each step waits for the one before.
 	keptCreated, keptAgain := created(t, kept, "A", 2, "B", 1), created(t, kept, "A", 2, "B", 1)
 	// Redelivered as is, and again under another event id.
-	kafkatest.Produce(t, s.broker, saga.TopicOrder, keptCreated, keptCreated, keptAgain)
+	kafkatest.Produce(t, s.broker, saga.TopicOrder, keptCreated, eventtest.Redelivery(keptCreated), keptAgain)
 	s.handled(t, keptCreated, keptAgain)
 	others := []*kgo.Record{
 		created(t, rejected, "A", 1, "B", 1), // B is gone: nothing of A may be taken either

@@ -43,17 +43,7 @@ func start(t *testing.T) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Start(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	a := servicetest.Start(t, app.Start, cfg, slog.New(slog.DiscardHandler))
 	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +115,7 @@ func TestPaymentSagaOverTheBroker(t *testing.T) {
 	paidCreated := created(t, paid, "cust-rich", 2000)
 	paidAgain := created(t, paid, "cust-rich", 2000) // same order, another event id
 	kafkatest.Produce(t, s.broker, saga.TopicOrder,
-		paidCreated, paidCreated, paidAgain,
+		paidCreated, eventtest.Redelivery(paidCreated), paidAgain,
 		created(t, refunded, "cust-rich", 3000),
 		created(t, failed, "cust-poor", 2899),
 	)

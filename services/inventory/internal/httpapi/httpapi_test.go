@@ -3,13 +3,13 @@ package httpapi_test
 import (
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/apitest"
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
@@ -33,14 +33,11 @@ func setup(t *testing.T) fixture {
 	t.Helper()
 	pool := migratetest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
-	e := httpserver.New(httpserver.Config{
+	url := apitest.Server(t, httpserver.Config{
 		BodyLimit: "64K", Logger: slog.New(slog.DiscardHandler),
 		Ready: []httpserver.Check{{Name: "database", Check: pool.Ping}},
-	})
-	httpapi.Register(e, repo)
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return fixture{pool: pool, repo: repo, url: srv.URL}
+	}, func(e *echo.Echo) { httpapi.Register(e, repo) })
+	return fixture{pool: pool, repo: repo, url: url}
 }
 
 func (f fixture) do(t *testing.T, method, path, body string) (int, map[string]any) {
