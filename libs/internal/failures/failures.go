@@ -1,6 +1,3 @@
-// Package failures lets the tests of the libraries' test helpers see what
-// a helper reports: Of runs it against a stand-in for the test that
-// collects the failures instead of failing.
 package failures
 
 import (
