@@ -23,6 +23,9 @@ type config struct {
 	WorkerID        string
 	ShutdownTimeout time.Duration
 	StartTimeout    time.Duration
+	// Pprof serves net/http/pprof under /debug/pprof/ on the REST
+	// listener.
+	Pprof bool
 }
 
 // loadConfig reads flags over environment variables over defaults.
@@ -38,6 +41,7 @@ type config struct {
 //	CONNECT_<NAME>          worker property <name> with _ as . (lower case),
 //	                        e.g. CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE
 //	LOG_LEVEL               debug, info (default), warn, error
+//	WALRELAY_PPROF          true serves /debug/pprof/ (default false)
 //
 // GROUP_ID, OFFSET_STORAGE_TOPIC and STATUS_STORAGE_TOPIC are accepted and
 // unused: one worker needs no group, and the slot is the resume point.
@@ -78,6 +82,11 @@ func loadConfig(args []string, lookup func(string) (string, bool), environ []str
 	level := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stopping task may flush")
 	fs.DurationVar(&cfg.StartTimeout, "start-timeout", 2*time.Minute, "how long to wait for the broker at start")
+	pprofDefault, err := strconv.ParseBool(env("WALRELAY_PPROF", "false"))
+	if err != nil {
+		return config{}, fmt.Errorf("WALRELAY_PPROF: %w", err)
+	}
+	fs.BoolVar(&cfg.Pprof, "pprof", pprofDefault, "serve Go profiles under /debug/pprof/ on the REST listener (env WALRELAY_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
