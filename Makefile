@@ -23,7 +23,7 @@ test: ## run every module's tests with the race detector (needs PostgreSQL serve
 	$(GO) test $(TEST_FLAGS) work
 
 .PHONY: test-short
-test-short: ## unit tests only, no PostgreSQL or broker
+test-short: ## the tests minus the slowest whole-stack runs (no race detector)
 	$(GO) test -short -count=1 work
 
 .PHONY: lint
