@@ -20,8 +20,11 @@ type StringConverter struct{}
 
 // FromConnectData writes value.toString() as UTF-8; null stays null.
 func (StringConverter) FromConnectData(_ *Schema, v any) ([]byte, error) {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return nil, nil
+	case string:
+		return javafmt.UTF8(x), nil
 	}
 	s, err := JavaString(v)
 	if err != nil {
@@ -54,8 +57,11 @@ type SimpleHeaderConverter struct{}
 
 // FromConnectData writes Values.convertToString(schema, value) as UTF-8; null stays null.
 func (SimpleHeaderConverter) FromConnectData(_ *Schema, v any) ([]byte, error) {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return nil, nil
+	case string:
+		return javafmt.UTF8(x), nil
 	}
 	s, err := HeaderString(v)
 	if err != nil {

@@ -54,56 +54,81 @@ const (
 	pgNegativeInfinity int64 = -9223372036832400000
 )
 
-// columnSchema returns the Connect schema Debezium gives the column.
+// columnSchema returns the Connect schema Debezium gives the column. Schemas are immutable, so columns of the same
+// type share one: only numeric(p,s) builds a new schema each time.
 func columnSchema(c *Column) (*cd.Schema, error) {
-	s := &cd.Schema{Optional: !c.NotNull}
+	opt := 0
+	if !c.NotNull {
+		opt = 1
+	}
 	switch c.TypeOID {
 	case OIDBool:
-		s.Type = cd.TypeBoolean
+		return boolSchemas[opt], nil
 	case OIDInt2:
-		s.Type = cd.TypeInt16
+		return int16Schemas[opt], nil
 	case OIDInt4:
-		s.Type = cd.TypeInt32
+		return int32Schemas[opt], nil
 	case OIDInt8, OIDOID:
-		s.Type = cd.TypeInt64
+		return int64Schemas[opt], nil
 	case OIDFloat4:
-		s.Type = cd.TypeFloat32
+		return float32Schemas[opt], nil
 	case OIDFloat8:
-		s.Type = cd.TypeFloat64
+		return float64Schemas[opt], nil
 	case OIDText, OIDVarchar, OIDBpchar:
-		s.Type = cd.TypeString
+		return stringSchemas[opt], nil
 	case OIDJSON, OIDJSONB:
-		s.Type, s.Name, s.Version = cd.TypeString, jsonName, cd.Version(1)
+		return jsonSchemas[opt], nil
 	case OIDUUID:
-		s.Type, s.Name, s.Version = cd.TypeString, uuidName, cd.Version(1)
+		return uuidSchemas[opt], nil
 	case OIDXML:
-		s.Type, s.Name, s.Version = cd.TypeString, xmlName, cd.Version(1)
+		return xmlSchemas[opt], nil
 	case OIDBytea:
-		s.Type = cd.TypeBytes
+		return bytesSchemas[opt], nil
 	case OIDDate:
-		s.Type, s.Name, s.Version = cd.TypeInt32, dateName, cd.Version(1)
+		return dateSchemas[opt], nil
 	case OIDTimestamp:
-		s.Type, s.Version = cd.TypeInt64, cd.Version(1)
 		if timePrecision(c.TypeMod) <= 3 {
-			s.Name = timestampName
-		} else {
-			s.Name = microTimestampName
+			return timestampSchemas[opt], nil
 		}
+		return microTimestampSchemas[opt], nil
 	case OIDTimestamptz:
-		s.Type, s.Name, s.Version = cd.TypeString, zonedTimestampName, cd.Version(1)
+		return zonedTimestampSchemas[opt], nil
 	case OIDNumeric:
 		precision, scale, ok := numericTypmod(c.TypeMod)
 		if !ok {
-			s.Type, s.Name, s.Version, s.Doc = cd.TypeStruct, varScaleName, cd.Version(1), "Variable scaled decimal"
-			s.Fields = []cd.Field{{Name: "scale", Schema: cd.Int32Schema}, {Name: "value", Schema: cd.BytesSchema}}
-		} else {
-			s.Type, s.Name, s.Version = cd.TypeBytes, cd.DecimalName, cd.Version(1)
-			s.Params = []cd.Param{{Key: "scale", Value: strconv.Itoa(scale)}, {Key: "connect.decimal.precision", Value: strconv.Itoa(precision)}}
+			return varScaleSchemas[opt], nil
 		}
-	default:
-		return nil, unsupportedType(c)
+		return &cd.Schema{Type: cd.TypeBytes, Optional: opt == 1, Name: cd.DecimalName, Version: cd.Version(1),
+			Params: []cd.Param{{Key: "scale", Value: strconv.Itoa(scale)}, {Key: "connect.decimal.precision", Value: strconv.Itoa(precision)}}}, nil
 	}
-	return s, nil
+	return nil, unsupportedType(c)
+}
+
+// The column schemas of the fixed-shape types, [required, optional]. Shared: never modify them.
+var (
+	boolSchemas           = schemaPair(cd.Schema{Type: cd.TypeBoolean})
+	int16Schemas          = schemaPair(cd.Schema{Type: cd.TypeInt16})
+	int32Schemas          = schemaPair(cd.Schema{Type: cd.TypeInt32})
+	int64Schemas          = schemaPair(cd.Schema{Type: cd.TypeInt64})
+	float32Schemas        = schemaPair(cd.Schema{Type: cd.TypeFloat32})
+	float64Schemas        = schemaPair(cd.Schema{Type: cd.TypeFloat64})
+	stringSchemas         = schemaPair(cd.Schema{Type: cd.TypeString})
+	jsonSchemas           = schemaPair(cd.Schema{Type: cd.TypeString, Name: jsonName, Version: cd.Version(1)})
+	uuidSchemas           = schemaPair(cd.Schema{Type: cd.TypeString, Name: uuidName, Version: cd.Version(1)})
+	xmlSchemas            = schemaPair(cd.Schema{Type: cd.TypeString, Name: xmlName, Version: cd.Version(1)})
+	bytesSchemas          = schemaPair(cd.Schema{Type: cd.TypeBytes})
+	dateSchemas           = schemaPair(cd.Schema{Type: cd.TypeInt32, Name: dateName, Version: cd.Version(1)})
+	timestampSchemas      = schemaPair(cd.Schema{Type: cd.TypeInt64, Name: timestampName, Version: cd.Version(1)})
+	microTimestampSchemas = schemaPair(cd.Schema{Type: cd.TypeInt64, Name: microTimestampName, Version: cd.Version(1)})
+	zonedTimestampSchemas = schemaPair(cd.Schema{Type: cd.TypeString, Name: zonedTimestampName, Version: cd.Version(1)})
+	varScaleSchemas       = schemaPair(cd.Schema{Type: cd.TypeStruct, Name: varScaleName, Version: cd.Version(1),
+		Doc: "Variable scaled decimal", Fields: []cd.Field{{Name: "scale", Schema: cd.Int32Schema}, {Name: "value", Schema: cd.BytesSchema}}})
+)
+
+func schemaPair(s cd.Schema) [2]*cd.Schema {
+	required, optional := s, s
+	optional.Optional = true
+	return [2]*cd.Schema{&required, &optional}
 }
 
 func unsupportedType(c *Column) error {
@@ -133,6 +158,10 @@ func numericTypmod(typmod int32) (precision, scale int, ok bool) {
 func columnValue(c *Column, s *cd.Schema) (any, error) {
 	if c.Null {
 		return nil, nil
+	}
+	switch c.TypeOID {
+	case OIDText, OIDVarchar, OIDBpchar, OIDJSON, OIDJSONB, OIDUUID, OIDXML:
+		return javafmt.DecodeString(c.Value), nil
 	}
 	text := string(c.Value)
 	bad := func(err error) error {
@@ -177,8 +206,6 @@ func columnValue(c *Column, s *cd.Schema) (any, error) {
 			return nil, bad(err)
 		}
 		return v, nil
-	case OIDText, OIDVarchar, OIDBpchar, OIDJSON, OIDJSONB, OIDUUID, OIDXML:
-		return javafmt.DecodeString(c.Value), nil
 	case OIDBytea:
 		b, err := decodeBytea(text)
 		if err != nil {

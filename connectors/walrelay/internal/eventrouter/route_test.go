@@ -2,6 +2,7 @@ package eventrouter
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,30 @@ func TestRouteTopicRegexEdgeCases(t *testing.T) {
 				t.Errorf("topic = %q, want %q", rec.Topic, tc.want)
 			}
 		})
+	}
+}
+
+// TestRouteTopicCache routes more distinct values than the topic cache holds, each twice, with a failing value in
+// between: cached or not, every record lands on the topic the regex gives, and failures are never cached.
+func TestRouteTopicCache(t *testing.T) {
+	r := newTestRouter(t, map[string]string{
+		rk("route.topic.regex"):       "(?<routedByValue>[a-z]+)_(?<n>[0-9]+)",
+		rk("route.topic.replacement"): "${routedByValue}.v${n}",
+	})
+	for round := range 2 {
+		for i := range topicCacheSize + 100 {
+			value := fmt.Sprintf("agg_%d", i)
+			rec := mustRoute(t, r, insert(outboxRow(notNull(col("aggregatetype", OIDVarchar, value)))))
+			if want := fmt.Sprintf("agg.v%d", i); rec.Topic != want {
+				t.Fatalf("round %d: topic for %q = %q, want %q", round, value, rec.Topic, want)
+			}
+			if i%500 == 0 {
+				routeErr(t, r, insert(outboxRow(notNull(col("aggregatetype", OIDVarchar, "not a topic")))), "InvalidTopicException")
+			}
+		}
+	}
+	if n := len(r.topics); n > topicCacheSize {
+		t.Fatalf("topic cache holds %d values, more than %d", n, topicCacheSize)
 	}
 }
 

@@ -27,6 +27,10 @@ const (
 // envelopeCacheSize is the size of the EventRouter's payload-schema cache (BoundedConcurrentHashMap(10000)).
 const envelopeCacheSize = 10000
 
+// topicCacheSize bounds the cache of topics by routed value: outbox tables route by a handful of aggregate types, so
+// the regex work runs once per value; a table routing by something unbounded just starts the cache over.
+const topicCacheSize = 1024
+
 // Router turns captured outbox rows into the Kafka records Debezium's PostgreSQL connector, its Outbox Event Router
 // and the configured Kafka Connect converters would produce. It is safe for concurrent use, but records must be
 // routed in commit order for the envelope-schema cache to behave like Debezium's.
@@ -52,6 +56,9 @@ type Router struct {
 	envByPayload map[string]*envEntry // the SMT's payloadSchemaCache
 	envTick      uint64
 	envByVersion map[string]*cd.Schema // the SMT's versionedValueSchema
+
+	topicMu sync.Mutex
+	topics  map[string]string // routed value -> valid topic
 }
 
 type envEntry struct {
@@ -63,6 +70,7 @@ func (r *Router) init() {
 	r.log = slog.Default().With("connector", r.name)
 	r.envByPayload = map[string]*envEntry{}
 	r.envByVersion = map[string]*cd.Schema{}
+	r.topics = map[string]string{}
 }
 
 // RunID returns the random UUID this router sends as the __debezium.context.runId header. A router stands for one
@@ -130,9 +138,14 @@ func sanitizeTopic(name string) string {
 
 // row is the "after" struct of the Debezium change event: every column with its Connect schema and value.
 type row struct {
-	cols   []Column
-	fields []rowField
+	cols []Column
+	// fields[i] is column i; the first rowBuffered live in the row itself, the rest in more.
+	fields [rowBuffered]rowField
+	more   []rowField
 }
+
+// rowBuffered is how many columns a row holds without allocating: an outbox table has fewer.
+const rowBuffered = 12
 
 type rowField struct {
 	schema *cd.Schema
@@ -140,24 +153,37 @@ type rowField struct {
 	err    error // conversion problem, reported when the field is read
 }
 
-func newRow(cols []Column) (*row, error) {
-	rw := &row{cols: cols, fields: make([]rowField, len(cols))}
+// init converts every column of cols into rw.
+func (rw *row) init(cols []Column) error {
+	rw.cols = cols
+	if len(cols) > rowBuffered {
+		rw.more = make([]rowField, len(cols)-rowBuffered)
+	}
 	for i := range cols {
 		c := &cols[i]
+		f := rw.field(i)
 		s, err := columnSchema(c)
 		if err != nil {
-			rw.fields[i].err = err // only a problem if the router reads the column
+			f.err = err // only a problem if the router reads the column
 			continue
 		}
 		v, err := columnValue(c, s)
-		var ex *cd.Exception
-		if errors.As(err, &ex) {
-			// Debezium converts every column; a value it cannot convert fails the task even if unused.
-			return nil, err
+		if err != nil {
+			if ex := (*cd.Exception)(nil); errors.As(err, &ex) {
+				// Debezium converts every column; a value it cannot convert fails the task even if unused.
+				return err
+			}
 		}
-		rw.fields[i] = rowField{schema: s, value: v, err: err}
+		*f = rowField{schema: s, value: v, err: err}
 	}
-	return rw, nil
+	return nil
+}
+
+func (rw *row) field(i int) *rowField {
+	if i < rowBuffered {
+		return &rw.fields[i]
+	}
+	return &rw.more[i-rowBuffered]
 }
 
 func (rw *row) index(name string) int {
@@ -177,10 +203,11 @@ func (rw *row) get(name string) (*rowField, error) {
 	if i < 0 {
 		return nil, cd.Errorf(cd.DataExceptionClass, "%s is not a valid field name", name)
 	}
-	if f := &rw.fields[i]; f.err != nil {
+	f := rw.field(i)
+	if f.err != nil {
 		return nil, f.err
 	}
-	return &rw.fields[i], nil
+	return f, nil
 }
 
 // getTyped is Struct.getString/getInt32/getInt64: the field must have the given type.
@@ -233,6 +260,8 @@ func (r *Router) keyStruct(ch *Change, cols []Column) (*cd.Struct, *cd.Schema, e
 // Connect would throw, e.g. "org.apache.kafka.connect.errors.DataException: ...").
 // now is the processing time (Debezium's envelope ts_ms) used when no timestamp column is configured/null.
 // The __debezium.context.runId header carries RunID().
+// Route keeps nothing of ch once it returns, and the record shares no memory with it: callers may reuse the
+// columns and the buffers their values point into.
 func (r *Router) Route(ch Change, now time.Time) (*Record, error) {
 	switch ch.Op {
 	case OpDelete:
@@ -291,10 +320,11 @@ type connectHeader struct {
 func (r *Router) route(ch *Change, now time.Time) (*Record, error) {
 	cfg := &r.cfg
 	nowMs := now.UnixMilli()
-	rw, err := newRow(ch.After)
-	if err != nil {
+	var row row
+	if err := row.init(ch.After); err != nil {
 		return nil, err
 	}
+	rw := &row
 
 	if !rw.has(cfg.fieldPayload) {
 		return nil, cd.Errorf(cd.ConnectExceptionClass, "Unable to find payload field %s in event", cfg.fieldPayload)
@@ -308,7 +338,8 @@ func (r *Router) route(ch *Change, now time.Time) (*Record, error) {
 		return nil, err
 	}
 
-	var headers []connectHeader
+	var headerBuf [8]connectHeader
+	headers := headerBuf[:0]
 	if ch.Op == OpUpdate {
 		oldKey, oldKeySchema, err := r.keyStruct(ch, ch.OldKey)
 		if err != nil {
@@ -433,13 +464,14 @@ func (r *Router) route(ch *Change, now time.Time) (*Record, error) {
 		return nil, err
 	}
 
-	rec := &Record{Topic: topic, Partition: -1}
-	for _, h := range headers {
+	rec := newRecord(len(headers))
+	rec.Topic, rec.Partition = topic, -1
+	for i, h := range headers {
 		b, err := r.header.FromConnectData(h.schema, h.value)
 		if err != nil {
 			return nil, err
 		}
-		rec.Headers = append(rec.Headers, Header{Key: h.key, Value: b})
+		rec.Headers[i] = Header{Key: h.key, Value: b}
 	}
 	if rec.Key, err = r.key.FromConnectData(keyField.schema, keyField.value); err != nil {
 		return nil, err
@@ -463,6 +495,19 @@ func (r *Router) route(ch *Change, now time.Time) (*Record, error) {
 		return nil, cd.Errorf(invalidRecordClass, "Invalid record timestamp %d", timestamp)
 	}
 	return rec, nil
+}
+
+// newRecord returns a record with n headers, allocated with it when there are few.
+func newRecord(n int) *Record {
+	if n > 4 {
+		return &Record{Headers: make([]Header, n)}
+	}
+	b := &struct {
+		rec     Record
+		headers [4]Header
+	}{}
+	b.rec.Headers = b.headers[:n]
+	return &b.rec
 }
 
 // eventTimestamp is EventRouterDelegate.getEventTimestampMs.
@@ -494,8 +539,29 @@ func (r *Router) eventTimestamp(rw *row, nowMs int64) (int64, error) {
 	}
 }
 
-// routeTopic is Kafka's RegexRouter: a full match decides, then replaceFirst on the leftmost match.
+// routeTopic is Kafka's RegexRouter: a full match decides, then replaceFirst on the leftmost match. Valid topics are
+// cached by value.
 func (r *Router) routeTopic(value string) (string, error) {
+	r.topicMu.Lock()
+	topic, ok := r.topics[value]
+	r.topicMu.Unlock()
+	if ok {
+		return topic, nil
+	}
+	topic, err := r.regexTopic(value)
+	if err != nil {
+		return "", err
+	}
+	r.topicMu.Lock()
+	if len(r.topics) >= topicCacheSize {
+		clear(r.topics)
+	}
+	r.topics[value] = topic
+	r.topicMu.Unlock()
+	return topic, nil
+}
+
+func (r *Router) regexTopic(value string) (string, error) {
 	ok, err := r.cfg.regex.Matches(value)
 	if err != nil {
 		return "", fmt.Errorf("walrelay: route.topic.regex on %q: %w", value, err)
