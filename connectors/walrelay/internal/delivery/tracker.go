@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/pgoutput"
@@ -25,6 +26,9 @@ type Tracker struct {
 	entries   []*Entry // entries[head:] are live
 	head      int
 	confirmed pgoutput.LSN
+	// confirmedAt mirrors confirmed for Confirmed, which the reader asks
+	// after every message.
+	confirmedAt atomic.Uint64
 	// onDone observes each finished entry that had records (commit-to-ack
 	// lag); called with the lock held, so it must not call back.
 	onDone func(commitTime time.Time, records int)
@@ -34,7 +38,9 @@ type Tracker struct {
 // (the slot's confirmed position). onDone, if not nil, is told about every
 // finished entry that produced records.
 func NewTracker(start pgoutput.LSN, onDone func(commitTime time.Time, records int)) *Tracker {
-	return &Tracker{confirmed: start, onDone: onDone}
+	t := &Tracker{confirmed: start, onDone: onDone}
+	t.confirmedAt.Store(uint64(start))
+	return t
 }
 
 // Open starts a new entry (a transaction, a message, a heartbeat). Records
@@ -81,7 +87,7 @@ func (t *Tracker) Position(lsn pgoutput.LSN) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.head == len(t.entries) {
-		t.confirmed = max(t.confirmed, lsn)
+		t.confirm(lsn)
 		return
 	}
 	// Extend a finished tail instead of queueing a marker per keepalive.
@@ -95,9 +101,16 @@ func (t *Tracker) Position(lsn pgoutput.LSN) {
 // Confirmed returns the newest position all of whose records were
 // acknowledged.
 func (t *Tracker) Confirmed() pgoutput.LSN {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.confirmed
+	return pgoutput.LSN(t.confirmedAt.Load())
+}
+
+// confirm moves the confirmable position forward to lsn. Called with the
+// lock held.
+func (t *Tracker) confirm(lsn pgoutput.LSN) {
+	if lsn > t.confirmed {
+		t.confirmed = lsn
+		t.confirmedAt.Store(uint64(lsn))
+	}
 }
 
 // InFlight returns the number of records produced but not acknowledged.
@@ -118,7 +131,7 @@ func (t *Tracker) advance() {
 		if !e.sealed || e.pending > 0 {
 			break
 		}
-		t.confirmed = max(t.confirmed, e.lsn)
+		t.confirm(e.lsn)
 		if e.records > 0 && t.onDone != nil {
 			t.onDone(e.commitTime, e.records)
 		}

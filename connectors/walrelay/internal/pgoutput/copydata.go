@@ -80,13 +80,31 @@ func (u *StandbyStatusUpdate) Append(dst []byte) []byte {
 // ParseCopyData decodes one CopyData payload received after
 // START_REPLICATION. XLogData.Data aliases b.
 func ParseCopyData(b []byte) (CopyMessage, error) {
+	return parseCopyData(b, nil)
+}
+
+// DecodeCopyData decodes like ParseCopyData, reusing d's storage: what it
+// returns is valid until its next call.
+func (d *Decoder) DecodeCopyData(b []byte) (CopyMessage, error) {
+	return parseCopyData(b, d)
+}
+
+// parseCopyData decodes b into d's storage, or into new values when d is
+// nil.
+func parseCopyData(b []byte, d *Decoder) (CopyMessage, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty CopyData", ErrMalformed)
 	}
 	r := &reader{b: b, off: 1}
 	switch b[0] {
 	case CopyXLogData:
-		m := &XLogData{
+		var m *XLogData
+		if d != nil {
+			m = &d.xlog
+		} else {
+			m = new(XLogData)
+		}
+		*m = XLogData{
 			WALStart:     r.lsn("XLogData WAL start"),
 			ServerWALEnd: r.lsn("XLogData WAL end"),
 			ServerTime:   r.time("XLogData send time"),
@@ -94,7 +112,13 @@ func ParseCopyData(b []byte) (CopyMessage, error) {
 		m.Data = r.rest()
 		return m, r.done()
 	case CopyPrimaryKeepalive:
-		m := &PrimaryKeepalive{
+		var m *PrimaryKeepalive
+		if d != nil {
+			m = &d.keepalive
+		} else {
+			m = new(PrimaryKeepalive)
+		}
+		*m = PrimaryKeepalive{
 			ServerWALEnd:   r.lsn("keepalive WAL end"),
 			ServerTime:     r.time("keepalive send time"),
 			ReplyRequested: r.u8("keepalive reply flag") != 0,

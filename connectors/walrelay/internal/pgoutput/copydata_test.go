@@ -40,6 +40,7 @@ func TestParseCopyData(t *testing.T) {
 			want: &StandbyStatusUpdate{WALWrite: 3, WALFlush: 2, WALApply: 1, ClientTime: now},
 		},
 	}
+	var dec Decoder // shared: each case reuses its storage
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseCopyData(tt.in)
@@ -48,6 +49,13 @@ func TestParseCopyData(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("ParseCopyData =\n%#v\nwant\n%#v", got, tt.want)
+			}
+			decoded, err := dec.DecodeCopyData(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(decoded, tt.want) {
+				t.Fatalf("DecodeCopyData =\n%#v\nwant\n%#v", decoded, tt.want)
 			}
 			min := len(tt.in)
 			if _, ok := tt.want.(*XLogData); ok {

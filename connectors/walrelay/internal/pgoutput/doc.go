@@ -16,7 +16,9 @@
 // The package does no I/O: it turns bytes into values. Decoded values alias
 // the input slice (column values, message content, XLogData.Data); copy the
 // CopyData payload first when it must outlive the next receive on the
-// connection.
+// connection. A Decoder does the same work without allocating per row: it
+// reuses its messages and tuples, so what it returns lives only until its
+// next call.
 //
 // Limits:
 //

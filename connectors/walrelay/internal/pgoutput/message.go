@@ -218,6 +218,34 @@ func (*LogicalMessage) Type() MessageType { return TypeMessage }
 // Parse decodes one pgoutput protocol version 1 message (the Data of an
 // XLogData). Values alias b.
 func Parse(b []byte) (Message, error) {
+	return parse(b, nil)
+}
+
+// Decoder decodes like Parse and ParseCopyData, but reuses its own storage
+// for what a stream carries per row (XLogData, keepalives, Begin, Commit,
+// Insert, Update, Delete and their tuples): what Decode or DecodeCopyData
+// returns is valid until the next call of the same method. Values alias the input, as with Parse. The zero Decoder is ready to
+// use; it is not safe for concurrent use.
+type Decoder struct {
+	begin  Begin
+	commit Commit
+	insert Insert
+	update Update
+	delete Delete
+	// tuples back the tuples of the last message: an Update has two.
+	tuples [2]Tuple
+
+	xlog      XLogData
+	keepalive PrimaryKeepalive
+}
+
+// Decode decodes one message like Parse.
+func (d *Decoder) Decode(b []byte) (Message, error) {
+	return parse(b, d)
+}
+
+// parse decodes b into d's storage, or into new values when d is nil.
+func parse(b []byte, d *Decoder) (Message, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty message", ErrMalformed)
 	}
@@ -226,18 +254,32 @@ func Parse(b []byte) (Message, error) {
 	var m Message
 	switch t {
 	case TypeBegin:
-		m = &Begin{
+		var begin *Begin
+		if d != nil {
+			begin = &d.begin
+		} else {
+			begin = new(Begin)
+		}
+		*begin = Begin{
 			FinalLSN:   r.lsn("Begin final LSN"),
 			CommitTime: r.time("Begin commit time"),
 			Xid:        r.u32("Begin xid"),
 		}
+		m = begin
 	case TypeCommit:
-		m = &Commit{
+		var commit *Commit
+		if d != nil {
+			commit = &d.commit
+		} else {
+			commit = new(Commit)
+		}
+		*commit = Commit{
 			Flags:             r.u8("Commit flags"),
 			CommitLSN:         r.lsn("Commit LSN"),
 			TransactionEndLSN: r.lsn("Commit end LSN"),
 			CommitTime:        r.time("Commit time"),
 		}
+		m = commit
 	case TypeOrigin:
 		m = &Origin{CommitLSN: r.lsn("Origin commit LSN"), Name: r.str("Origin name")}
 	case TypeRelation:
@@ -249,33 +291,51 @@ func Parse(b []byte) (Message, error) {
 			Name:      r.str("Type name"),
 		}
 	case TypeInsert:
-		ins := &Insert{RelationID: r.u32("Insert relation")}
+		var ins *Insert
+		if d != nil {
+			ins = &d.insert
+		} else {
+			ins = new(Insert)
+		}
+		*ins = Insert{RelationID: r.u32("Insert relation")}
 		if k := r.u8("Insert tuple marker"); k != 'N' && r.err == nil {
 			r.fail(fmt.Sprintf("Insert tuple marker %q", k))
 		}
-		ins.New = parseTuple(r)
+		ins.New = parseTuple(r, d.tuple(0))
 		m = ins
 	case TypeUpdate:
-		up := &Update{RelationID: r.u32("Update relation")}
+		var up *Update
+		if d != nil {
+			up = &d.update
+		} else {
+			up = new(Update)
+		}
+		*up = Update{RelationID: r.u32("Update relation")}
 		k := r.u8("Update tuple marker")
 		if k == 'K' || k == 'O' {
 			up.OldKind = k
-			up.Old = parseTuple(r)
+			up.Old = parseTuple(r, d.tuple(1))
 			k = r.u8("Update new tuple marker")
 		}
 		if k != 'N' && r.err == nil {
 			r.fail(fmt.Sprintf("Update tuple marker %q", k))
 		}
-		up.New = parseTuple(r)
+		up.New = parseTuple(r, d.tuple(0))
 		m = up
 	case TypeDelete:
-		del := &Delete{RelationID: r.u32("Delete relation")}
+		var del *Delete
+		if d != nil {
+			del = &d.delete
+		} else {
+			del = new(Delete)
+		}
+		*del = Delete{RelationID: r.u32("Delete relation")}
 		k := r.u8("Delete tuple marker")
 		if k != 'K' && k != 'O' && r.err == nil {
 			r.fail(fmt.Sprintf("Delete tuple marker %q", k))
 		}
 		del.OldKind = k
-		del.Old = parseTuple(r)
+		del.Old = parseTuple(r, d.tuple(0))
 		m = del
 	case TypeTruncate:
 		n := r.u32("Truncate relation count")
@@ -330,12 +390,31 @@ func parseRelation(r *reader) *Relation {
 	return rel
 }
 
-func parseTuple(r *reader) Tuple {
+// tuple returns the reusable storage of tuple i, nil for a nil Decoder.
+func (d *Decoder) tuple(i int) *Tuple {
+	if d == nil {
+		return nil
+	}
+	return &d.tuples[i]
+}
+
+// parseTuple reads a tuple into *buf when buf is not nil (keeping its
+// storage there for the next call), else into a new one.
+func parseTuple(r *reader, buf *Tuple) Tuple {
 	n := int(r.u16("tuple column count"))
 	if !r.need(n, "tuple columns") {
 		return nil
 	}
-	t := make(Tuple, n)
+	var t Tuple
+	switch {
+	case buf == nil:
+		t = make(Tuple, n)
+	case cap(*buf) >= n:
+		t = (*buf)[:n]
+	default:
+		t = make(Tuple, n)
+		*buf = t
+	}
 	for i := range t {
 		k := r.u8("tuple column kind")
 		switch k {

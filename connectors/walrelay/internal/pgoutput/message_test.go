@@ -121,6 +121,9 @@ func TestParse(t *testing.T) {
 			want: &LogicalMessage{LSN: 0x5000, Prefix: "heartbeat", Content: []byte{}},
 		},
 	}
+	// One Decoder for every case: each reuses what the previous ones left,
+	// failed decodes of truncated input included.
+	var dec Decoder
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Parse(tt.in)
@@ -129,6 +132,18 @@ func TestParse(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Parse =\n%#v\nwant\n%#v", got, tt.want)
+			}
+			for n := 1; n < len(tt.in); n += 3 {
+				if _, err := dec.Decode(tt.in[:n]); !errors.Is(err, ErrMalformed) {
+					t.Fatalf("Decode(first %d of %d bytes) error = %v, want ErrMalformed", n, len(tt.in), err)
+				}
+			}
+			decoded, err := dec.Decode(tt.in)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(decoded, tt.want) {
+				t.Fatalf("Decode =\n%#v\nwant\n%#v", decoded, tt.want)
 			}
 			if got.Type() != MessageType(tt.in[0]) {
 				t.Fatalf("Type() = %v, want %v", got.Type(), MessageType(tt.in[0]))

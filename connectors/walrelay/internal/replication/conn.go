@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,8 +20,11 @@ var ErrStreamEnded = errors.New("replication: server ended the stream")
 // Conn is a replication=database connection to one database.
 type Conn struct {
 	pg      *pgconn.PgConn
+	dec     pgoutput.Decoder
 	started bool
 	buf     []byte
+	// readDeadline is the read deadline last set on the socket.
+	readDeadline time.Time
 }
 
 // Connect opens a replication connection. connString is a pgconn
@@ -153,21 +155,37 @@ func (c *Conn) Start(ctx context.Context, slot string, start pgoutput.LSN, opts 
 
 // Receive waits up to wait for the next message of a started stream and
 // returns it (*pgoutput.XLogData or *pgoutput.PrimaryKeepalive). It
-// returns (nil, nil) when nothing arrived in time. The message does not
-// alias the connection's buffers.
+// returns (nil, nil) when nothing arrived in time, which may be up to an
+// eighth of wait early, never late. The message, XLogData.Data included,
+// is only valid until the next Receive: it aliases the connection's read
+// buffer.
 func (c *Conn) Receive(wait time.Duration) (pgoutput.CopyMessage, error) {
+	return c.ReceiveSince(time.Now(), wait)
+}
+
+// ReceiveSince is Receive for a caller that has just read the clock: the
+// wait counts from now.
+func (c *Conn) ReceiveSince(now time.Time, wait time.Duration) (pgoutput.CopyMessage, error) {
 	if !c.started {
 		return nil, errors.New("replication: receive before start")
 	}
 	// A read deadline instead of a context: no goroutine per message, and
-	// a timed-out read leaves the connection usable.
-	if err := c.pg.Conn().SetReadDeadline(time.Now().Add(wait)); err != nil {
-		return nil, fmt.Errorf("replication: receive: %w", err)
+	// a timed-out read leaves the connection usable. Setting one costs a
+	// timer update, so the one already set is kept while it is not late
+	// and not much earlier than asked.
+	deadline := now.Add(wait)
+	if early := deadline.Sub(c.readDeadline); early < 0 || early > wait/8 {
+		if err := c.pg.Conn().SetReadDeadline(deadline); err != nil {
+			return nil, fmt.Errorf("replication: receive: %w", err)
+		}
+		c.readDeadline = deadline
 	}
 	for {
 		msg, err := c.pg.ReceiveMessage(context.Background())
 		if err != nil {
 			if pgconn.Timeout(err) {
+				// The deadline has passed; the next call sets a new one.
+				c.readDeadline = time.Time{}
 				return nil, nil
 			}
 			return nil, fmt.Errorf("replication: receive: %w", err)
@@ -175,9 +193,8 @@ func (c *Conn) Receive(wait time.Duration) (pgoutput.CopyMessage, error) {
 		switch m := msg.(type) {
 		case *pgproto3.CopyData:
 			// The payload aliases the connection's read buffer, which the
-			// next receive overwrites.
-			data := bytes.Clone(m.Data)
-			cm, err := pgoutput.ParseCopyData(data)
+			// next receive overwrites: so does the message.
+			cm, err := c.dec.DecodeCopyData(m.Data)
 			if err != nil {
 				return nil, fmt.Errorf("replication: receive: %w", err)
 			}

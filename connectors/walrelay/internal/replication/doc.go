@@ -13,7 +13,8 @@
 //     (ReadSnapshot) before streaming starts.
 //  4. Conn.Start: START_REPLICATION from the slot's confirmed position with
 //     proto_version '1', the publication, and messages 'true'.
-//  5. Conn.Receive in a loop; Conn.SendStatus to confirm progress.
+//  5. Conn.Receive in a loop; Conn.SendStatus to confirm progress. A
+//     received message lives until the next Receive.
 //
 // The slot is the resume point: PostgreSQL resends every transaction that
 // committed after the slot's confirmed_flush_lsn, which only moves when the

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/delivery"
@@ -190,6 +191,35 @@ type relation struct {
 	captured      bool
 }
 
+// routeColumns returns the router's columns for a row of rel: the catalog
+// facts with the tuple's values, in buf when it is large enough. The values
+// alias tup.
+func (rel *relation) routeColumns(buf []eventrouter.Column, tup pgoutput.Tuple, placeholder func(typeOID uint32) []byte) ([]eventrouter.Column, error) {
+	if len(tup) != len(rel.cols) {
+		return nil, permanent(fmt.Errorf("pgoutput: %s.%s row has %d columns, its Relation %d", rel.schema, rel.table, len(tup), len(rel.cols)))
+	}
+	out := buf[:0]
+	if cap(out) < len(tup) {
+		out = make([]eventrouter.Column, 0, len(tup))
+	}
+	for i, tc := range tup {
+		c := &rel.cols[i]
+		col := eventrouter.Column{Name: c.Name, TypeOID: c.TypeOID, TypeMod: c.TypeMod, NotNull: c.NotNull, Key: c.Key}
+		switch tc.Kind {
+		case pgoutput.TupleNull:
+			col.Null = true
+		case pgoutput.TupleText:
+			col.Value = tc.Data
+		case pgoutput.TupleUnchanged:
+			col.Value = placeholder(c.TypeOID)
+		default:
+			return nil, permanent(fmt.Errorf("pgoutput: binary value for %s.%s.%s (only text format is supported)", rel.schema, rel.table, c.Name))
+		}
+		out = append(out, col)
+	}
+	return out, nil
+}
+
 // streamer holds one connection attempt's state.
 type streamer struct {
 	*Task
@@ -199,7 +229,13 @@ type streamer struct {
 	repl    *replication.Conn
 	client  *kgo.Client
 	tracker *delivery.Tracker
+	dec     pgoutput.Decoder
 	rels    map[uint32]*relation
+	// after is reused for each routed row: the router keeps nothing of a
+	// change once it returned.
+	after []eventrouter.Column
+	// produced caches the events-produced counter of each topic.
+	produced map[string]prometheus.Counter
 
 	produceErr atomic.Pointer[error]
 	// produceCtx outlives a stop request so buffered records are not
@@ -224,7 +260,7 @@ type streamer struct {
 // streamed reports whether it got as far as streaming, which resets the
 // retry budget.
 func (t *Task) stream(ctx context.Context) (streamed bool, err error) {
-	s := &streamer{Task: t, rels: map[uint32]*relation{}}
+	s := &streamer{Task: t, rels: map[uint32]*relation{}, produced: map[string]prometheus.Counter{}}
 
 	// A new router per task start: it carries the run id of the context
 	// headers.
@@ -412,6 +448,9 @@ func (s *streamer) newTracker(start pgoutput.LSN) *delivery.Tracker {
 
 // loop reads the stream until ctx ends or something fails.
 func (s *streamer) loop(ctx context.Context) error {
+	// One clock reading per message serves the wait, the record
+	// timestamps and the periodic work.
+	now := time.Now()
 	for {
 		if p := s.produceErr.Load(); p != nil {
 			return *p
@@ -419,19 +458,19 @@ func (s *streamer) loop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		now := time.Now()
 		wait := 250 * time.Millisecond
 		if !s.nextHeartbeat.IsZero() {
 			wait = min(wait, max(s.nextHeartbeat.Sub(now), time.Millisecond))
 		}
-		msg, err := s.repl.Receive(wait)
+		msg, err := s.repl.ReceiveSince(now, wait)
 		if err != nil {
 			return err
 		}
+		now = time.Now()
 		replyNow := false
 		switch m := msg.(type) {
 		case *pgoutput.XLogData:
-			if err := s.handle(ctx, m); err != nil {
+			if err := s.handle(ctx, m, now); err != nil {
 				return err
 			}
 		case *pgoutput.PrimaryKeepalive:
@@ -440,15 +479,14 @@ func (s *streamer) loop(ctx context.Context) error {
 			}
 			replyNow = m.ReplyRequested
 		}
-		if err := s.periodic(ctx, replyNow); err != nil {
+		if err := s.periodic(ctx, replyNow, now); err != nil {
 			return err
 		}
 	}
 }
 
 // periodic sends status updates, heartbeats and slot metrics when due.
-func (s *streamer) periodic(ctx context.Context, replyNow bool) error {
-	now := time.Now()
+func (s *streamer) periodic(ctx context.Context, replyNow bool, now time.Time) error {
 	if !s.nextHeartbeat.IsZero() && !now.Before(s.nextHeartbeat) && !s.inTx {
 		if err := s.heartbeat(ctx); err != nil {
 			return err
@@ -511,13 +549,12 @@ func (s *streamer) heartbeat(ctx context.Context) error {
 	return nil
 }
 
-// handle processes one pgoutput message.
-func (s *streamer) handle(ctx context.Context, x *pgoutput.XLogData) error {
-	msg, err := pgoutput.Parse(x.Data)
+// handle processes one pgoutput message received at now.
+func (s *streamer) handle(ctx context.Context, x *pgoutput.XLogData, now time.Time) error {
+	msg, err := s.dec.Decode(x.Data)
 	if err != nil {
 		return permanent(err)
 	}
-	now := time.Now()
 	switch m := msg.(type) {
 	case *pgoutput.Begin:
 		s.inTx = true
@@ -590,55 +627,35 @@ func (s *streamer) change(ctx context.Context, op eventrouter.Op, relID uint32, 
 	if s.entry == nil {
 		return permanent(errors.New("pgoutput: row change outside a transaction"))
 	}
+	rec, err := s.route(op, rel, newTup, oldTup, now)
+	if err != nil || rec == nil {
+		return err
+	}
+	return s.produce(s.entry, rec)
+}
+
+// route turns one captured row change into its record; nil when the
+// router drops it.
+func (s *streamer) route(op eventrouter.Op, rel *relation, newTup, oldTup pgoutput.Tuple, now time.Time) (*eventrouter.Record, error) {
 	ch := eventrouter.Change{Op: op, Schema: rel.schema, Table: rel.table}
 	if newTup != nil {
-		after, err := s.columns(rel, newTup)
+		after, err := rel.routeColumns(s.after, newTup, s.placeholder)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		s.after = after
 		ch.After = after
 	}
 	if op == eventrouter.OpUpdate && oldTup != nil {
 		oldKey, changed, err := s.keyChange(rel, oldTup, newTup)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if changed {
 			ch.OldKey = oldKey
 		}
 	}
-	rec, err := s.router.Route(ch, now)
-	if err != nil {
-		return err
-	}
-	if rec == nil {
-		return nil
-	}
-	return s.produce(s.entry, rec)
-}
-
-// columns pairs a tuple with the relation's catalog facts.
-func (s *streamer) columns(rel *relation, tup pgoutput.Tuple) ([]eventrouter.Column, error) {
-	if len(tup) != len(rel.cols) {
-		return nil, permanent(fmt.Errorf("pgoutput: %s.%s row has %d columns, its Relation %d", rel.schema, rel.table, len(tup), len(rel.cols)))
-	}
-	out := make([]eventrouter.Column, len(tup))
-	for i, tc := range tup {
-		c := rel.cols[i]
-		col := eventrouter.Column{Name: c.Name, TypeOID: c.TypeOID, TypeMod: c.TypeMod, NotNull: c.NotNull, Key: c.Key}
-		switch tc.Kind {
-		case pgoutput.TupleNull:
-			col.Null = true
-		case pgoutput.TupleText:
-			col.Value = tc.Data
-		case pgoutput.TupleUnchanged:
-			col.Value = s.placeholder(c.TypeOID)
-		default:
-			return nil, permanent(fmt.Errorf("pgoutput: binary value for %s.%s.%s (only text format is supported)", rel.schema, rel.table, c.Name))
-		}
-		out[i] = col
-	}
-	return out, nil
+	return s.router.Route(ch, now)
 }
 
 const byteaOID = 17
@@ -685,25 +702,49 @@ func (s *streamer) keyChange(rel *relation, oldTup, newTup pgoutput.Tuple) ([]ev
 	return oldKey, changed, nil
 }
 
+// kgoRecord is the producer's record for a routed one. A record with a few
+// headers is one allocation.
+func kgoRecord(rec *eventrouter.Record) *kgo.Record {
+	var r *kgo.Record
+	switch n := len(rec.Headers); {
+	case n == 0:
+		r = &kgo.Record{}
+	case n <= 4:
+		b := &struct {
+			rec     kgo.Record
+			headers [4]kgo.RecordHeader
+		}{}
+		r = &b.rec
+		r.Headers = b.headers[:n]
+	default:
+		r = &kgo.Record{Headers: make([]kgo.RecordHeader, n)}
+	}
+	for i, h := range rec.Headers {
+		r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	r.Topic, r.Partition, r.Key, r.Value, r.Timestamp = rec.Topic, rec.Partition, rec.Key, rec.Value, rec.Timestamp
+	return r
+}
+
+// producedCounter returns the events-produced counter of a topic. Only the
+// stream's reader calls it.
+func (s *streamer) producedCounter(topic string) prometheus.Counter {
+	c, ok := s.produced[topic]
+	if !ok {
+		c = s.opts.Metrics.EventsProduced.WithLabelValues(s.cfg.Name, topic)
+		s.produced[topic] = c
+	}
+	return c
+}
+
 // produce sends a routed record as part of entry e.
 func (s *streamer) produce(e *delivery.Entry, rec *eventrouter.Record) error {
 	if rec.Partition < -1 {
 		return permanent(fmt.Errorf("java.lang.IllegalArgumentException: Invalid partition: %d. Partition number should always be non-negative or null.", rec.Partition))
 	}
-	r := &kgo.Record{
-		Topic:     rec.Topic,
-		Partition: rec.Partition,
-		Key:       rec.Key,
-		Value:     rec.Value,
-		Timestamp: rec.Timestamp,
-	}
-	if len(rec.Headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, len(rec.Headers))
-		for i, h := range rec.Headers {
-			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
-		}
-	}
+	r := kgoRecord(rec)
 	explicit := rec.Partition
+	produced := s.producedCounter(rec.Topic)
 	s.tracker.Add(e)
 	s.client.Produce(s.produceCtx, r, func(r *kgo.Record, err error) {
 		if err != nil {
@@ -714,7 +755,7 @@ func (s *streamer) produce(e *delivery.Entry, rec *eventrouter.Record) error {
 			s.produceErr.CompareAndSwap(nil, &err)
 			return
 		}
-		s.opts.Metrics.EventsProduced.WithLabelValues(s.cfg.Name, r.Topic).Inc()
+		produced.Inc()
 		s.tracker.Ack(e)
 	})
 	return nil
