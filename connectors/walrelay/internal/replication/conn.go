@@ -20,6 +20,7 @@ var ErrStreamEnded = errors.New("replication: server ended the stream")
 // Conn is a replication=database connection to one database.
 type Conn struct {
 	pg      *pgconn.PgConn
+	in      *streamConn
 	dec     pgoutput.Decoder
 	started bool
 	buf     []byte
@@ -39,11 +40,22 @@ func Connect(ctx context.Context, connString string) (*Conn, error) {
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "walrelay"
 	}
+	cfg.DialFunc = wrapStreamDial(cfg.DialFunc)
 	pg, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("replication: connect: %w", err)
 	}
-	return &Conn{pg: pg}, nil
+	return &Conn{pg: pg, in: streamConnOf(pg.Conn())}, nil
+}
+
+// CatchUpPause sets how long a read that would wait for the server first
+// pauses, so that messages arrive in batches: 0 (the default) reads each
+// message as soon as it arrives, for low latency; a millisecond or so while
+// the stream is behind saves a wakeup per message.
+func (c *Conn) CatchUpPause(d time.Duration) {
+	if c.in != nil {
+		c.in.pause.Store(int64(d))
+	}
 }
 
 // Close closes the connection. A running stream ends; the slot keeps its

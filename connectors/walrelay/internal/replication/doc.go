@@ -14,7 +14,8 @@
 //  4. Conn.Start: START_REPLICATION from the slot's confirmed position with
 //     proto_version '1', the publication, and messages 'true'.
 //  5. Conn.Receive in a loop; Conn.SendStatus to confirm progress. A
-//     received message lives until the next Receive.
+//     received message lives until the next Receive. Conn.CatchUpPause
+//     trades a millisecond of latency for reading a backlog in batches.
 //
 // The slot is the resume point: PostgreSQL resends every transaction that
 // committed after the slot's confirmed_flush_lsn, which only moves when the

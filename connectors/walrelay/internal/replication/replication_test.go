@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -404,5 +405,62 @@ func TestDropSlot(t *testing.T) {
 	}
 	if _, ok, err := replication.SlotState(t.Context(), conn, "gone"); ok || err != nil {
 		t.Fatalf("slot still there: ok=%v err=%v", ok, err)
+	}
+}
+
+// TestStreamBacklogInBatches streams a backlog of single-row transactions
+// with batched reads on and checks that every row arrives once, in commit
+// order, with its own values (messages alias the connection's buffer
+// until the next Receive).
+func TestStreamBacklogInBatches(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.NewDatabase(t)
+	conn := connect(t, dsn)
+	exec(t, conn, `CREATE TABLE outbox (id int PRIMARY KEY, note text); CREATE PUBLICATION pub FOR TABLE outbox`)
+	rc, err := replication.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close(context.Background())
+	created, err := rc.CreateSlot(ctx, "backlog", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows = 500
+	for i := 1; i <= rows; i++ {
+		exec(t, conn, `INSERT INTO outbox VALUES ($1, repeat('x', $1))`, i)
+	}
+	rc.CatchUpPause(time.Millisecond)
+	if err := rc.Start(ctx, "backlog", created.ConsistentPoint, replication.StartOptions{Publication: "pub"}); err != nil {
+		t.Fatal(err)
+	}
+	var dec pgoutput.Decoder
+	next := 1
+	deadline := time.Now().Add(30 * time.Second)
+	for next <= rows {
+		if time.Now().After(deadline) {
+			t.Fatalf("streamed %d of %d rows", next-1, rows)
+		}
+		m, err := rc.Receive(200 * time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, ok := m.(*pgoutput.XLogData)
+		if !ok {
+			continue
+		}
+		msg, err := dec.Decode(x.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins, ok := msg.(*pgoutput.Insert)
+		if !ok {
+			continue
+		}
+		id, note := string(ins.New[0].Data), string(ins.New[1].Data)
+		if id != strconv.Itoa(next) || note != strings.Repeat("x", next) {
+			t.Fatalf("row %d arrived as id %q with a %d-byte note", next, id, len(note))
+		}
+		next++
 	}
 }

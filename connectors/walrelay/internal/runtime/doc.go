@@ -22,6 +22,10 @@
 //     before it (see package delivery). Stop flushes the producer and
 //     confirms before closing; a crash resends from the last confirmed
 //     position.
+//   - A stream whose transactions arrive more than 100 ms after their
+//     commit is catching up on a backlog and reads it in batches (a read
+//     that found little waits 1 ms first); a stream that keeps up reads
+//     each message as it arrives.
 //   - Retriable errors (lost connections, server shutdown, a slot still
 //     held by a dying connection) reconnect with backoff while the task
 //     stays RUNNING; router and producer errors, and misconfigurations,

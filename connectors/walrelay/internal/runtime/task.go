@@ -244,6 +244,8 @@ type streamer struct {
 
 	inTx  bool
 	entry *delivery.Entry
+	// behind is true while the stream reads a backlog in batches.
+	behind bool
 	// The open transaction's begin facts and the last commit, for the
 	// source block of logical message records.
 	txID          uint32
@@ -557,6 +559,7 @@ func (s *streamer) handle(ctx context.Context, x *pgoutput.XLogData, now time.Ti
 	}
 	switch m := msg.(type) {
 	case *pgoutput.Begin:
+		s.catchUp(now.Sub(m.CommitTime) > catchUpLag)
 		s.inTx = true
 		s.entry = s.tracker.Open()
 		s.txID, s.txCommitTime = m.Xid, m.CommitTime
@@ -613,6 +616,28 @@ func (s *streamer) handle(ctx context.Context, x *pgoutput.XLogData, now time.Ti
 		s.tracker.Seal(e, m.LSN, time.Time{})
 	}
 	return nil
+}
+
+// A stream whose transactions arrive more than catchUpLag after their
+// commit is working through a backlog: it then reads the server's messages
+// in batches, pausing catchUpPause before a read that would wait, instead
+// of waking up for each message.
+const (
+	catchUpLag   = 100 * time.Millisecond
+	catchUpPause = time.Millisecond
+)
+
+// catchUp switches batched reading on or off.
+func (s *streamer) catchUp(behind bool) {
+	if behind == s.behind {
+		return
+	}
+	s.behind = behind
+	if behind {
+		s.repl.CatchUpPause(catchUpPause)
+	} else {
+		s.repl.CatchUpPause(0)
+	}
 }
 
 // change routes one row change of the stream.
