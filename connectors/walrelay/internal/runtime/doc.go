@@ -22,10 +22,12 @@
 //     before it (see package delivery). Stop flushes the producer and
 //     confirms before closing; a crash resends from the last confirmed
 //     position.
-//   - A stream whose transactions arrive more than 100 ms after their
-//     commit is catching up on a backlog and reads it in batches (a read
-//     that found little waits 1 ms first); a stream that keeps up reads
-//     each message as it arrives.
+//   - The producer is idempotent with acks=all, without compression and
+//     with a 5 ms linger (the Java producer's defaults since Kafka 4.0, as
+//     Kafka Connect would use them). A stream whose transactions arrive
+//     more than 100 ms after their commit is catching up on a backlog and
+//     reads it in batches (a read that found little waits 1 ms first);
+//     a stream that keeps up reads each message as it arrives.
 //   - Retriable errors (lost connections, server shutdown, a slot still
 //     held by a dying connection) reconnect with backoff while the task
 //     stays RUNNING; router and producer errors, and misconfigurations,

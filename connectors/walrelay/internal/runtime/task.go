@@ -426,6 +426,13 @@ func (t *Task) newProducer() (*kgo.Client, error) {
 		kgo.ClientID("walrelay-" + t.cfg.Name),
 		kgo.RecordPartitioner(delivery.Partitioner()),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		// Kafka Connect's producer default (compression.type=none): the
+		// client and the broker spend no CPU per batch on it.
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+		// The Java producer's default since Kafka 4.0 (linger.ms=5): long
+		// enough to batch a busy stream into few requests, short enough
+		// for commit-to-consume latency.
+		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.AllowAutoTopicCreation(),
 		kgo.WithLogger(kgoLogger{t.log}),
 	}
