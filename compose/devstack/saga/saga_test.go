@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	inventoryapp "github.com/outboxcdc/outboxcdc/services/inventory/app"
@@ -94,96 +94,43 @@ func startStack(t *testing.T) *stack {
 	t.Cleanup(func() { _ = iapp.Shutdown(context.Background()) })
 	s.inventoryURL = "http://" + iapp.Addr()
 
-	// walrelay, configured like the Connect container: ${env:...} in the
-	// connector JSON resolves against its environment.
-	port := freePort(t)
-	relay := exec.Command(relayBinary(t))
-	relay.Env = append(os.Environ(),
-		"BOOTSTRAP_SERVERS="+broker,
-		"REST_HOST_NAME=127.0.0.1",
-		"REST_PORT="+strconv.Itoa(port),
-		"CONNECT_CONFIG_PROVIDERS=env",
-		"CONNECT_CONFIG_PROVIDERS_ENV_CLASS=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
-		"CDC_DB_HOST=127.0.0.1",
-		"CDC_DB_PORT="+strconv.Itoa(cluster.Port()),
-		"CDC_DB_USER=postgres",
-		"CDC_DB_PASSWORD=postgres",
-		"LOG_LEVEL=warn",
-	)
-	var relayLog syncBuffer
-	relay.Stdout, relay.Stderr = &relayLog, &relayLog
-	if err := relay.Start(); err != nil {
+	// walrelay in this process (under the race detector), configured like
+	// the Connect container: ${env:...} in the connector JSON resolves
+	// through the worker's config provider.
+	relayEnv := map[string]string{
+		"CDC_DB_HOST":     "127.0.0.1",
+		"CDC_DB_PORT":     strconv.Itoa(cluster.Port()),
+		"CDC_DB_USER":     "postgres",
+		"CDC_DB_PASSWORD": "postgres",
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := relay.Start(ctx, relay.Config{
+		Brokers: []string{broker},
+		Worker: map[string]string{
+			"config.providers":           "env",
+			"config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+		},
+		Listener:  ln,
+		LookupEnv: func(k string) (string, bool) { v, ok := relayEnv[k]; return v, ok },
+		Logger:    log,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = relay.Process.Kill()
-		_ = relay.Wait()
-		if t.Failed() {
-			t.Logf("walrelay output:\n%s", relayLog.String())
+		if err := r.Close(context.Background()); err != nil {
+			t.Errorf("walrelay close: %v", err)
 		}
 	})
-	connectURL := fmt.Sprintf("http://127.0.0.1:%d", port)
-	reg := exec.Command("bash", filepath.Join(root, "scripts", "register-connector.sh"), "--url", connectURL, "--timeout", "90")
+	reg := exec.Command("bash", filepath.Join(root, "scripts", "register-connector.sh"), "--url", r.URL(), "--timeout", "90")
 	out, err := reg.CombinedOutput()
 	if err != nil {
-		t.Fatalf("register-connector.sh: %v\n%s\nwalrelay:\n%s", err, out, relayLog.String())
+		t.Fatalf("register-connector.sh: %v\n%s", err, out)
 	}
 	return s
-}
-
-var (
-	buildOnce sync.Once
-	relayBin  string
-	buildErr  error
-)
-
-// relayBinary builds walrelay once per test binary.
-func relayBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "saga-walrelay-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		relayBin = filepath.Join(dir, "walrelay")
-		cmd := exec.Command("go", "build", "-o", relayBin, "./connectors/walrelay/cmd/walrelay")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build walrelay: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return relayBin
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // ---- HTTP ----

@@ -12,19 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connect"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -47,80 +40,51 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
-
 	log.Info("starting walrelay", "version", version, "listen", cfg.Listen, "bootstrap_servers", cfg.Brokers, "config_topic", cfg.ConfigTopic)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	// Connections wait in the listen backlog until the stored connectors
+	// are loaded, so a 200 from GET / means the worker is ready, as
+	// register scripts expect.
 	startCtx, cancelStart := context.WithTimeout(ctx, cfg.StartTimeout)
-	worker, err := connect.New(startCtx, connect.Config{
+	r, err := relay.Start(startCtx, relay.Config{
 		Brokers:         cfg.Brokers,
 		Worker:          cfg.Worker,
 		ConfigTopic:     cfg.ConfigTopic,
 		WorkerID:        cfg.WorkerID,
-		Version:         version,
-		Commit:          commit(),
+		Listener:        ln,
 		LookupEnv:       lookup,
 		Logger:          log,
-		Metrics:         m,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		Pprof:           cfg.Pprof,
+		Version:         version,
+		Commit:          commit(),
 	})
 	cancelStart()
 	if err != nil {
+		ln.Close()
 		return err
 	}
-
-	// The REST API answers once the stored connectors are loaded, so a
-	// 200 from GET / means the worker is ready, as register scripts
-	// expect.
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		_ = worker.Close(context.Background())
-		return err
-	}
-	srv := &http.Server{Handler: routes(cfg, reg, worker.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("REST API listening", "addr", ln.Addr().String())
 
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-	case err = <-serveErr:
+	case err = <-r.Failed():
 		log.Error("REST server failed", "error", err)
 	}
 	stop() // a second signal kills the process the default way
 
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if e := srv.Shutdown(shutdownCtx); e != nil && !errors.Is(e, http.ErrServerClosed) {
-		log.Warn("REST shutdown", "error", e)
-	}
-	cancel()
-	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+10*time.Second)
-	defer cancel()
-	if e := worker.Close(closeCtx); e != nil {
-		log.Warn("stopping connectors", "error", e)
+	if e := r.Close(context.Background()); e != nil {
+		log.Warn("stopping", "error", e)
 	}
 	log.Info("stopped")
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
-}
-
-// routes serves /metrics, the Go profiles when enabled, and the REST API.
-func routes(cfg config, reg *prometheus.Registry, api http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	if cfg.Pprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	}
-	mux.Handle("/", api)
-	return mux
 }
 
 func commit() string {
