@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -273,4 +274,12 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, grace time.Durati
 		return fmt.Errorf("httpserver: %w", err)
 	}
 	return nil
+}
+
+// IsCanonicalUUID reports whether s is a UUID in its canonical 36-character
+// form (uuid.Parse alone also accepts braces, a urn: prefix and no dashes);
+// ids in paths and queries are accepted in that one spelling only.
+func IsCanonicalUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
 }

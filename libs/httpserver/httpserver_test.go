@@ -157,3 +157,22 @@ func TestTraceParentReachesHandlers(t *testing.T) {
 		}
 	}
 }
+
+func TestIsCanonicalUUID(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"01a209be-2a0f-79ee-a750-77105037f68b", true},
+		{"01A209BE-2A0F-79EE-A750-77105037F68B", true},
+		{"01a209be2a0f79eea75077105037f68b", false},
+		{"{01a209be-2a0f-79ee-a750-77105037f68b}", false},
+		{"urn:uuid:01a209be-2a0f-79ee-a750-77105037f68b", false},
+		{"not-a-uuid", false},
+		{"", false},
+	} {
+		if got := httpserver.IsCanonicalUUID(tc.in); got != tc.want {
+			t.Errorf("IsCanonicalUUID(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

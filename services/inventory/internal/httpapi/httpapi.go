@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
@@ -88,7 +87,7 @@ func (h handlers) listReservations(c echo.Context) error {
 	switch {
 	case orderID == "":
 		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "query parameter is required"})
-	case !isUUID(orderID):
+	case !httpserver.IsCanonicalUUID(orderID):
 		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "must be a UUID"})
 	}
 	out := reservationsResponse{Reservations: []reservationJSON{}}
@@ -105,12 +104,6 @@ func (h handlers) listReservations(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// isUUID accepts the canonical 36-character form only.
-func isUUID(s string) bool {
-	_, err := uuid.Parse(s)
-	return err == nil && len(s) == 36
 }
 
 // toHTTPError maps domain errors to API errors; anything else stays a 500.
