@@ -40,15 +40,21 @@ tidy: ## go mod tidy in every module, then go work sync
 COMPOSE     := docker compose -f compose/compose.yaml
 CONNECT_URL ?= http://127.0.0.1:8083
 
+STACK ?= embedded
+
 .PHONY: dev
-dev: ## run the embedded stack in the foreground (PostgreSQL, broker, walrelay, services); Ctrl-C stops it
+dev: ## run a stack in the foreground; STACK=embedded (default), kafka (Apache Kafka + walrelay) or debezium; Ctrl-C stops it
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/devstack ./compose/devstack/cmd/devstack
-	exec $(BIN)/devstack
+	STACK=$(STACK) exec $(BIN)/devstack
 
 .PHONY: dev-reset
-dev-reset: ## delete the embedded stack's state (.dev/)
+dev-reset: ## delete every make dev stack's state (.dev/)
 	rm -rf .dev
+
+.PHONY: jvm-fetch
+jvm-fetch: ## fetch Apache Kafka, Kafka Connect and Debezium jars with Maven (once; make dev STACK=kafka|debezium does it too)
+	$(GO) run ./compose/devstack/cmd/jvmfetch
 
 .PHONY: up
 up: ## start the Debezium stack with docker compose, wait until healthy, register the connectors

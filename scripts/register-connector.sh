@@ -65,8 +65,10 @@ until curl -fsS -o /dev/null "$url/" 2>/dev/null; do
 	sleep 1
 done
 
-# json_states prints every "state" value of a status body, connector first.
-json_states() { grep -o '"state" *: *"[A-Z_]*"' | sed 's/.*"\([A-Z_]*\)"$/\1/'; }
+# json_states prints every "state" value of a status body, connector first;
+# nothing (and success) for a body without one, such as Kafka Connect's 404
+# in the moment between a connector's creation and its first status.
+json_states() { { grep -o '"state" *: *"[A-Z_]*"' || true; } | sed 's/.*"\([A-Z_]*\)"$/\1/'; }
 
 # print_trace shows the failure traces of a status body, unescaped.
 print_trace() {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
 )
 
 const root = "../../.."
@@ -176,5 +178,56 @@ func TestModulesBuildWithoutWorkspace(t *testing.T) {
 				t.Fatalf("GOWORK=off go build %s in %s: %v\n%s", tc.pkg, tc.dir, err, out)
 			}
 		})
+	}
+}
+
+// TestConnectWorkerMatchesCompose keeps one set of Kafka Connect worker
+// settings: the ones compose.yaml gives the Debezium image (environment
+// variables the image turns into worker properties: CONNECT_ prefix
+// dropped, lower case, _ to .) must be the ones jvmstack writes for the
+// stack without Docker, apart from what depends on where the worker runs.
+func TestConnectWorkerMatchesCompose(t *testing.T) {
+	p := loadCompose(t)
+	connect, ok := p.Services["connect"]
+	if !ok {
+		t.Fatal("compose.yaml has no connect service")
+	}
+	local := jvmstack.WorkerProperties("127.0.0.1:9092", 8083, jvmstack.DefaultGroupID)
+	placement := map[string]string{
+		"bootstrap.servers":         "the broker's address differs per stack",
+		"listeners":                 "the REST listener binds to loopback without Docker",
+		"rest.advertised.host.name": "the REST listener binds to loopback without Docker",
+		"rest.advertised.port":      "the REST listener binds to loopback without Docker",
+		"plugin.discovery":          "the image isolates plugins under plugin.path; without Docker they are on the classpath",
+	}
+	fromCompose := map[string]string{}
+	for name, v := range connect.Environment {
+		if strings.HasPrefix(name, "CDC_DB_") { // connector settings, read through ${env:...}
+			continue
+		}
+		if v == nil {
+			t.Errorf("connect: %s has no value", name)
+			continue
+		}
+		prop := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, "CONNECT_")), "_", ".")
+		fromCompose[prop] = *v
+	}
+	for prop, v := range fromCompose {
+		if _, ok := placement[prop]; ok {
+			continue
+		}
+		if got, ok := local[prop]; !ok {
+			t.Errorf("compose.yaml sets worker property %s=%s; jvmstack.WorkerProperties does not", prop, v)
+		} else if got != v {
+			t.Errorf("worker property %s: compose.yaml %q, jvmstack.WorkerProperties %q", prop, v, got)
+		}
+	}
+	for prop, v := range local {
+		if _, ok := placement[prop]; ok {
+			continue
+		}
+		if _, ok := fromCompose[prop]; !ok {
+			t.Errorf("jvmstack.WorkerProperties sets %s=%s; compose.yaml's connect service does not", prop, v)
+		}
 	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
 )
 
 func TestSplitSQL(t *testing.T) {
@@ -75,10 +79,12 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// TestDevStackEndToEnd starts the embedded stack the way `make dev` does
+// TestDevStackEndToEnd starts each stack the way `make dev STACK=...` does
 // (on free ports and a fresh state directory), runs scripts/e2e.sh against
 // it, stops it with SIGTERM and checks that nothing it started still
-// listens.
+// listens. The same script, connector JSON and services pass on the
+// embedded stack, on walrelay with Apache Kafka, and on Debezium with
+// Apache Kafka.
 func TestDevStackEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole stack")
@@ -91,6 +97,17 @@ func TestDevStackEndToEnd(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	for _, stack := range []string{stackEmbedded, stackKafka, stackDebezium} {
+		t.Run(stack, func(t *testing.T) {
+			if stack != stackEmbedded {
+				jvmtest.LibDir(t) // skips (outside CI) or fails where the JVM stack cannot run
+			}
+			testStack(t, root, bin, stack)
+		})
+	}
+}
+
+func testStack(t *testing.T, root, bin, stack string) {
 	// The PostgreSQL server may run as another user, who must be able to
 	// reach the state directory: t.TempDir() is private to us.
 	dir, err := os.MkdirTemp("", "devstack-test-")
@@ -102,9 +119,9 @@ func TestDevStackEndToEnd(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 
-	ports := freePorts(t, 6)
-	names := []string{"PG_PORT", "KAFKA_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT"}
-	env := append(os.Environ(), "DEV_DIR="+dir)
+	ports := freePorts(t, 7)
+	names := []string{"PG_PORT", "KAFKA_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT", "KAFKA_CONTROLLER_PORT"}
+	env := append(os.Environ(), "DEV_DIR="+dir, "STACK="+stack)
 	for i, n := range names {
 		env = append(env, fmt.Sprintf("%s=%d", n, ports[i]))
 	}
@@ -158,6 +175,13 @@ func TestDevStackEndToEnd(t *testing.T) {
 		t.Fatalf("devstack not ready within 6 minutes\n%s", output.tail(6000))
 	}
 
+	// The REST API on the Connect port is Kafka Connect itself on the
+	// debezium stack, walrelay on the others.
+	wantVersion := map[string]string{stackEmbedded: "dev", stackKafka: "dev", stackDebezium: "4.3.0"}[stack]
+	if v := connectVersion(t, ports[2]); v != wantVersion {
+		t.Errorf("GET / on the Connect port reports version %q, want %q (%s)", v, wantVersion, connectKind(stack))
+	}
+
 	e2e := exec.Command("bash", filepath.Join(root, "scripts", "e2e.sh"))
 	e2e.Dir = root
 	e2e.Env = append(os.Environ(),
@@ -193,4 +217,21 @@ func TestDevStackEndToEnd(t *testing.T) {
 			t.Errorf("%s %d still accepts connections after devstack stopped", names[i], p)
 		}
 	}
+}
+
+// connectVersion returns the version GET / reports on a Kafka Connect REST API.
+func connectVersion(t *testing.T, port int) string {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var root struct {
+		Version string `json:"version"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&root); err != nil {
+		t.Fatalf("GET / on the Connect port: %v", err)
+	}
+	return root.Version
 }

@@ -18,12 +18,22 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
 	"github.com/outboxcdc/outboxcdc/libs/pgharness"
 )
 
+// Stack kinds: what runs as the broker and as Kafka Connect.
+const (
+	stackEmbedded = "embedded" // kfake-based broker + walrelay
+	stackKafka    = "kafka"    // Apache Kafka + walrelay
+	stackDebezium = "debezium" // Apache Kafka + Kafka Connect with Debezium
+)
+
 type config struct {
+	stack                                     string
 	root, dir                                 string
 	pgPort, kafkaPort, connectPort            int
+	controllerPort                            int
 	orderPort, paymentPort, inventoryPort     int
 	pgPassword, cdcPassword                   string
 	orderPassword, paymentPassword, invPasswd string
@@ -35,8 +45,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err != nil {
 		return config{}, err
 	}
-	c := config{root: root, logLevel: or(getenv("LOG_LEVEL"), "info")}
-	c.dir = or(getenv("DEV_DIR"), filepath.Join(root, ".dev"))
+	c := config{root: root, logLevel: or(getenv("LOG_LEVEL"), "info"), stack: or(getenv("STACK"), stackEmbedded)}
+	switch c.stack {
+	case stackEmbedded, stackKafka, stackDebezium:
+	default:
+		return config{}, fmt.Errorf("STACK=%q: want %s, %s or %s", c.stack, stackEmbedded, stackKafka, stackDebezium)
+	}
+	// One state directory per stack: the brokers keep different data, and a
+	// slot's position only makes sense with the broker it delivered to.
+	c.dir = or(getenv("DEV_DIR"), filepath.Join(root, ".dev", c.stack))
 	if c.dir, err = filepath.Abs(c.dir); err != nil {
 		return config{}, err
 	}
@@ -45,7 +62,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		def  int
 		dest *int
 	}{
-		{"PG_PORT", 5432, &c.pgPort}, {"KAFKA_PORT", 9092, &c.kafkaPort}, {"CONNECT_PORT", 8083, &c.connectPort},
+		{"PG_PORT", 5432, &c.pgPort}, {"KAFKA_PORT", 9092, &c.kafkaPort}, {"KAFKA_CONTROLLER_PORT", 9093, &c.controllerPort},
+		{"CONNECT_PORT", 8083, &c.connectPort},
 		{"ORDER_PORT", 8080, &c.orderPort}, {"PAYMENT_PORT", 8081, &c.paymentPort}, {"INVENTORY_PORT", 8082, &c.inventoryPort},
 	}
 	var errs []error
@@ -134,33 +152,70 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	kafkaAddr := fmt.Sprintf("127.0.0.1:%d", cfg.kafkaPort)
-	if err := sup.start(out, "kafka", filepath.Join(bin, "kafka"), nil,
-		"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel); err != nil {
-		return err
-	}
-	if err := waitTCP(ctx, sup, kafkaAddr, time.Minute); err != nil {
-		return fmt.Errorf("kafka: %w", err)
-	}
-
 	connectURL := fmt.Sprintf("http://127.0.0.1:%d", cfg.connectPort)
-	relayEnv := []string{
-		"BOOTSTRAP_SERVERS=" + kafkaAddr,
-		"REST_HOST_NAME=127.0.0.1",
-		"REST_PORT=" + strconv.Itoa(cfg.connectPort),
-		// Resolve ${env:...} in connector configs, as the Debezium image does
-		// with the same two worker settings in compose.yaml.
-		"CONNECT_CONFIG_PROVIDERS=env",
-		"CONNECT_CONFIG_PROVIDERS_ENV_CLASS=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
-		"KEY_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
-		"VALUE_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
+	cdcEnv := []string{
 		"CDC_DB_HOST=127.0.0.1",
 		"CDC_DB_PORT=" + strconv.Itoa(cfg.pgPort),
 		"CDC_DB_USER=cdc",
 		"CDC_DB_PASSWORD=" + cfg.cdcPassword,
-		"LOG_LEVEL=" + cfg.logLevel,
 	}
-	if err := sup.start(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv); err != nil {
-		return err
+	var libDir string
+	if cfg.stack != stackEmbedded {
+		log.Info("fetching the JVM stack's jars with Maven (once per machine)")
+		if libDir, err = jvmstack.Fetch(ctx, jvmstack.FetchConfig{}); err != nil {
+			return err
+		}
+	}
+	switch cfg.stack {
+	case stackEmbedded:
+		if err := sup.start(out, "kafka", filepath.Join(bin, "kafka"), nil,
+			"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel); err != nil {
+			return err
+		}
+		if err := waitTCP(ctx, sup, kafkaAddr, time.Minute); err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+	default:
+		log.Info("starting Apache Kafka", "addr", kafkaAddr)
+		broker, err := jvmstack.StartBroker(ctx, jvmstack.BrokerConfig{
+			LibDir: libDir, Dir: filepath.Join(cfg.dir, "kafka"),
+			Port: cfg.kafkaPort, ControllerPort: cfg.controllerPort,
+			LogLevel: jvmLogLevel(cfg.logLevel), Output: out.prefixed("kafka"),
+		})
+		if err != nil {
+			return err
+		}
+		sup.adopt("kafka", broker.Pid(), broker.Exited(), broker.Stop)
+	}
+
+	switch cfg.stack {
+	case stackEmbedded, stackKafka:
+		relayEnv := append([]string{
+			"BOOTSTRAP_SERVERS=" + kafkaAddr,
+			"REST_HOST_NAME=127.0.0.1",
+			"REST_PORT=" + strconv.Itoa(cfg.connectPort),
+			// Resolve ${env:...} in connector configs, as the Debezium
+			// worker does with the same two settings (jvmstack.WorkerProperties).
+			"CONNECT_CONFIG_PROVIDERS=env",
+			"CONNECT_CONFIG_PROVIDERS_ENV_CLASS=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+			"KEY_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
+			"VALUE_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
+			"LOG_LEVEL=" + cfg.logLevel,
+		}, cdcEnv...)
+		if err := sup.start(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv); err != nil {
+			return err
+		}
+	case stackDebezium:
+		log.Info("starting Kafka Connect with Debezium", "url", connectURL)
+		connect, err := jvmstack.StartConnect(ctx, jvmstack.ConnectConfig{
+			LibDir: libDir, Dir: filepath.Join(cfg.dir, "connect"), Bootstrap: kafkaAddr,
+			Port: cfg.connectPort, Env: cdcEnv,
+			LogLevel: jvmLogLevel(cfg.logLevel), Output: out.prefixed("connect"),
+		})
+		if err != nil {
+			return err
+		}
+		sup.adopt("connect", connect.Pid(), connect.Exited(), connect.Stop)
 	}
 
 	services := []struct {
@@ -186,7 +241,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// the connectors are registered once every service is ready, so their
 	// publications exist and no event precedes its replication slot.
 	if err := waitHTTP(ctx, sup, connectURL+"/", 2*time.Minute); err != nil {
-		return fmt.Errorf("walrelay: %w", err)
+		return fmt.Errorf("connect: %w", err)
 	}
 	for _, s := range services {
 		if err := waitHTTP(ctx, sup, fmt.Sprintf("http://127.0.0.1:%d/readyz", s.port), 2*time.Minute); err != nil {
@@ -205,11 +260,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	fmt.Fprintf(out.prefixed("devstack"), `endpoints:
   postgres   postgres://postgres:%s@127.0.0.1:%d/postgres (databases orders, payments, inventory)
   kafka      127.0.0.1:%d
-  connect    %s (walrelay)
+  connect    %s (%s)
   order      http://127.0.0.1:%d
   payment    http://127.0.0.1:%d
   inventory  http://127.0.0.1:%d
-`, cfg.pgPassword, cfg.pgPort, cfg.kafkaPort, connectURL, cfg.orderPort, cfg.paymentPort, cfg.inventoryPort)
+`, cfg.pgPassword, cfg.pgPort, cfg.kafkaPort, connectURL, connectKind(cfg.stack), cfg.orderPort, cfg.paymentPort, cfg.inventoryPort)
 	fmt.Fprintln(out.prefixed("devstack"), "stack ready")
 
 	select {
@@ -220,6 +275,28 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	case <-pg.Exited():
 		return errors.New("postgresql exited")
+	}
+}
+
+// connectKind names what answers the Kafka Connect REST API.
+func connectKind(stack string) string {
+	if stack == stackDebezium {
+		return "Kafka Connect with Debezium"
+	}
+	return "walrelay"
+}
+
+// jvmLogLevel maps LOG_LEVEL to the JVMs' root level: their INFO is far
+// chattier than ours, so our info is their WARN (Debezium and the start
+// lines still log at INFO).
+func jvmLogLevel(level string) string {
+	switch strings.ToLower(level) {
+	case "debug":
+		return "INFO"
+	case "error":
+		return "ERROR"
+	default:
+		return "WARN"
 	}
 }
 

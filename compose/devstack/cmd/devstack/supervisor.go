@@ -71,6 +71,27 @@ func (s *supervisor) start(out *lineWriter, name, path string, env []string, arg
 	return nil
 }
 
+// adopt supervises a process started elsewhere: its unexpected exit fails
+// the stack, and stop stops it in turn.
+func (s *supervisor) adopt(name string, pid int, exited <-chan struct{}, stop func() error) {
+	s.log.Info("started", "process", name, "pid", pid)
+	go func() {
+		<-exited
+		s.mu.Lock()
+		stopping := s.stopping
+		s.mu.Unlock()
+		if !stopping {
+			s.failed <- fmt.Errorf("%s exited unexpectedly", name)
+		}
+	}()
+	s.onStop(func() {
+		if err := stop(); err != nil {
+			s.log.Warn("stopping", "process", name, "err", err)
+		}
+		s.log.Info("stopped", "process", name)
+	})
+}
+
 // stopAll stops everything started, newest first.
 func (s *supervisor) stopAll() {
 	s.mu.Lock()
