@@ -184,11 +184,17 @@ func (b *Broker) Kill() { b.proc.kill() }
 func (b *Broker) Logs() string { return b.proc.tail.String() }
 
 // newClusterID returns a KRaft cluster id: 16 random bytes, base64url
-// without padding, as kafka-storage random-uuid prints.
+// without padding, as kafka-storage random-uuid prints. Like Kafka's own
+// random ids it never starts with '-', which the storage tool would read
+// as an option.
 func newClusterID() string {
-	var id [16]byte
-	_, _ = rand.Read(id[:])
-	return base64.RawURLEncoding.EncodeToString(id[:])
+	for {
+		var id [16]byte
+		_, _ = rand.Read(id[:])
+		if s := base64.RawURLEncoding.EncodeToString(id[:]); s[0] != '-' {
+			return s
+		}
+	}
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listened on a
