@@ -37,7 +37,6 @@ tidy: ## go mod tidy in every module, then go work sync
 	@for d in $$($(GO) list -m -f '{{.Dir}}'); do (cd $$d && $(GO) mod tidy); done
 	$(GO) work sync
 
-COMPOSE     := docker compose -f compose/compose.yaml
 CONNECT_URL ?= http://127.0.0.1:8083
 
 STACK ?= embedded
@@ -56,19 +55,28 @@ dev-reset: ## delete every make dev stack's state (.dev/)
 jvm-fetch: ## fetch Apache Kafka, Kafka Connect and Debezium jars with Maven (once; make dev STACK=kafka|debezium does it too)
 	$(GO) run ./compose/devstack/cmd/jvmfetch
 
-.PHONY: up
-up: ## start the Debezium stack with docker compose, wait until healthy, register the connectors
-	@command -v docker >/dev/null || { echo "make up needs Docker with compose; use make dev for the embedded stack"; exit 1; }
-	$(COMPOSE) up -d --build --wait
-	scripts/register-connector.sh --url $(CONNECT_URL)
+DEVSTACK := $(BIN)/devstack
 
-.PHONY: down
-down: ## stop the docker compose stack (make down VOLUMES=1 also deletes its data)
-	$(COMPOSE) down $(if $(VOLUMES),-v)
+.PHONY: devstack
+devstack:
+	@mkdir -p $(BIN)
+	@$(GO) build -o $(DEVSTACK) ./compose/devstack/cmd/devstack
+
+.PHONY: up
+up: devstack ## start the Debezium stack detached (docker compose with a Docker engine, else local processes; UP_WITH=compose|local)
+	@$(DEVSTACK) up
+
+.PHONY: ps
+ps: devstack ## show the detached stack's components: state, pid, address, health
+	@$(DEVSTACK) ps
 
 .PHONY: logs
-logs: ## follow the docker compose stack's logs
-	$(COMPOSE) logs -f
+logs: devstack ## follow the detached stack's logs (C=connect for one component)
+	@$(DEVSTACK) logs $(C)
+
+.PHONY: down
+down: devstack ## stop the detached stack (VOLUMES=1 also deletes its data)
+	@DOWN_VOLUMES=$(VOLUMES) $(DEVSTACK) down
 
 .PHONY: register
 register: ## register connectors/debezium/*.json with Kafka Connect (or walrelay) at CONNECT_URL
@@ -79,5 +87,5 @@ e2e: ## run the end-to-end check against whichever stack listens on the standard
 	scripts/e2e.sh
 
 .PHONY: bench
-bench: ## walrelay vs pg_recvlogical on one backlog, peak RSS, commit-to-consume latency (BENCH_FLAGS=-events N -rate N)
+bench: ## walrelay vs Debezium vs pg_recvlogical: backlog drain, latency, RSS, CPU on one real broker (BENCH_FLAGS=-events N -rate N)
 	$(GO) run ./compose/devstack/cmd/bench $(BENCH_FLAGS)

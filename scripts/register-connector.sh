@@ -6,11 +6,16 @@
 # Works against Debezium on Kafka Connect (make up) and against walrelay
 # (make dev) alike. Each FILE is a flat connector config; the connector is
 # named after the file (connectors/debezium/orders.json -> "orders"). With no
-# FILE, every connectors/debezium/*.json is registered. For each one the
-# script waits for the REST API (GET /), PUTs the config (201 created or 200
-# updated, so running it twice is harmless), then polls the status until the
-# connector and all its tasks are RUNNING. On FAILED it prints the trace and
-# exits 1; on timeout it exits 1 too.
+# FILE, every connectors/debezium/*.json is registered.
+#
+# With nothing listening at URL it exits 1 at once, naming the URL and the
+# commands that start a stack. While the REST API answers but is not ready
+# (Connect starting), it waits and says so. For each file it validates the
+# config with PUT /connector-plugins/{class}/config/validate and prints each
+# field error on one line, PUTs the config (201 created or 200 updated, so
+# running it twice is harmless), then polls the status until the connector
+# and all its tasks are RUNNING. On FAILED it prints the trace and exits 1;
+# on timeout it exits 1 too.
 #
 # Environment: CONNECT_URL (default http://127.0.0.1:8083), REGISTER_TIMEOUT
 # (seconds, default 120).
@@ -20,7 +25,7 @@ url="${CONNECT_URL:-http://127.0.0.1:8083}"
 timeout="${REGISTER_TIMEOUT:-120}"
 files=()
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -56,14 +61,63 @@ done
 deadline=$(($(date +%s) + timeout))
 past_deadline() { [ "$(date +%s)" -ge "$deadline" ]; }
 
-# Wait for the REST API.
-until curl -fsS -o /dev/null "$url/" 2>/dev/null; do
+# probe prints the HTTP status of GET $url/, or 000 when nothing answers.
+probe() { curl -s -o /dev/null -w '%{http_code}' --connect-timeout 1 --max-time 2 "$url/" 2>/dev/null || true; }
+
+code=$(probe)
+if [ "$code" = "000" ] || [ -z "$code" ]; then
+	echo "register-connector: nothing answers at $url (Kafka Connect REST API); start a stack with make up (Debezium) or make dev (embedded), or pass --url" >&2
+	exit 1
+fi
+said=""
+while [ "$code" != "200" ]; do
+	if [ "$said" != "$code" ]; then
+		echo "register-connector: waiting for Kafka Connect at $url/ (answered ${code/#000/nothing})"
+		said="$code"
+	fi
 	if past_deadline; then
-		echo "register-connector: Kafka Connect REST API at $url did not answer within ${timeout}s" >&2
+		echo "register-connector: Kafka Connect REST API at $url did not become ready within ${timeout}s (last answer: $code)" >&2
 		exit 1
 	fi
 	sleep 1
+	code=$(probe)
 done
+
+# validate PUTs a config to Kafka Connect's validation endpoint and prints
+# "name: field: error" for each field error; it fails when there is one.
+validate() {
+	local name="$1" file="$2" class body errors
+	class=$(grep -o '"connector.class" *: *"[^"]*"' "$file" | sed 's/.*"\([^"]*\)"$/\1/' | head -1)
+	if [ -z "$class" ]; then
+		echo "$name: $file has no connector.class" >&2
+		return 1
+	fi
+	# Kafka Connect validates "name" too: add it, as the PUT of the config does.
+	body=$(sed '0,/{/s//{"name": "'"$name"'",/' "$file" |
+		curl -sS --max-time 30 -X PUT -H 'Content-Type: application/json' --data-binary @- \
+			"$url/connector-plugins/$class/config/validate" 2>&1) || {
+		echo "$name: validating against $url failed: $body" >&2
+		return 1
+	}
+	case "$body" in
+	*'"error_count":0'* | *'"error_count": 0'*) return 0 ;;
+	*'"error_count"'*) ;;
+	*)
+		echo "$name: PUT /connector-plugins/$class/config/validate answered: $body" >&2
+		return 1
+		;;
+	esac
+	# One "value" object per field: {"name":"...","value":...,"errors":["..."],...}.
+	errors=$(sed 's/"value" *: *{ *"name" *: *"/\n/g' <<<"$body" | tail -n +2 |
+		sed -n 's/^\([^"]*\)".*"errors" *: *\[\("[^]]*"\)\].*/\1\t\2/p')
+	while IFS=$'\t' read -r field errs; do
+		[ -n "$field" ] || continue
+		sed 's/^"//; s/"$//; s/" *, *"/\n/g' <<<"$errs" | while IFS= read -r e; do
+			printf '%s: invalid config: %s: %s\n' "$name" "$field" "$(sed 's/\\"/"/g; s/\\\\/\\/g' <<<"$e")" >&2
+		done
+	done <<<"$errors"
+	return 1
+}
 
 # json_states prints every "state" value of a status body, connector first;
 # nothing (and success) for a body without one, such as Kafka Connect's 404
@@ -82,6 +136,10 @@ print_trace() {
 status=0
 for f in "${files[@]}"; do
 	name="$(basename "$f" .json)"
+	if ! validate "$name" "$f"; then
+		status=1
+		continue
+	fi
 	body_file="$(mktemp)"
 	code=$(curl -sS -o "$body_file" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
 		--data-binary @"$f" "$url/connectors/$name/config") || code=000

@@ -262,6 +262,9 @@ func (c *Cluster) kill() {
 	<-c.exited
 }
 
+// Pid is the postmaster's process id.
+func (c *Cluster) Pid() int { return c.cmd.Process.Pid }
+
 // Port is the TCP port the server listens on at 127.0.0.1.
 func (c *Cluster) Port() int { return c.port }
 

@@ -20,6 +20,17 @@
 // .dev/<stack> at the repository root), so a restart resumes where it
 // stopped.
 //
+// Subcommands run the stack detached, as `make up` does:
+//
+//	devstack up       start it in the background and return once it is ready
+//	devstack ps       each component's state, pid, address and health
+//	devstack logs [C] follow the stack's log, or one component's
+//	devstack down     stop it (DOWN_VOLUMES=1 also deletes its data)
+//
+// The detached stack defaults to STACK=debezium and keeps everything in
+// STACK_DIR [.stack]. With a Docker engine and the compose plugin the same
+// subcommands drive compose/compose.yaml; UP_WITH=compose|local forces one.
+//
 // Environment (defaults in brackets): STACK [embedded], DEV_DIR
 // [.dev/<stack>], PG_PORT [5432], KAFKA_PORT [9092], KAFKA_CONTROLLER_PORT
 // [9093, Apache Kafka only], CONNECT_PORT [8083], ORDER_PORT [8080],
@@ -40,8 +51,38 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+	if err := dispatch(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		os.Exit(1)
+	}
+}
+
+func dispatch(ctx context.Context, args []string) error {
+	cmd := "run"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "run" {
+		return run(ctx, os.Getenv, os.Stdout)
+	}
+	d, err := newDetached(os.Getenv, os.Stdout)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "up":
+		return d.up(ctx)
+	case "ps":
+		return d.ps(ctx)
+	case "down":
+		return d.down(ctx, os.Getenv("DOWN_VOLUMES") != "")
+	case "logs":
+		component := ""
+		if len(args) > 0 {
+			component = args[0]
+		}
+		return d.logs(ctx, component)
+	default:
+		return fmt.Errorf("unknown command %q: want run, up, ps, logs or down", cmd)
 	}
 }

@@ -86,6 +86,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return c, errors.Join(errs...)
 }
 
+// ports lists the stack's listeners by the variable that moves them.
+func (c config) ports() []namedPort {
+	ps := []namedPort{
+		{"PG_PORT", c.pgPort}, {"KAFKA_PORT", c.kafkaPort}, {"CONNECT_PORT", c.connectPort},
+		{"ORDER_PORT", c.orderPort}, {"PAYMENT_PORT", c.paymentPort}, {"INVENTORY_PORT", c.inventoryPort},
+	}
+	if c.stack != stackEmbedded {
+		ps = append(ps, namedPort{"KAFKA_CONTROLLER_PORT", c.controllerPort})
+	}
+	return ps
+}
+
 func or(v, def string) string {
 	if v == "" {
 		return def
@@ -120,13 +132,21 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		return fmt.Errorf("LOG_LEVEL: %w", err)
 	}
-	out := &lineWriter{w: stdout}
-	log := slog.New(slog.NewTextHandler(out.prefixed("devstack"), &slog.HandlerOptions{Level: level}))
-	if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(cfg.dir, "logs"), 0o755); err != nil {
 		return err
 	}
+	out := &lineWriter{w: stdout, logDir: filepath.Join(cfg.dir, "logs")}
+	defer out.close()
+	log := slog.New(slog.NewTextHandler(out.prefixed("devstack"), &slog.HandlerOptions{Level: level}))
+	// Nothing starts while one of the stack's ports is taken.
+	if err := checkPorts(cfg.ports()); err != nil {
+		return err
+	}
+	tr := newTracker(cfg.dir, cfg.stack)
+	defer tr.remove()
 
 	log.Info("building binaries")
+	tr.waiting("devstack", "building the stack's programs (go build)")
 	bin := filepath.Join(cfg.dir, "bin")
 	if err := build(ctx, cfg.root, bin); err != nil {
 		return err
@@ -135,6 +155,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	sup := newSupervisor(log)
 	defer sup.stopAll()
 
+	tr.waiting("postgres", fmt.Sprintf("postgres on 127.0.0.1:%d", cfg.pgPort))
 	pg, err := pgharness.Start(ctx, pgharness.Config{
 		Dir: filepath.Join(cfg.dir, "postgres"), Port: cfg.pgPort, Password: cfg.pgPassword, Durable: true,
 		Logger: log.With("component", "postgres"),
@@ -150,6 +171,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err := initDatabases(ctx, cfg, pg); err != nil {
 		return err
 	}
+	tr.ready("postgres", pg.Pid(), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort))
 
 	kafkaAddr := fmt.Sprintf("127.0.0.1:%d", cfg.kafkaPort)
 	connectURL := fmt.Sprintf("http://127.0.0.1:%d", cfg.connectPort)
@@ -162,21 +184,26 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	var libDir string
 	if cfg.stack != stackEmbedded {
 		log.Info("fetching the JVM stack's jars with Maven (once per machine)")
+		tr.waiting("devstack", "Maven fetching Apache Kafka, Kafka Connect and Debezium (first run only)")
 		if libDir, err = jvmstack.Fetch(ctx, jvmstack.FetchConfig{}); err != nil {
 			return err
 		}
 	}
 	switch cfg.stack {
 	case stackEmbedded:
-		if err := sup.start(out, "kafka", filepath.Join(bin, "kafka"), nil,
-			"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel); err != nil {
+		tr.waiting("kafka", "the kfake-based broker on "+kafkaAddr)
+		pid, err := sup.start(out, "kafka", filepath.Join(bin, "kafka"), nil,
+			"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel)
+		if err != nil {
 			return err
 		}
 		if err := waitTCP(ctx, sup, kafkaAddr, time.Minute); err != nil {
 			return fmt.Errorf("kafka: %w", err)
 		}
+		tr.ready("kafka", pid, kafkaAddr, kafkaAddr)
 	default:
 		log.Info("starting Apache Kafka", "addr", kafkaAddr)
+		tr.waiting("kafka", "Apache Kafka to serve metadata on "+kafkaAddr)
 		broker, err := jvmstack.StartBroker(ctx, jvmstack.BrokerConfig{
 			LibDir: libDir, Dir: filepath.Join(cfg.dir, "kafka"),
 			Port: cfg.kafkaPort, ControllerPort: cfg.controllerPort,
@@ -186,6 +213,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return err
 		}
 		sup.adopt("kafka", broker.Pid(), broker.Exited(), broker.Stop)
+		tr.ready("kafka", broker.Pid(), kafkaAddr, kafkaAddr)
 	}
 
 	switch cfg.stack {
@@ -202,11 +230,18 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"VALUE_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
 			"LOG_LEVEL=" + cfg.logLevel,
 		}, cdcEnv...)
-		if err := sup.start(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv); err != nil {
+		pid, err := sup.start(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv)
+		if err != nil {
 			return err
 		}
+		tr.waiting("walrelay", "walrelay's REST API at "+connectURL+"/")
+		if err := waitHTTP(ctx, sup, connectURL+"/", 2*time.Minute); err != nil {
+			return fmt.Errorf("walrelay: %w", err)
+		}
+		tr.ready("walrelay", pid, connectURL, connectURL+"/")
 	case stackDebezium:
 		log.Info("starting Kafka Connect with Debezium", "url", connectURL)
+		tr.waiting("connect", "Kafka Connect's REST API at "+connectURL+"/")
 		connect, err := jvmstack.StartConnect(ctx, jvmstack.ConnectConfig{
 			LibDir: libDir, Dir: filepath.Join(cfg.dir, "connect"), Bootstrap: kafkaAddr,
 			Port: cfg.connectPort, Env: cdcEnv,
@@ -216,6 +251,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			return err
 		}
 		sup.adopt("connect", connect.Pid(), connect.Exited(), connect.Stop)
+		tr.ready("connect", connect.Pid(), connectURL, connectURL+"/")
 	}
 
 	services := []struct {
@@ -226,6 +262,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		{"payment", "payment_service", cfg.paymentPassword, "payments", cfg.paymentPort},
 		{"inventory", "inventory_service", cfg.invPasswd, "inventory", cfg.inventoryPort},
 	}
+	pids := map[string]int{}
 	for _, s := range services {
 		env := []string{
 			fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", s.port),
@@ -233,22 +270,25 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"KAFKA_BROKERS=" + kafkaAddr,
 			"LOG_LEVEL=" + cfg.logLevel,
 		}
-		if err := sup.start(out, s.name, filepath.Join(bin, s.name), env); err != nil {
+		pid, err := sup.start(out, s.name, filepath.Join(bin, s.name), env)
+		if err != nil {
 			return err
 		}
+		pids[s.name] = pid
 	}
 	// Services apply their migrations (outbox table, publication) at start;
 	// the connectors are registered once every service is ready, so their
 	// publications exist and no event precedes its replication slot.
-	if err := waitHTTP(ctx, sup, connectURL+"/", 2*time.Minute); err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
 	for _, s := range services {
-		if err := waitHTTP(ctx, sup, fmt.Sprintf("http://127.0.0.1:%d/readyz", s.port), 2*time.Minute); err != nil {
+		url := fmt.Sprintf("http://127.0.0.1:%d", s.port)
+		tr.waiting(s.name, "the "+s.name+" service at "+url+"/readyz")
+		if err := waitHTTP(ctx, sup, url+"/readyz", 2*time.Minute); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
+		tr.ready(s.name, pids[s.name], url, url+"/readyz")
 	}
 
+	tr.waiting("register", "connectors/debezium/*.json to be registered and RUNNING")
 	reg := exec.CommandContext(ctx, "bash", filepath.Join(cfg.root, "scripts", "register-connector.sh"), "--url", connectURL)
 	reg.Dir = cfg.root
 	reg.Stdout = out.prefixed("register")
@@ -257,7 +297,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("registering connectors: %w", err)
 	}
 
-	fmt.Fprintf(out.prefixed("devstack"), `endpoints:
+	endpoints := fmt.Sprintf(`endpoints:
   postgres   postgres://postgres:%s@127.0.0.1:%d/postgres (databases orders, payments, inventory)
   kafka      127.0.0.1:%d
   connect    %s (%s)
@@ -265,7 +305,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
   payment    http://127.0.0.1:%d
   inventory  http://127.0.0.1:%d
 `, cfg.pgPassword, cfg.pgPort, cfg.kafkaPort, connectURL, connectKind(cfg.stack), cfg.orderPort, cfg.paymentPort, cfg.inventoryPort)
+	fmt.Fprint(out.prefixed("devstack"), endpoints)
 	fmt.Fprintln(out.prefixed("devstack"), "stack ready")
+	tr.stackReady(endpoints)
 
 	select {
 	case <-ctx.Done():

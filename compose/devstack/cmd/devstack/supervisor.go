@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -33,8 +34,9 @@ func (s *supervisor) onStop(fn func()) {
 	s.stops = append(s.stops, fn)
 }
 
-// start runs a program with extra environment, its output prefixed by name.
-func (s *supervisor) start(out *lineWriter, name, path string, env []string, args ...string) error {
+// start runs a program with extra environment, its output prefixed by name,
+// and returns its pid.
+func (s *supervisor) start(out *lineWriter, name, path string, env []string, args ...string) (int, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = out.prefixed(name)
@@ -43,7 +45,7 @@ func (s *supervisor) start(out *lineWriter, name, path string, env []string, arg
 	// processes stop in order; Pdeathsig, so none outlives a killed devstack.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", name, err)
+		return 0, fmt.Errorf("start %s: %w", name, err)
 	}
 	s.log.Info("started", "process", name, "pid", cmd.Process.Pid)
 	exited := make(chan struct{})
@@ -68,7 +70,7 @@ func (s *supervisor) start(out *lineWriter, name, path string, env []string, arg
 		}
 		s.log.Info("stopped", "process", name)
 	})
-	return nil
+	return cmd.Process.Pid, nil
 }
 
 // adopt supervises a process started elsewhere: its unexpected exit fails
@@ -104,19 +106,44 @@ func (s *supervisor) stopAll() {
 	}
 }
 
-// lineWriter serialises whole lines from several processes onto one writer.
+// lineWriter serialises whole lines from several processes onto one writer,
+// each prefixed with its process's name, and keeps each process's own lines
+// in logDir/<name>.log when logDir is set.
 type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	logDir string
+	files  []*os.File
 }
 
 func (l *lineWriter) prefixed(name string) io.Writer {
-	return &prefixWriter{l: l, prefix: []byte(fmt.Sprintf("%-9s | ", name))}
+	p := &prefixWriter{l: l, prefix: []byte(fmt.Sprintf("%-9s | ", name))}
+	if l.logDir != "" {
+		f, err := os.OpenFile(filepath.Join(l.logDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err == nil {
+			l.mu.Lock()
+			l.files = append(l.files, f)
+			l.mu.Unlock()
+			p.file = f
+		}
+	}
+	return p
+}
+
+// close closes the per-process log files.
+func (l *lineWriter) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.files {
+		f.Close()
+	}
+	l.files = nil
 }
 
 type prefixWriter struct {
 	l      *lineWriter
 	prefix []byte
+	file   *os.File
 	buf    []byte
 }
 
@@ -129,6 +156,9 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		}
 		p.l.mu.Lock()
 		_, err := p.l.w.Write(append(append([]byte{}, p.prefix...), p.buf[:i+1]...))
+		if p.file != nil {
+			_, _ = p.file.Write(p.buf[:i+1])
+		}
 		p.l.mu.Unlock()
 		p.buf = p.buf[i+1:]
 		if err != nil {

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
+)
+
+// detachedEnv is a detached stack on free ports in a fresh directory.
+type detachedEnv struct {
+	t     *testing.T
+	root  string
+	bin   string
+	dir   string
+	env   []string
+	ports map[string]int
+}
+
+func newDetachedEnv(t *testing.T) *detachedEnv {
+	t.Helper()
+	root, err := filepath.Abs("../../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "devstack")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// PostgreSQL may run as another OS user, who must reach the directory.
+	dir, err := os.MkdirTemp("", "devstack-up-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	names := []string{"PG_PORT", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT"}
+	free := freePorts(t, len(names))
+	e := &detachedEnv{t: t, root: root, bin: bin, dir: dir, ports: map[string]int{},
+		env: append(os.Environ(), "STACK_DIR="+dir, "UP_WITH=local")}
+	for i, n := range names {
+		e.ports[n] = free[i]
+		e.env = append(e.env, fmt.Sprintf("%s=%d", n, free[i]))
+	}
+	return e
+}
+
+// run runs a devstack subcommand and returns its output and error.
+func (e *detachedEnv) run(within time.Duration, args ...string) (string, error) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, e.bin, args...)
+	cmd.Dir = e.root
+	cmd.Env = e.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func (e *detachedEnv) state() *stackState {
+	e.t.Helper()
+	st, err := readState(e.dir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return st
+}
+
+// TestDetachedLifecycle drives `make up`'s local path end to end: up, ps,
+// a second up, a crashed component and up again with the data kept, and
+// down leaving no process and no listener behind.
+func TestDetachedLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
+	jvmtest.LibDir(t) // skips (outside CI) or fails where the JVM stack cannot run
+	e := newDetachedEnv(t)
+	t.Cleanup(func() {
+		if st, _ := readState(e.dir); st != nil {
+			out, _ := e.run(3*time.Minute, "down")
+			t.Logf("cleanup: devstack down:\n%s", out)
+		}
+	})
+
+	out, err := e.run(8*time.Minute, "up")
+	if err != nil {
+		t.Fatalf("devstack up: %v\n%s\nstack log:\n%s", err, out, readFile(filepath.Join(e.dir, "stack.log"), 8000))
+	}
+	for _, c := range []string{"postgres", "kafka", "connect", "order", "payment", "inventory"} {
+		if !strings.Contains(out, "  "+c+" ") {
+			t.Errorf("up printed no line for %s:\n%s", c, out)
+		}
+	}
+	if !strings.Contains(out, "stack ready") || !strings.Contains(out, "make e2e") {
+		t.Errorf("up did not end with the ready line and the next commands:\n%s", out)
+	}
+
+	out, err = e.run(time.Minute, "ps")
+	if err != nil {
+		t.Fatalf("devstack ps: %v\n%s", err, out)
+	}
+	for _, c := range e.state().Components {
+		if !regexpLine(out, c.Name, "running", "ok") {
+			t.Errorf("ps does not show %s running and healthy:\n%s", c.Name, out)
+		}
+	}
+
+	start := time.Now()
+	out, err = e.run(time.Minute, "up")
+	if err != nil || !strings.Contains(out, "already up") {
+		t.Errorf("second up: %v, %q; want a no-op saying the stack is already up", err, out)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("second up took %s", d)
+	}
+
+	// Data written before a crash must be there after the next up.
+	payment := fmt.Sprintf("http://127.0.0.1:%d", e.ports["PAYMENT_PORT"])
+	httpDo(t, http.MethodPut, payment+"/accounts/lifecycle", `{"balanceCents": 4242}`, http.StatusOK, http.StatusCreated)
+
+	before := e.state()
+	var order component
+	for _, c := range before.Components {
+		if c.Name == "order" {
+			order = c
+		}
+	}
+	if err := syscall.Kill(order.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 2*time.Minute, "the supervisor to stop the stack after a component died", func() bool { return !alive(before.Pid) })
+
+	out, err = e.run(8*time.Minute, "up")
+	if err != nil {
+		t.Fatalf("up after a crash: %v\n%s\nstack log:\n%s", err, out, readFile(filepath.Join(e.dir, "stack.log"), 8000))
+	}
+	after := e.state()
+	if after.Pid == before.Pid || !after.Ready {
+		t.Fatalf("up after a crash did not start a new ready stack: %+v", after)
+	}
+	if body := httpDo(t, http.MethodGet, payment+"/accounts/lifecycle", "", http.StatusOK); !strings.Contains(body, "4242") {
+		t.Errorf("account written before the crash reads %s after up; the data was not kept", body)
+	}
+
+	out, err = e.run(3*time.Minute, "down")
+	if err != nil || !strings.Contains(out, "stack stopped") {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	for _, c := range append(before.Components, after.Components...) {
+		if alive(c.Pid) {
+			t.Errorf("%s (pid %d) still runs after down", c.Name, c.Pid)
+		}
+	}
+	for name, p := range e.ports {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s %d still accepts connections after down", name, p)
+		}
+	}
+	if out, _ := e.run(time.Minute, "ps"); !strings.Contains(out, "no stack is up") {
+		t.Errorf("ps after down: %s", out)
+	}
+}
+
+// TestUpNamesATakenPortBeforeStartingAnything checks the one-line refusal.
+func TestUpNamesATakenPortBeforeStartingAnything(t *testing.T) {
+	e := newDetachedEnv(t)
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", e.ports["CONNECT_PORT"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	start := time.Now()
+	out, err := e.run(time.Minute, "up")
+	if err == nil {
+		t.Fatalf("up succeeded with CONNECT_PORT taken:\n%s", out)
+	}
+	want := fmt.Sprintf("port %d is already in use", e.ports["CONNECT_PORT"])
+	if !strings.Contains(out, want) || !strings.Contains(out, "CONNECT_PORT") {
+		t.Errorf("up output %q does not name the port and its variable (%q)", out, want)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("refusal took %s", d)
+	}
+	if st, _ := readState(e.dir); st != nil {
+		t.Errorf("something started although a port was taken: %+v", st)
+	}
+}
+
+func regexpLine(out string, fields ...string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && f[0] == fields[0] && f[1] == fields[1] && f[len(f)-1] == fields[2] {
+			return true
+		}
+	}
+	return false
+}
+
+func httpDo(t *testing.T, method, url, body string, want ...int) string {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	for _, w := range want {
+		if resp.StatusCode == w {
+			return b.String()
+		}
+	}
+	t.Fatalf("%s %s: %s %s, want %v", method, url, resp.Status, b.String(), want)
+	return ""
+}
+
+func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(within)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline:
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		case <-tick.C:
+		}
+	}
+}
+
+func readFile(path string, tail int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > tail {
+		b = b[len(b)-tail:]
+	}
+	return string(b)
+}
