@@ -156,6 +156,25 @@ func TestDetachedLifecycle(t *testing.T) {
 		t.Errorf("account written before the crash reads %s after up; the data was not kept", body)
 	}
 
+	// A supervisor killed outright: its components get SIGTERM from the
+	// kernel, and the next up stops whatever has not finished stopping.
+	if err := syscall.Kill(after.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, time.Minute, "the killed supervisor to be gone", func() bool { return !alive(after.Pid) })
+	out, err = e.run(8*time.Minute, "up")
+	if err != nil {
+		t.Fatalf("up after the supervisor was killed: %v\n%s\nstack log:\n%s", err, out, readFile(filepath.Join(e.dir, "stack.log"), 8000))
+	}
+	again := e.state()
+	if again.Pid == after.Pid || !again.Ready {
+		t.Fatalf("up after the supervisor was killed did not start a new ready stack: %+v", again)
+	}
+	if body := httpDo(t, http.MethodGet, payment+"/accounts/lifecycle", "", http.StatusOK); !strings.Contains(body, "4242") {
+		t.Errorf("account reads %s after the second restart; the data was not kept", body)
+	}
+	after.Components = append(after.Components, again.Components...)
+
 	out, err = e.run(3*time.Minute, "down")
 	if err != nil || !strings.Contains(out, "stack stopped") {
 		t.Fatalf("down: %v\n%s", err, out)
