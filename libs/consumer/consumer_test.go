@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -17,8 +18,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 )
 
-func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
-	e := newEnv(t)
+func testDuplicateDeliveryHasOneEffect(t *testing.T, e *env) {
 	id := newID()
 	// The same event twice (a relay retry re-produces it), then another.
 	kafkatest.Produce(t, e.addr, e.topic,
@@ -27,12 +27,12 @@ func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
 		event("order-1", newID(), "OrderPaid", "2"),
 	)
 	var c calls
-	r := e.start(e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	r := e.start(e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		c.add(ev.ID)
 		return insertEffect(ctx, tx, ev, "")
 	}))
 	waitFor(t, 30*time.Second, "both events handled and all offsets committed", func() bool {
-		return e.count(`SELECT count(*) FROM effects`) == 2 && e.allCommitted("payment", e.topic)
+		return e.count(`SELECT count(*) FROM effects`) == 2 && e.allCommitted(e.group("payment"), e.topic)
 	})
 	r.stop(t)
 	if n := e.count(`SELECT count(*) FROM effects WHERE event_id = $1`, id); n != 1 {
@@ -44,7 +44,7 @@ func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
 	if n := e.duplicates(); n != 1 {
 		t.Fatalf("duplicates skipped = %d, want 1", n)
 	}
-	if n := e.count(`SELECT count(*) FROM inbox WHERE consumer_group = 'payment' AND outcome = 'processed'`); n != 2 {
+	if n := e.count(`SELECT count(*) FROM inbox WHERE consumer_group = $1 AND outcome = 'processed'`, e.group("payment")); n != 2 {
 		t.Fatalf("inbox rows = %d, want 2", n)
 	}
 	if end := e.ends(e.topic); len(end) != 1 {
@@ -52,8 +52,7 @@ func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
 	}
 }
 
-func TestPoisonRecordsGoToTheDeadLetterTopic(t *testing.T) {
-	e := newEnv(t)
+func testPoisonRecordsGoToTheDeadLetterTopic(t *testing.T, e *env) {
 	ids := map[string]string{}
 	for _, name := range []string{"ok-1", "permanent", "invalid", "panic", "exhausted", "ok-2"} {
 		ids[name] = newID()
@@ -73,7 +72,7 @@ func TestPoisonRecordsGoToTheDeadLetterTopic(t *testing.T) {
 	)
 	var flaky atomic.Int32
 	errBoom := errors.New("card declined for good")
-	cfg := e.config("payment", consumer.Mux{
+	cfg := e.config(e.group("payment"), consumer.Mux{
 		"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error { return insertEffect(ctx, tx, ev, "") },
 		"OrderPaid":    func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error { return insertEffect(ctx, tx, ev, "") },
 		"Invalid":      func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error { return insertEffect(ctx, tx, ev, "") },
@@ -98,8 +97,14 @@ func TestPoisonRecordsGoToTheDeadLetterTopic(t *testing.T) {
 	}
 	r := e.start(cfg)
 
+	// Nothing but the runtime touches the dead-letter topic before it
+	// holds every record, so it is the runtime's produce that creates it.
+	waitFor(t, 30*time.Second, "six dead-lettered records", func() bool {
+		n, ok := e.recordsOK(e.topic + ".dlq")
+		return ok && n >= 6
+	})
 	dlq := kafkatest.Consume(t, e.addr, e.topic+".dlq", 6, 30*time.Second)
-	waitFor(t, 30*time.Second, "all offsets committed", func() bool { return e.allCommitted("payment", e.topic) })
+	waitFor(t, 30*time.Second, "all offsets committed", func() bool { return e.allCommitted(e.group("payment"), e.topic) })
 	r.stop(t)
 
 	want := []struct {
@@ -137,7 +142,7 @@ func TestPoisonRecordsGoToTheDeadLetterTopic(t *testing.T) {
 				consumer.HeaderDLQOriginalTopic:     e.topic,
 				consumer.HeaderDLQOriginalPartition: strconv.Itoa(int(dlqSourcePartition(t, e))),
 				consumer.HeaderDLQOriginalOffset:    strconv.FormatInt(w.offset, 10),
-				consumer.HeaderDLQGroup:             "payment",
+				consumer.HeaderDLQGroup:             e.group("payment"),
 			} {
 				if h[k] != v {
 					t.Errorf("%s = %q, want %q", k, h[k], v)
@@ -190,12 +195,11 @@ func first(r *kgo.Record, key string) string {
 	return ""
 }
 
-func TestTransientErrorIsRetried(t *testing.T) {
-	e := newEnv(t)
+func testTransientErrorIsRetried(t *testing.T, e *env) {
 	id := newID()
 	kafkatest.Produce(t, e.addr, e.topic, event("order-1", id, "OrderCreated", "1"))
 	var c calls
-	r := e.start(e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	r := e.start(e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		if err := insertEffect(ctx, tx, ev, ""); err != nil {
 			return err
 		}
@@ -208,7 +212,7 @@ func TestTransientErrorIsRetried(t *testing.T) {
 		return nil
 	}))
 	waitFor(t, 30*time.Second, "the event handled and committed", func() bool {
-		return e.count(`SELECT count(*) FROM inbox`) == 1 && e.allCommitted("payment", e.topic)
+		return e.count(`SELECT count(*) FROM inbox`) == 1 && e.allCommitted(e.group("payment"), e.topic)
 	})
 	r.stop(t)
 	if n := c.get(id); n != 3 {
@@ -219,5 +223,63 @@ func TestTransientErrorIsRetried(t *testing.T) {
 	}
 	if n := e.records(e.topic + ".dlq"); n != 0 {
 		t.Fatalf("dead-letter topic has %d records; the event should have succeeded", n)
+	}
+}
+
+// testAbortedTransactionsAreSkipped writes one event in a committed producer
+// transaction, one in an aborted one, then one without a transaction, all
+// on one partition: the aborted event never reaches the handler
+// (read_committed), the others take effect in order.
+func testAbortedTransactionsAreSkipped(t *testing.T, e *env) {
+	committed, aborted, plain := newID(), newID(), newID()
+	txn := kafkatest.Client(t, e.addr, kgo.TransactionalID("txn."+e.id), kgo.DefaultProduceTopic(e.topic))
+	for _, tx := range []struct {
+		id  string
+		end kgo.TransactionEndTry
+	}{{committed, kgo.TryCommit}, {aborted, kgo.TryAbort}} {
+		if err := txn.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.ProduceSync(t.Context(), event("order-1", tx.id, "OrderCreated", "1")).FirstErr(); err != nil {
+			t.Fatalf("produce in transaction: %v", err)
+		}
+		if err := txn.EndTransaction(t.Context(), tx.end); err != nil {
+			t.Fatalf("end transaction: %v", err)
+		}
+	}
+	kafkatest.Produce(t, e.addr, e.topic, event("order-1", plain, "OrderCreated", "3"))
+
+	var c calls
+	r := e.start(e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+		c.add(ev.ID)
+		return insertEffect(ctx, tx, ev, "")
+	}))
+	waitFor(t, 30*time.Second, "the record after the transactions handled and committed", func() bool {
+		return e.count(`SELECT count(*) FROM effects WHERE event_id = $1`, plain) == 1 && e.allCommitted(e.group("payment"), e.topic)
+	})
+	r.stop(t)
+	if n := c.get(aborted); n != 0 {
+		t.Fatalf("handler called %d times for the aborted event", n)
+	}
+	if n := c.get(committed); n != 1 {
+		t.Fatalf("handler called %d times for the committed transaction's event, want 1", n)
+	}
+	var ids []string
+	rows, err := e.pool.Query(t.Context(), `SELECT event_id::text FROM effects ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{committed, plain}; !slices.Equal(ids, want) {
+		t.Fatalf("effects = %v, want %v", ids, want)
 	}
 }

@@ -11,19 +11,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
+	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
 	"github.com/outboxcdc/outboxcdc/libs/kafkabroker"
 	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 )
 
-// TestReplacementConsumerPicksUpWhatAFailingOneLeft stops a consumer while
+// testReplacementConsumerPicksUpWhatAFailingOneLeft stops a consumer while
 // one event keeps failing and starts another member of the group: nothing
 // is lost, nothing takes effect twice, every offset ends up committed.
-func TestReplacementConsumerPicksUpWhatAFailingOneLeft(t *testing.T) {
-	e := newEnv(t)
+func testReplacementConsumerPicksUpWhatAFailingOneLeft(t *testing.T, e *env) {
 	var recs []*kgo.Record
 	var stuck *kgo.Record
 	for i := range 20 {
@@ -41,7 +41,7 @@ func TestReplacementConsumerPicksUpWhatAFailingOneLeft(t *testing.T) {
 	stuckID := first(stuck, "id")
 
 	var failures atomic.Int32
-	cfgA := e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	cfgA := e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		if ev.Type == "Stuck" {
 			failures.Add(1)
 			return errors.New("dependency unavailable")
@@ -56,15 +56,15 @@ func TestReplacementConsumerPicksUpWhatAFailingOneLeft(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM inbox WHERE event_id = $1`, stuckID); n != 0 {
 		t.Fatalf("the failing event was claimed by the stopped consumer")
 	}
-	if off, ok := e.committed("payment", e.topic)[stuck.Partition]; ok && off > stuck.Offset {
+	if off, ok := e.committed(e.group("payment"), e.topic)[stuck.Partition]; ok && off > stuck.Offset {
 		t.Fatalf("committed offset %d passes the unfinished record at %d", off, stuck.Offset)
 	}
 
-	b := e.start(e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	b := e.start(e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		return insertEffect(ctx, tx, ev, "b")
 	}))
 	waitFor(t, 30*time.Second, "all events handled and committed", func() bool {
-		return e.count(`SELECT count(*) FROM effects`) >= 20 && e.allCommitted("payment", e.topic)
+		return e.count(`SELECT count(*) FROM effects`) >= 20 && e.allCommitted(e.group("payment"), e.topic)
 	})
 	b.stop(t)
 	if n := e.count(`SELECT count(*) FROM effects`); n != 20 {
@@ -78,11 +78,10 @@ func TestReplacementConsumerPicksUpWhatAFailingOneLeft(t *testing.T) {
 	}
 }
 
-// TestPerKeyOrderWithConcurrentPartitionsAndRebalance spreads 10 keys over
+// testPerKeyOrderWithConcurrentPartitionsAndRebalance spreads 10 keys over
 // 3 partitions, adds a second group member half-way, and checks that every
 // key's events took effect once each, in order.
-func TestPerKeyOrderWithConcurrentPartitionsAndRebalance(t *testing.T) {
-	e := newEnv(t)
+func testPerKeyOrderWithConcurrentPartitionsAndRebalance(t *testing.T, e *env) {
 	const keys, perBatch = 10, 30
 	batch := func(from int) []*kgo.Record {
 		var recs []*kgo.Record
@@ -102,14 +101,14 @@ func TestPerKeyOrderWithConcurrentPartitionsAndRebalance(t *testing.T) {
 	if parts := len(e.ends(e.topic)); parts != 3 {
 		t.Fatalf("records on %d partitions, want 3", parts)
 	}
-	a := e.start(e.config("inventory", handler("a")))
+	a := e.start(e.config(e.group("inventory"), handler("a")))
 	waitFor(t, 30*time.Second, "a first share of the events", func() bool { return e.count(`SELECT count(*) FROM effects`) >= 60 })
-	b := e.start(e.config("inventory", handler("b")))
-	waitFor(t, 60*time.Second, "both members to own partitions", func() bool { return e.membersWithPartitions("inventory") == 2 })
+	b := e.start(e.config(e.group("inventory"), handler("b")))
+	waitFor(t, 60*time.Second, "both members to own partitions", func() bool { return e.membersWithPartitions(e.group("inventory")) == 2 })
 	kafkatest.Produce(t, e.addr, e.topic, batch(perBatch)...)
 	const total = 2 * keys * perBatch
 	waitFor(t, 60*time.Second, "every event handled and committed", func() bool {
-		return e.count(`SELECT count(*) FROM effects`) >= total && e.allCommitted("inventory", e.topic)
+		return e.count(`SELECT count(*) FROM effects`) >= total && e.allCommitted(e.group("inventory"), e.topic)
 	})
 	a.stop(t)
 	b.stop(t)
@@ -157,22 +156,21 @@ func TestPerKeyOrderWithConcurrentPartitionsAndRebalance(t *testing.T) {
 	}
 }
 
-// TestBackloggedPartitionPausesAndResumes feeds one partition a backlog
+// testBackloggedPartitionPausesAndResumes feeds one partition a backlog
 // larger than its queue bound: fetching must pause and resume, and every
 // event still takes effect once, in order.
-func TestBackloggedPartitionPausesAndResumes(t *testing.T) {
-	e := newEnv(t)
+func testBackloggedPartitionPausesAndResumes(t *testing.T, e *env) {
 	const total = 1200
 	recs := make([]*kgo.Record, total)
 	for i := range recs {
 		recs[i] = event("order-1", newID(), "Step", fmt.Sprint(i))
 	}
 	kafkatest.Produce(t, e.addr, e.topic, recs...)
-	r := e.start(e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	r := e.start(e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		return insertEffect(ctx, tx, ev, "")
 	}))
 	waitFor(t, 90*time.Second, "the backlog handled and committed", func() bool {
-		return e.count(`SELECT count(*) FROM effects`) >= total && e.allCommitted("payment", e.topic)
+		return e.count(`SELECT count(*) FROM effects`) >= total && e.allCommitted(e.group("payment"), e.topic)
 	})
 	r.stop(t)
 	if n := e.count(`SELECT count(*) FROM effects`); n != total {
@@ -212,11 +210,10 @@ func (e *env) membersWithPartitions(group string) int {
 	return n
 }
 
-// TestPartitionsAreHandledConcurrently holds the handler of one partition
+// testPartitionsAreHandledConcurrently holds the handler of one partition
 // until another partition's handler has started; a serial runtime would
 // time out.
-func TestPartitionsAreHandledConcurrently(t *testing.T) {
-	e := newEnv(t)
+func testPartitionsAreHandledConcurrently(t *testing.T, e *env) {
 	cl := kafkatest.Client(t, e.addr, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic(e.topic))
 	first := event("order-1", newID(), "OrderCreated", "1")
 	second := event("order-2", newID(), "OrderCreated", "2")
@@ -226,7 +223,7 @@ func TestPartitionsAreHandledConcurrently(t *testing.T) {
 	}
 	var entered atomic.Int32
 	both := make(chan struct{})
-	r := e.start(e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	r := e.start(e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		if entered.Add(1) == 2 {
 			close(both)
 		}
@@ -238,7 +235,7 @@ func TestPartitionsAreHandledConcurrently(t *testing.T) {
 		return insertEffect(ctx, tx, ev, "")
 	}))
 	waitFor(t, 40*time.Second, "both events handled", func() bool {
-		return e.count(`SELECT count(*) FROM inbox`) == 2 && e.allCommitted("payment", e.topic)
+		return e.count(`SELECT count(*) FROM inbox`) == 2 && e.allCommitted(e.group("payment"), e.topic)
 	})
 	r.stop(t)
 	if n := e.count(`SELECT count(*) FROM effects`); n != 2 {
@@ -246,12 +243,11 @@ func TestPartitionsAreHandledConcurrently(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdownCommitsExactlyWhatTookEffect cancels Run while a
+// testGracefulShutdownCommitsExactlyWhatTookEffect cancels Run while a
 // handler is in flight. The in-flight record must finish and every
 // partition's committed offset must match the effects exactly, so the next
 // member neither loses nor repeats anything.
-func TestGracefulShutdownCommitsExactlyWhatTookEffect(t *testing.T) {
-	e := newEnv(t)
+func testGracefulShutdownCommitsExactlyWhatTookEffect(t *testing.T, e *env) {
 	const total = 200
 	var recs []*kgo.Record
 	for i := range total {
@@ -262,7 +258,7 @@ func TestGracefulShutdownCommitsExactlyWhatTookEffect(t *testing.T) {
 	var calls atomic.Int32
 	inFlight := make(chan string, 1)
 	release := make(chan struct{})
-	a := e.start(e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	a := e.start(e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		if err := insertEffect(ctx, tx, ev, "a"); err != nil {
 			return err
 		}
@@ -295,7 +291,7 @@ func TestGracefulShutdownCommitsExactlyWhatTookEffect(t *testing.T) {
 	if done >= total {
 		t.Fatalf("all %d events handled before shutdown; the test needs some left", done)
 	}
-	committed := e.committed("payment", e.topic)
+	committed := e.committed(e.group("payment"), e.topic)
 	for p, end := range e.ends(e.topic) {
 		var n, maxOff int64
 		if err := e.pool.QueryRow(t.Context(), `SELECT count(*), coalesce(max(kafka_offset), -1) FROM inbox WHERE kafka_partition = $1`, p).Scan(&n, &maxOff); err != nil {
@@ -312,12 +308,12 @@ func TestGracefulShutdownCommitsExactlyWhatTookEffect(t *testing.T) {
 	}
 
 	var bCalls atomic.Int32
-	b := e.start(e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	b := e.start(e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		bCalls.Add(1)
 		return insertEffect(ctx, tx, ev, "b")
 	}))
 	waitFor(t, 30*time.Second, "the rest handled and committed", func() bool {
-		return e.count(`SELECT count(*) FROM effects`) >= total && e.allCommitted("payment", e.topic)
+		return e.count(`SELECT count(*) FROM effects`) >= total && e.allCommitted(e.group("payment"), e.topic)
 	})
 	b.stop(t)
 	if n := e.count(`SELECT count(*) FROM effects`); n != total {
@@ -334,9 +330,8 @@ func TestGracefulShutdownCommitsExactlyWhatTookEffect(t *testing.T) {
 	}
 }
 
-func TestPing(t *testing.T) {
-	e := newEnv(t)
-	cfg := e.config("payment", func(context.Context, pgx.Tx, consumer.Event) error { return nil })
+func testPing(t *testing.T, e *env) {
+	cfg := e.config(e.group("payment"), func(context.Context, pgx.Tx, consumer.Event) error { return nil })
 	c, err := consumer.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -361,11 +356,10 @@ func TestPing(t *testing.T) {
 	}
 }
 
-// TestDatabaseOutageDoesNotDeadLetter makes every connection attempt fail
+// testDatabaseOutageDoesNotDeadLetter makes every connection attempt fail
 // for a while: the event must wait, not be dead-lettered, and take effect
 // once the database is back.
-func TestDatabaseOutageDoesNotDeadLetter(t *testing.T) {
-	e := newEnv(t)
+func testDatabaseOutageDoesNotDeadLetter(t *testing.T, e *env) {
 	id := newID()
 	kafkatest.Produce(t, e.addr, e.topic, event("order-1", id, "OrderCreated", "1"))
 
@@ -389,7 +383,7 @@ func TestDatabaseOutageDoesNotDeadLetter(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 
-	cfg := e.config("payment", func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+	cfg := e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		return insertEffect(ctx, tx, ev, "")
 	})
 	cfg.Pool = pool
@@ -401,7 +395,7 @@ func TestDatabaseOutageDoesNotDeadLetter(t *testing.T) {
 	}
 	down.Store(false)
 	waitFor(t, 30*time.Second, "the event handled and committed", func() bool {
-		return e.count(`SELECT count(*) FROM effects`) == 1 && e.allCommitted("payment", e.topic)
+		return e.count(`SELECT count(*) FROM effects`) == 1 && e.allCommitted(e.group("payment"), e.topic)
 	})
 	r.stop(t)
 	if n := e.records(e.topic + ".dlq"); n != 0 {
@@ -409,28 +403,97 @@ func TestDatabaseOutageDoesNotDeadLetter(t *testing.T) {
 	}
 }
 
+// restartable is a broker of the test's own that the test takes down and
+// brings back on the same address with the same data.
+type restartable struct {
+	addr string
+	down func(*testing.T) // stops the broker
+	up   func(*testing.T) // starts it again; it stops when the test ends
+}
+
+// restartableKinds start a restartable broker of each kind. The shared
+// Apache Kafka broker cannot be used: the test kills its broker.
+var restartableKinds = []struct {
+	name  string
+	start func(t *testing.T) restartable
+}{
+	{"kfake", func(t *testing.T) restartable {
+		dir := t.TempDir()
+		b := kafkatest.StartBroker(t, kafkatest.DataDir(dir))
+		addr := b.Addr()
+		return restartable{addr: addr, down: func(*testing.T) { b.Close() }, up: func(t *testing.T) {
+			b2, err := kafkabroker.Start(kafkabroker.Config{Addr: addr, DataDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(b2.Close)
+		}}
+	}},
+	{"kafka", func(t *testing.T) restartable {
+		port, err := jvmstack.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctrl, err := jvmstack.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg jvmstack.BrokerConfig
+		b := jvmtest.StartBroker(t, func(c *jvmstack.BrokerConfig) {
+			c.Port, c.ControllerPort = port, ctrl
+			cfg = *c
+		})
+		// Stopped cleanly, as kfake's Close is: a killed broker takes
+		// several times as long to start again.
+		down := func(t *testing.T) {
+			if err := b.Stop(); err != nil {
+				t.Error(err)
+			}
+		}
+		return restartable{addr: b.Addr(), down: down, up: func(t *testing.T) {
+			b2, err := jvmstack.StartBroker(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := b2.Stop(); err != nil {
+					t.Error(err)
+				}
+			})
+		}}
+	}},
+}
+
 // TestDeadLetterSurvivesABrokerOutage takes the broker down just as a
-// record must be dead-lettered: the produce fails, nothing is committed (the
-// member also loses its partitions), and once the broker is back the record
-// is redelivered and reaches the dead-letter topic.
+// record must be dead-lettered: the produce fails, nothing is committed, and
+// once the broker is back on the same address the record is redelivered or
+// retried and reaches the dead-letter topic. Each kind gets a broker of its
+// own, since this one is killed.
 func TestDeadLetterSurvivesABrokerOutage(t *testing.T) {
-	dir := t.TempDir()
-	b1 := kafkatest.StartBroker(t, kafkatest.DataDir(dir))
-	addr := b1.Addr()
-	e := newEnv(t)
-	e.addr = addr
-	e.adm = kadm.NewClient(kafkatest.Client(t, addr))
+	for _, kind := range restartableKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			var b restartable
+			e := newEnv(t, broker{addr: func(t *testing.T) string {
+				b = kind.start(t)
+				return b.addr
+			}})
+			testDeadLetterSurvivesABrokerOutage(t, e, b)
+		})
+	}
+}
+
+func testDeadLetterSurvivesABrokerOutage(t *testing.T, e *env, b restartable) {
 	id := newID()
-	kafkatest.Produce(t, addr, e.topic,
+	kafkatest.Produce(t, e.addr, e.topic,
 		event("order-1", id, "Poison", "1"),
 		event("order-1", newID(), "OrderCreated", "2"),
 	)
 
 	var downOnce sync.Once
-	cfg := e.config("payment", consumer.Mux{
+	cfg := e.config(e.group("payment"), consumer.Mux{
 		"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error { return insertEffect(ctx, tx, ev, "") },
 		"Poison": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-			downOnce.Do(b1.Close)
+			downOnce.Do(func() { b.down(t) })
 			return consumer.Permanent(errors.New("malformed order"))
 		},
 	}.Handle)
@@ -443,14 +506,10 @@ func TestDeadLetterSurvivesABrokerOutage(t *testing.T) {
 		t.Fatalf("inbox rows = %d while the dead-letter produce fails, want 0", n)
 	}
 
-	b2, err := kafkabroker.Start(kafkabroker.Config{Addr: addr, DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b2.Close)
-	dlq := kafkatest.Consume(t, addr, e.topic+".dlq", 1, 60*time.Second)
+	b.up(t)
+	dlq := kafkatest.Consume(t, e.addr, e.topic+".dlq", 1, 60*time.Second)
 	waitFor(t, 60*time.Second, "both records finished and committed", func() bool {
-		return e.count(`SELECT count(*) FROM effects`) == 1 && e.allCommitted("payment", e.topic)
+		return e.count(`SELECT count(*) FROM effects`) == 1 && e.allCommitted(e.group("payment"), e.topic)
 	})
 	r.stop(t)
 	if got := first(dlq[0], "id"); got != id {
