@@ -29,23 +29,8 @@ type detachedEnv struct {
 
 func newDetachedEnv(t *testing.T) *detachedEnv {
 	t.Helper()
-	root, err := filepath.Abs("../../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "devstack")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	// PostgreSQL may run as another OS user, who must reach the directory.
-	dir, err := os.MkdirTemp("", "devstack-up-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	root, bin := buildDevstack(t)
+	dir := stateDir(t)
 	names := []string{"PG_PORT", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT"}
 	free := freePorts(t, len(names))
 	e := &detachedEnv{t: t, root: root, bin: bin, dir: dir, ports: map[string]int{},

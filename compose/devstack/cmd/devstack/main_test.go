@@ -89,14 +89,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole stack")
 	}
-	root, err := filepath.Abs("../../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "devstack")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	root, bin := buildDevstack(t)
 	for _, stack := range []string{stackEmbedded, stackKafka, stackDebezium} {
 		t.Run(stack, func(t *testing.T) {
 			if stack != stackEmbedded {
@@ -108,16 +101,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 }
 
 func testStack(t *testing.T, root, bin, stack string) {
-	// The PostgreSQL server may run as another user, who must be able to
-	// reach the state directory: t.TempDir() is private to us.
-	dir, err := os.MkdirTemp("", "devstack-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := stateDir(t)
 
 	ports := freePorts(t, 7)
 	names := []string{"PG_PORT", "KAFKA_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT", "KAFKA_CONTROLLER_PORT"}
@@ -234,4 +218,35 @@ func connectVersion(t *testing.T, port int) string {
 		t.Fatalf("GET / on the Connect port: %v", err)
 	}
 	return root.Version
+}
+
+// buildDevstack builds this command into a temporary directory and returns
+// the repository root and the binary.
+func buildDevstack(t *testing.T) (root, bin string) {
+	t.Helper()
+	root, err := filepath.Abs("../../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(t.TempDir(), "devstack")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return root, bin
+}
+
+// stateDir is a fresh state directory removed after the test. The
+// PostgreSQL server may run as another OS user, who must be able to reach
+// it: t.TempDir() is private to us.
+func stateDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "devstack-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
