@@ -15,15 +15,15 @@
 //
 //	payload, err := schemas.Marshal(events.OrderCreated{...})
 //
-// or, with the outbox writer's hook,
+// or, as the services do, with the outbox writer's hook (libs/outbox),
+// which checks every event once on its way out:
 //
-//	outbox.NewWriter(outbox.Validate(func(e outbox.Event) error {
-//		return schemas.Validate(e.Type, e.Payload)
-//	}))
+//	outbox.NewWriter(outbox.Validate(schemas.Validate))
 //
-// Consumers validate on receipt and send what fails (errors.Is(err,
-// ErrInvalid) or ErrUnknownType) to the dead-letter topic rather than retry
-// it: a payload that breaks its schema never becomes valid.
+// Consumers validate on receipt (the services through libs/consumer's
+// Validator) and send what fails (errors.Is(err, ErrInvalid) or
+// ErrUnknownType) to the dead-letter topic rather than retry it: a payload
+// that breaks its schema never becomes valid.
 //
 // # Guarantees and limits
 //

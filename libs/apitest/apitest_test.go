@@ -11,6 +11,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 	"github.com/outboxcdc/outboxcdc/libs/internal/failures"
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 )
 
 func server(t *testing.T) string {
@@ -28,7 +29,7 @@ func routes(e *echo.Echo) {
 		return c.JSON(http.StatusOK, v)
 	})
 	e.POST("/invalid", func(echo.Context) error {
-		return httpserver.Invalid(httpserver.FieldError{Field: "a", Message: "bad"}, httpserver.FieldError{Field: "b", Message: "bad"})
+		return &validation.Error{Fields: []validation.FieldError{{Field: "a", Message: "bad"}, {Field: "b", Message: "bad"}}}
 	})
 	e.GET("/text", func(c echo.Context) error { return c.String(http.StatusOK, "plain") })
 	e.GET("/array", func(c echo.Context) error { return c.JSON(http.StatusOK, []int{1}) })

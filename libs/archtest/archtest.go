@@ -48,6 +48,7 @@ type Rules struct {
 	// the domain may import besides itself.
 	DomainMayImport []string
 	// Infrastructure is what the domain must not reach, even transitively.
+	// A package DomainMayImport names is exempt, but not what it reaches.
 	Infrastructure []string
 	// Handlers is the event handler package.
 	Handlers string
@@ -63,16 +64,21 @@ type Rules struct {
 	Deployables []string
 }
 
+// DomainLibraries are the packages outside the standard library a
+// service's domain may import: the event schemas, the shared validation
+// error (standard library only) and UUIDs.
+var DomainLibraries = []string{Repo + "schemas", Repo + "libs/validation", "github.com/google/uuid"}
+
 // Service returns the rules of a service module laid out the way every
 // service of this repository is: the domain at module/domain (for example
 // "internal/payment"), the adapters internal/postgres, internal/httpapi and
 // internal/events, the last also being the event handlers, and the domain
-// free to import the event schemas.
+// free to import DomainLibraries.
 func Service(module, domain string) Rules {
 	return Rules{
 		Module:          module,
 		Domain:          module + "/" + domain,
-		DomainMayImport: []string{Repo + "schemas"},
+		DomainMayImport: slices.Clone(DomainLibraries),
 		Infrastructure:  Infrastructure,
 		Handlers:        module + "/internal/events",
 		HTTP:            HTTP,
@@ -124,7 +130,7 @@ func Violations(r Rules, g Graph) []string {
 				}
 			}
 			for _, d := range p.Deps {
-				if withinAny(d, r.Infrastructure) {
+				if withinAny(d, r.Infrastructure) && !withinAny(d, r.DomainMayImport) {
 					add("%s depends on %s: the domain must not reach infrastructure", p.ImportPath, d)
 				}
 			}

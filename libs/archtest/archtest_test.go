@@ -146,9 +146,49 @@ func TestService(t *testing.T) {
 	r := Service(Repo+"services/cart", "internal/cart")
 	if r.Domain != Repo+"services/cart/internal/cart" || r.Handlers != Repo+"services/cart/internal/events" ||
 		!slices.Contains(r.Adapters, r.Handlers) || len(r.Adapters) != 3 || !slices.Contains(r.DomainMayImport, Repo+"schemas") ||
+		!slices.Contains(r.DomainMayImport, Repo+"libs/validation") ||
 		!slices.Contains(r.Opaque, Repo+"libs") || !slices.Contains(r.HTTP, Repo+"libs/httpserver") {
 		t.Fatalf("Service = %+v", r)
 	}
+}
+
+// TestDomainMayImportALibrary: a library the domain may import is exempt
+// from the infrastructure its prefix falls under, but what it reaches is
+// not, and its neighbours stay infrastructure.
+func TestDomainMayImportALibrary(t *testing.T) {
+	r := rules
+	r.Infrastructure = append(slices.Clone(rules.Infrastructure), "example.com/shop/libs")
+	r.DomainMayImport = append(slices.Clone(rules.DomainMayImport), "example.com/shop/libs/validation")
+	const lib = "example.com/shop/libs/validation"
+	tests := []struct {
+		name  string
+		graph Graph
+		want  []string
+	}{
+		{"the allowed library", graphOf(
+			std("strings"),
+			Package{ImportPath: mod + "/internal/cart", Imports: []string{lib}, Deps: []string{lib, "strings"}},
+			Package{ImportPath: lib, Imports: []string{"strings"}, Deps: []string{"strings"}},
+		), nil},
+		{"what the allowed library reaches", graphOf(
+			Package{ImportPath: mod + "/internal/cart", Imports: []string{lib}, Deps: []string{lib, "github.com/jackc/pgx/v5"}},
+			Package{ImportPath: lib, Imports: []string{"github.com/jackc/pgx/v5"}},
+		), []string{mod + "/internal/cart depends on github.com/jackc/pgx/v5: the domain must not reach infrastructure"}},
+		{"a neighbour of the allowed library", graphOf(
+			Package{ImportPath: mod + "/internal/cart", Imports: []string{"example.com/shop/libs/outbox"}, Deps: []string{"example.com/shop/libs/outbox"}},
+		), []string{
+			mod + "/internal/cart depends on example.com/shop/libs/outbox: the domain must not reach infrastructure",
+			mod + "/internal/cart imports example.com/shop/libs/outbox: the domain imports only the standard library, example.com/shop/schemas, " + lib + " and itself",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Violations(r, tt.graph); !slices.Equal(got, tt.want) {
+				t.Fatalf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+	ProveRules(t, r)
 }
 
 func TestProveRules(t *testing.T) {

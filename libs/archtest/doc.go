@@ -16,7 +16,10 @@
 //     another's code in).
 //   - The domain (Rules.Domain and the packages below it) imports only the
 //     standard library, Rules.DomainMayImport and itself, and reaches
-//     nothing in Rules.Infrastructure even transitively.
+//     nothing in Rules.Infrastructure even transitively. A package
+//     Rules.DomainMayImport names is exempt from Rules.Infrastructure (a
+//     service's domain may use libs/validation although the rest of libs is
+//     infrastructure to it), but what that package reaches is not.
 //   - The event handlers (Rules.Handlers) reach nothing in Rules.HTTP, even
 //     transitively: they react to events and never call a service. The
 //     imports of Rules.Opaque packages (for a service, this repository's

@@ -48,6 +48,19 @@ func breaches(r Rules) []breach {
 					graphOf(Package{ImportPath: r.Domain + "/sub", Imports: []string{"strings"}, Deps: []string{"strings", infra}}, std("strings")),
 					"the domain must not reach infrastructure"})
 		}
+		// An allowed package is exempt from the infrastructure rule, but
+		// what it reaches is not.
+		for _, m := range r.DomainMayImport {
+			for _, infra := range r.Infrastructure {
+				if within(m, infra) {
+					continue
+				}
+				out = append(out, breach{"domain reaches " + infra + " through " + m,
+					graphOf(Package{ImportPath: r.Domain, Imports: []string{m}, Deps: []string{m, infra}}, Package{ImportPath: m, Imports: []string{infra}}),
+					"the domain must not reach infrastructure"})
+				break
+			}
+		}
 		out = append(out, breach{"domain imports a third-party package",
 			graphOf(Package{ImportPath: r.Domain, Imports: []string{"example.com/helper"}, Deps: []string{"example.com/helper"}}),
 			"the domain imports only"})

@@ -23,8 +23,9 @@ type Config struct {
 	Topics  []string
 	Pool    *pgxpool.Pool
 	Handler Handler
-	// Validate, when set, checks each new event (schema validation on
-	// receipt); an error sends the record to the dead-letter topic.
+	// Validate, when set, checks each new event before the handler, once
+	// per record (schema validation on receipt; see Validator); an error
+	// sends the record to the dead-letter topic.
 	Validate func(Event) error
 	// InboxTable is the inbox table, possibly schema-qualified (default
 	// "inbox").

@@ -11,6 +11,27 @@
 //	...
 //	err = c.Run(ctx) // until ctx is done
 //
+// # Payloads
+//
+// Validator builds Config.Validate from a schema check (schemas.Validate):
+// the payload of every event of a type the service handles is checked
+// once on its way in, before the handler, and one that breaks its schema
+// is dead-lettered (ErrInvalid) since it never becomes valid. Events of
+// other types pass unchecked: the Mux acknowledges and ignores them.
+// Handlers then Decode the payload into its Go type; a payload that does
+// not decode is a permanent error.
+//
+//	cfg.Validate = consumer.Validator(schemas.Validate, "OrderCreated", "OrderCancelled")
+//
+//	func onOrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+//		var oc events.OrderCreated
+//		if err := consumer.Decode(ev, &oc); err != nil {
+//			return err
+//		}
+//		...
+//
+// The package knows no schemas: the caller passes the check.
+//
 // # Per record
 //
 //  1. Decode the record into an Event. The "id" header (the outbox row id)
@@ -21,8 +42,8 @@
 //  2. Begin a transaction and claim (group, event id) in the inbox with
 //     INSERT ... ON CONFLICT DO NOTHING (package inbox). A duplicate
 //     commits the empty transaction and is skipped.
-//  3. For a new event: run Config.Validate, then the handler with the
-//     transaction.
+//  3. For a new event: run Config.Validate (once per record: a retried
+//     attempt reuses its answer), then the handler with the transaction.
 //  4. Commit. Only then is the record's offset marked for commit.
 //
 // # Guarantee

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,9 +29,10 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 		return c.deadLetter(stop, cl, r, ev, err, 1, log)
 	}
 	log = log.With("event_id", ev.ID, "event_type", ev.Type)
+	validate := c.validator(ev)
 	counted := 0
 	for attempt := 1; ; attempt++ {
-		err := c.attempt(stop, ev, log)
+		err := c.attempt(stop, ev, validate, log)
 		if err == nil {
 			return true
 		}
@@ -62,9 +64,18 @@ func (c *Consumer) attemptContext(stop context.Context) (context.Context, contex
 	return context.WithTimeout(context.WithoutCancel(stop), c.cfg.AttemptTimeout)
 }
 
+// validator returns ev's check by Config.Validate, run at most once however
+// many attempts the event takes: the check depends on the payload alone.
+func (c *Consumer) validator(ev Event) func() error {
+	if c.cfg.Validate == nil {
+		return func() error { return nil }
+	}
+	return sync.OnceValue(func() error { return c.cfg.Validate(ev) })
+}
+
 // attempt runs one transaction: claim the event in the inbox, then (for a
 // new event) validate it and call the handler, then commit.
-func (c *Consumer) attempt(stop context.Context, ev Event, log *slog.Logger) error {
+func (c *Consumer) attempt(stop context.Context, ev Event, validate func() error, log *slog.Logger) error {
 	ctx, cancel := c.attemptContext(stop)
 	defer cancel()
 	tx, err := c.cfg.Pool.Begin(ctx)
@@ -79,7 +90,7 @@ func (c *Consumer) attempt(stop context.Context, ev Event, log *slog.Logger) err
 		return err
 	}
 	if claimed {
-		if err := c.call(ctx, tx, ev); err != nil {
+		if err := c.call(ctx, tx, ev, validate); err != nil {
 			return err
 		}
 	} else {
@@ -91,18 +102,16 @@ func (c *Consumer) attempt(stop context.Context, ev Event, log *slog.Logger) err
 	return nil
 }
 
-// call runs Validate and the handler, turning a panic into a permanent
+// call runs validate and the handler, turning a panic into a permanent
 // error.
-func (c *Consumer) call(ctx context.Context, tx pgx.Tx, ev Event) (err error) {
+func (c *Consumer) call(ctx context.Context, tx pgx.Tx, ev Event, validate func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = Permanent(&panicError{value: v, stack: debug.Stack()})
 		}
 	}()
-	if c.cfg.Validate != nil {
-		if err := c.cfg.Validate(ev); err != nil {
-			return Permanent(fmt.Errorf("%w: %w", ErrInvalid, err))
-		}
+	if err := validate(); err != nil {
+		return Permanent(fmt.Errorf("%w: %w", ErrInvalid, err))
 	}
 	// The handler runs in the trace of the event's writer, so events it
 	// appends to its own outbox carry the same trace onward.

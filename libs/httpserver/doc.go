@@ -7,7 +7,14 @@
 //
 //	{"error": {"code": "validation_failed", "message": "...", "details": [...]}}
 //
-// Handlers return *Error values (or errors wrapping them) for expected
-// failures; anything else is logged and answered with a 500 that reveals
-// nothing internal.
+// The error handler is the one place errors become statuses. Handlers
+// return, or wrap:
+//
+//   - a *validation.Error (package validation, what the domains return
+//     for input that breaks a rule): 422 validation_failed, one detail
+//     {"field", "message"} per invalid field, in order;
+//   - an *Error for any other expected failure: its own status and code.
+//
+// Anything else is logged and answered with a 500 that reveals nothing
+// internal.
 package httpserver

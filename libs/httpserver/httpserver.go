@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 )
 
 // Error is an expected failure with its HTTP status and a stable code.
@@ -33,17 +34,6 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // NewError returns an *Error.
 func NewError(status int, code, message string) *Error {
 	return &Error{Status: status, Code: code, Message: message}
-}
-
-// FieldError names one invalid field of a request body.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// Invalid returns a 422 validation error listing the invalid fields.
-func Invalid(fields ...FieldError) *Error {
-	return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "the request is invalid", Details: fields}
 }
 
 // Check is one readiness probe (database, broker, ...).
@@ -150,10 +140,17 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
+// toError is the one place an error becomes an HTTP status: an *Error
+// keeps its own, a *validation.Error is 422 with one detail per field, an
+// echo error keeps its code, and anything else is a 500.
 func toError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var ve *validation.Error
+	if errors.As(err, &ve) {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: "the request is invalid", Details: ve.Fields}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
@@ -224,7 +221,7 @@ func decodeError(err error) *Error {
 			field = "(body)"
 		}
 		e := NewError(http.StatusBadRequest, "wrong_type", fmt.Sprintf("field %s must be %s, got JSON %s", field, jsonKind(typ.Type.Kind().String()), typ.Value))
-		e.Details = []FieldError{{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())}}
+		e.Details = []validation.FieldError{{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())}}
 		return e
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.TrimPrefix(err.Error(), "json: unknown field ")

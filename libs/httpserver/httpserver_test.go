@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 )
 
 type widget struct {
@@ -34,7 +36,8 @@ func serve(t *testing.T, cfg httpserver.Config) string {
 			return err
 		}
 		if w.Count < 1 {
-			return httpserver.Invalid(httpserver.FieldError{Field: "count", Message: "must be at least 1"})
+			// Wrapped as a domain or repository would return it.
+			return fmt.Errorf("create widget: %w", validation.Field("count", "must be at least 1"))
 		}
 		return c.JSON(http.StatusCreated, w)
 	})
@@ -65,19 +68,20 @@ func TestErrorsAreJSON(t *testing.T) {
 		name, method, path, body string
 		status                   int
 		code                     string
+		field                    string // the one detail's field, "" for no details
 	}{
-		{"created", "POST", "/widgets", `{"name":"a","count":2}`, 201, ""},
-		{"malformed", "POST", "/widgets", `{"name":`, 400, "malformed_json"},
-		{"empty body", "POST", "/widgets", ``, 400, "malformed_json"},
-		{"wrong type", "POST", "/widgets", `{"name":"a","count":"two"}`, 400, "wrong_type"},
-		{"unknown field", "POST", "/widgets", `{"name":"a","cnt":2}`, 400, "unknown_field"},
-		{"two values", "POST", "/widgets", `{"count":1} {"count":2}`, 400, "malformed_json"},
-		{"invalid", "POST", "/widgets", `{"name":"a","count":0}`, 422, "validation_failed"},
-		{"oversize", "POST", "/widgets", `{"name":"` + strings.Repeat("x", 2048) + `","count":1}`, 413, "payload_too_large"},
-		{"no route", "GET", "/nope", ``, 404, "not_found"},
-		{"wrong method", "DELETE", "/widgets", ``, 405, "method_not_allowed"},
-		{"internal hides detail", "GET", "/boom", ``, 500, "internal"},
-		{"panic", "GET", "/panic", ``, 500, "internal"},
+		{"created", "POST", "/widgets", `{"name":"a","count":2}`, 201, "", ""},
+		{"malformed", "POST", "/widgets", `{"name":`, 400, "malformed_json", ""},
+		{"empty body", "POST", "/widgets", ``, 400, "malformed_json", ""},
+		{"wrong type", "POST", "/widgets", `{"name":"a","count":"two"}`, 400, "wrong_type", "count"},
+		{"unknown field", "POST", "/widgets", `{"name":"a","cnt":2}`, 400, "unknown_field", ""},
+		{"two values", "POST", "/widgets", `{"count":1} {"count":2}`, 400, "malformed_json", ""},
+		{"invalid", "POST", "/widgets", `{"name":"a","count":0}`, 422, "validation_failed", "count"},
+		{"oversize", "POST", "/widgets", `{"name":"` + strings.Repeat("x", 2048) + `","count":1}`, 413, "payload_too_large", ""},
+		{"no route", "GET", "/nope", ``, 404, "not_found", ""},
+		{"wrong method", "DELETE", "/widgets", ``, 405, "method_not_allowed", ""},
+		{"internal hides detail", "GET", "/boom", ``, 500, "internal", ""},
+		{"panic", "GET", "/panic", ``, 500, "internal", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(t.Context(), tc.method, base+tc.path, strings.NewReader(tc.body))
@@ -95,13 +99,20 @@ func TestErrorsAreJSON(t *testing.T) {
 				return
 			}
 			var body struct {
-				Error struct{ Code, Message string } `json:"error"`
+				Error struct {
+					Code, Message string
+					Details       []struct{ Field, Message string }
+				} `json:"error"`
 			}
 			if err := json.Unmarshal(raw, &body); err != nil {
 				t.Fatalf("error body is not JSON: %s", raw)
 			}
 			if body.Error.Code != tc.code || body.Error.Message == "" {
 				t.Fatalf("error = %+v, want code %q with a message", body.Error, tc.code)
+			}
+			if d := body.Error.Details; tc.field != "" && (len(d) != 1 || d[0].Field != tc.field || d[0].Message == "") ||
+				tc.field == "" && len(d) != 0 {
+				t.Fatalf("details = %+v, want one for field %q", d, tc.field)
 			}
 			if strings.Contains(string(raw), "secret") {
 				t.Fatalf("500 body leaks the cause: %s", raw)

@@ -1,13 +1,40 @@
 // Package outbox appends events to a transactional outbox table in the shape
 // Debezium's Outbox Event Router reads.
 //
+// Two ways in, one row writer:
+//
+//   - Writer.Append (and the package-level Append) writes Event rows as
+//     given.
+//   - AppendTyped writes typed events (Typed: the values of schemas/events)
+//     through the same writer: each marshals to its payload and names its
+//     own routing columns, so a domain records its events and the
+//     repository hands them over as they are.
+//
+// A service's repository writes what its domain recorded:
+//
+//	w := outbox.NewWriter(outbox.Validate(schemas.Validate), outbox.DeleteAfterInsert(true))
+//	err := outbox.AppendTyped(ctx, tx, w, p.UpdatedAt, p.PullEvents()...)
+//
 // # Guarantee
 //
 // Append writes through the caller's transaction and nothing else: the
 // event exists if and only if that transaction commits. There is no
 // after-commit publish step to lose on a crash, and no poller: a change data
 // capture connector (Debezium, or the project's walrelay) reads the inserted
-// rows from the write-ahead log and routes each one to Kafka.
+// rows from the write-ahead log and routes each one to Kafka. Rows are
+// inserted in the order given, in one statement.
+//
+// # Checks
+//
+// Before anything is written, every row must name its aggregate type,
+// aggregate id and type and carry a JSON payload, and pass the writer's
+// Validate hook, if any: with schemas.Validate there, each event is checked
+// against its JSON Schema exactly once on its way out, and a bad one fails
+// the caller's transaction instead of reaching Kafka (ErrInvalidEvent). A
+// typed event that does not marshal fails AppendTyped the same way.
+//
+// Zero ids become new UUIDv7s and zero times now; a typed event keeps the id
+// its EventID method returns.
 //
 // # Table
 //
@@ -26,7 +53,7 @@
 //
 // # Keeping the table empty
 //
-// With DeleteAfterInsert the writer deletes each row in the same
+// With DeleteAfterInsert(true) the writer deletes each row in the same
 // transaction right after inserting it. The table stays empty while the WAL
 // still carries the insert, which is all log-based capture needs; the router
 // drops the delete.

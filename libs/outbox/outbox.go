@@ -40,14 +40,15 @@ type Event struct {
 }
 
 // ErrInvalidEvent is wrapped by Append's error for an event missing a
-// required field or carrying a payload that is not JSON.
+// required field, carrying a payload that is not JSON, or refused by the
+// Validate hook.
 var ErrInvalidEvent = errors.New("outbox: invalid event")
 
 // Writer appends events to one outbox table.
 type Writer struct {
 	table             string
 	deleteAfterInsert bool
-	validate          func(Event) error
+	validate          func(eventType string, payload []byte) error
 }
 
 // Option configures a Writer.
@@ -57,13 +58,17 @@ type Option func(*Writer)
 // schema-qualified ("app.outbox").
 func Table(name string) Option { return func(w *Writer) { w.table = name } }
 
-// DeleteAfterInsert deletes each row in the same transaction right after
-// inserting it, keeping the table empty; the WAL still carries the insert.
-func DeleteAfterInsert() Option { return func(w *Writer) { w.deleteAfterInsert = true } }
+// DeleteAfterInsert, when on, deletes each row in the same transaction
+// right after inserting it, keeping the table empty; the WAL still carries
+// the insert.
+func DeleteAfterInsert(on bool) Option { return func(w *Writer) { w.deleteAfterInsert = on } }
 
-// Validate runs fn on every event before it is written; an error fails
-// Append (and so the caller's transaction) instead of shipping a bad event.
-func Validate(fn func(Event) error) Option { return func(w *Writer) { w.validate = fn } }
+// Validate runs fn on the type and payload of every event before it is
+// written (schemas.Validate fits); an error fails Append (and so the
+// caller's transaction) instead of shipping a bad event.
+func Validate(fn func(eventType string, payload []byte) error) Option {
+	return func(w *Writer) { w.validate = fn }
+}
 
 // NewWriter returns a Writer with the given options.
 func NewWriter(opts ...Option) *Writer {
@@ -113,7 +118,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 			return err
 		}
 		if w.validate != nil {
-			if err := w.validate(*e); err != nil {
+			if err := w.validate(e.Type, e.Payload); err != nil {
 				return fmt.Errorf("%w: %s %s: %w", ErrInvalidEvent, e.Type, e.ID, err)
 			}
 		}

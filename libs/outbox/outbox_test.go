@@ -149,7 +149,7 @@ func TestDeleteAfterInsertKeepsTableEmptyButWALCarriesInsert(t *testing.T) {
 	if _, err := conn.Exec(t.Context(), `SELECT pg_create_logical_replication_slot('t_slot', 'test_decoding')`); err != nil {
 		t.Fatal(err)
 	}
-	w := outbox.NewWriter(outbox.DeleteAfterInsert())
+	w := outbox.NewWriter(outbox.DeleteAfterInsert(true))
 	tx, err := conn.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestAppendRejectsInvalidEvents(t *testing.T) {
 	}{
 		{"missing aggregate id", outbox.NewWriter(), outbox.Event{AggregateType: "order", Type: "X", Payload: json.RawMessage(`{}`)}},
 		{"payload not JSON", outbox.NewWriter(), outbox.Event{AggregateType: "order", AggregateID: "1", Type: "X", Payload: json.RawMessage(`{`)}},
-		{"validator refuses", outbox.NewWriter(outbox.Validate(func(outbox.Event) error { return errBad })), event("o-1")},
+		{"validator refuses", outbox.NewWriter(outbox.Validate(func(string, []byte) error { return errBad })), event("o-1")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tx, err := conn.Begin(t.Context())

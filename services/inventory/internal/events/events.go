@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/eventjson"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
@@ -50,7 +49,7 @@ func (h *Handlers) Mux() consumer.Mux {
 // its JSON schema; other types pass untouched (the Mux ignores them).
 func Validate(ev consumer.Event) error { return validate(ev) }
 
-var validate = eventjson.Validator(schemas.Validate, saga.TypeOrderCreated, saga.TypeOrderCancelled, saga.TypeOrderConfirmed)
+var validate = consumer.Validator(schemas.Validate, saga.TypeOrderCreated, saga.TypeOrderCancelled, saga.TypeOrderConfirmed)
 
 func (h *Handlers) clock() time.Time {
 	// PostgreSQL keeps microseconds; rounding here makes what the handler
@@ -61,7 +60,7 @@ func (h *Handlers) clock() time.Time {
 // OrderCreated reserves the order's lines, once per order.
 func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderCreated
-	if err := eventjson.Decode(ev, &oc); err != nil {
+	if err := consumer.Decode(ev, &oc); err != nil {
 		return err
 	}
 	lines := make([]inventory.Line, len(oc.Items))
@@ -110,7 +109,7 @@ func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 // OrderCancelled releases the stock the order holds, if any.
 func (h *Handlers) OrderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderCancelled
-	if err := eventjson.Decode(ev, &oc); err != nil {
+	if err := consumer.Decode(ev, &oc); err != nil {
 		return err
 	}
 	r, err := h.store.Reservation(ctx, tx, oc.OrderID, false)
@@ -147,7 +146,7 @@ func (h *Handlers) OrderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Ev
 // OrderConfirmed marks the order's reservation COMMITTED.
 func (h *Handlers) OrderConfirmed(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderConfirmed
-	if err := eventjson.Decode(ev, &oc); err != nil {
+	if err := consumer.Decode(ev, &oc); err != nil {
 		return err
 	}
 	r, err := h.store.Reservation(ctx, tx, oc.OrderID, true)

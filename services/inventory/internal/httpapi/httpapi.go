@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 )
 
@@ -48,7 +49,7 @@ func (h handlers) putStock(c echo.Context) error {
 		return err
 	}
 	if req.Available == nil {
-		return httpserver.Invalid(httpserver.FieldError{Field: "available", Message: "is required"})
+		return validation.Field("available", "is required")
 	}
 	s, err := inventory.NewStock(c.Param("sku"), *req.Available, h.now().UTC())
 	if err != nil {
@@ -86,9 +87,9 @@ func (h handlers) listReservations(c echo.Context) error {
 	orderID := c.QueryParam("orderId")
 	switch {
 	case orderID == "":
-		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "query parameter is required"})
+		return validation.Field("orderId", "query parameter is required")
 	case !httpserver.IsCanonicalUUID(orderID):
-		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "must be a UUID"})
+		return validation.Field("orderId", "must be a UUID")
 	}
 	out := reservationsResponse{Reservations: []reservationJSON{}}
 	r, err := h.store.ReservationOf(c.Request().Context(), orderID)
@@ -106,15 +107,10 @@ func (h handlers) listReservations(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// toHTTPError maps domain errors to API errors; anything else stays a 500.
+// toHTTPError maps inventory.ErrNotFound to a 404; anything else stays as
+// it is for the shared error handler (a *validation.Error becomes a 422,
+// the rest a 500).
 func toHTTPError(err error) error {
-	if v, ok := errors.AsType[*inventory.ValidationError](err); ok {
-		fields := make([]httpserver.FieldError, len(v.Fields))
-		for i, f := range v.Fields {
-			fields[i] = httpserver.FieldError{Field: f.Field, Message: f.Message}
-		}
-		return httpserver.Invalid(fields...)
-	}
 	if errors.Is(err, inventory.ErrNotFound) {
 		return httpserver.NewError(http.StatusNotFound, "not_found", "sku not found")
 	}

@@ -11,5 +11,7 @@
 // InventoryReleased), which the repository drains with PullEvents and
 // appends to the outbox in the same transaction.
 //
-// The package imports only the standard library and the event contracts.
+// Invalid input comes back as a *validation.Error (libs/validation) naming
+// every invalid field. The package imports only the standard library, the
+// event contracts and libs/validation.
 package inventory

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 )
 
@@ -27,44 +28,16 @@ const MaxSKULen = 64
 // overflow and fit a PostgreSQL integer.
 const MaxQuantity = 1_000_000_000
 
-// FieldError names one invalid field.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-// ValidationError lists every invalid field of an input.
-type ValidationError struct {
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return "invalid input: " + strings.Join(parts, "; ")
-}
-
-func (e *ValidationError) add(field, msg string) { e.Fields = append(e.Fields, FieldError{field, msg}) }
-
-func (e *ValidationError) orNil() error {
-	if len(e.Fields) == 0 {
-		return nil
-	}
-	return e
-}
-
 // checkSKU adds a problem with sku under field to v. The rules are the
 // order service's, so every SKU an order names can be stocked.
-func checkSKU(v *ValidationError, field, sku string) {
+func checkSKU(v *validation.Error, field, sku string) {
 	switch {
 	case strings.TrimSpace(sku) == "":
-		v.add(field, "is required")
+		v.Add(field, "is required")
 	case !utf8.ValidString(sku):
-		v.add(field, "must be valid UTF-8")
+		v.Add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(sku) > MaxSKULen:
-		v.add(field, fmt.Sprintf("must be at most %d characters", MaxSKULen))
+		v.Add(field, fmt.Sprintf("must be at most %d characters", MaxSKULen))
 	}
 }
 
@@ -79,18 +52,18 @@ type Stock struct {
 }
 
 // NewStock returns the stock of sku with available units and nothing
-// reserved, or a *ValidationError naming "sku" and "available". Storing it
+// reserved, or a *validation.Error naming "sku" and "available". Storing it
 // sets the available count of an existing SKU and keeps its reserved count.
 func NewStock(sku string, available int, now time.Time) (*Stock, error) {
-	var v ValidationError
+	var v validation.Error
 	checkSKU(&v, "sku", sku)
 	switch {
 	case available < 0:
-		v.add("available", "must be >= 0")
+		v.Add("available", "must be >= 0")
 	case available > MaxQuantity:
-		v.add("available", fmt.Sprintf("must be <= %d", MaxQuantity))
+		v.Add("available", fmt.Sprintf("must be <= %d", MaxQuantity))
 	}
-	if err := v.orNil(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	return &Stock{SKU: sku, Available: available, CreatedAt: now, UpdatedAt: now}, nil
@@ -145,20 +118,20 @@ func (r *Reservation) SKUs() []string {
 // Merge validates order lines and sums the quantities of lines with the
 // same SKU, returning one line per SKU sorted by SKU.
 func Merge(lines []Line) ([]Line, error) {
-	var v ValidationError
+	var v validation.Error
 	if len(lines) == 0 {
-		v.add("items", "must not be empty")
+		v.Add("items", "must not be empty")
 	}
 	sums := map[string]int{}
 	for i, l := range lines {
 		field := fmt.Sprintf("items[%d]", i)
 		checkSKU(&v, field+".sku", l.SKU)
 		if l.Quantity < 1 || l.Quantity > MaxQuantity {
-			v.add(field+".quantity", fmt.Sprintf("must be between 1 and %d", MaxQuantity))
+			v.Add(field+".quantity", fmt.Sprintf("must be between 1 and %d", MaxQuantity))
 		}
 		sums[l.SKU] += l.Quantity
 	}
-	if err := v.orNil(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	out := make([]Line, 0, len(sums))
@@ -180,7 +153,7 @@ func Merge(lines []Line) ([]Line, error) {
 // existing reservation first, under the same locks.
 func Reserve(orderID string, lines []Line, stock map[string]*Stock, now time.Time) (*Reservation, error) {
 	if orderID == "" {
-		return nil, &ValidationError{Fields: []FieldError{{"orderId", "is required"}}}
+		return nil, validation.Field("orderId", "is required")
 	}
 	merged, err := Merge(lines)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 )
@@ -48,7 +49,7 @@ func TestNewStock(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := inventory.NewStock(tc.sku, tc.available, now)
-			var v *inventory.ValidationError
+			var v *validation.Error
 			if tc.wantErr != errors.As(err, &v) {
 				t.Fatalf("err = %v, want validation error %v", err, tc.wantErr)
 			}

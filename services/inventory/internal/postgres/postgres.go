@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/eventoutbox"
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 )
@@ -25,16 +25,14 @@ type Options struct {
 // Repository reads and writes stock and reservations.
 type Repository struct {
 	pool   *pgxpool.Pool
-	outbox *eventoutbox.Writer
+	outbox *outbox.Writer
 }
 
 // New returns a Repository over pool. Every event is validated against its
 // JSON schema before it is appended; a payload that does not match fails
 // the transaction.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	return &Repository{pool: pool, outbox: eventoutbox.New(eventoutbox.Options{
-		Validate: schemas.Validate, DeleteAfterInsert: opts.DeleteAfterInsert,
-	})}
+	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate), outbox.DeleteAfterInsert(opts.DeleteAfterInsert))}
 }
 
 const stockColumns = `sku, available, reserved, created_at, updated_at`
@@ -216,7 +214,7 @@ func (r *Repository) SaveReservation(ctx context.Context, tx pgx.Tx, res *invent
 			return fmt.Errorf("save reservation of order %s at version %d: %w", res.OrderID, res.Version, inventory.ErrConflict)
 		}
 	}
-	if err := r.outbox.Append(ctx, tx, eventoutbox.At(res.UpdatedAt, res.PullEvents()...)...); err != nil {
+	if err := outbox.AppendTyped(ctx, tx, r.outbox, res.UpdatedAt, res.PullEvents()...); err != nil {
 		return err
 	}
 	res.Version++

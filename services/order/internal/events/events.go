@@ -14,15 +14,16 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/eventjson"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
@@ -53,7 +54,7 @@ type Handlers struct {
 func New(repo Repository, log *slog.Logger) *Handlers {
 	h := &Handlers{repo: repo, log: log, now: time.Now}
 	h.mux = h.routes()
-	h.validate = eventjson.Validator(schemas.Validate, slices.Collect(maps.Keys(h.mux))...)
+	h.validate = consumer.Validator(schemas.Validate, slices.Collect(maps.Keys(h.mux))...)
 	return h
 }
 
@@ -85,7 +86,7 @@ func (h *Handlers) routes() consumer.Mux {
 func on[P events.Event](h *Handlers, change func(*order.Order, P, order.Cause, time.Time) order.Outcome) consumer.Handler {
 	return func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 		var p P
-		if err := eventjson.Decode(ev, &p); err != nil {
+		if err := consumer.Decode(ev, &p); err != nil {
 			return err
 		}
 		return h.apply(ctx, tx, ev, p.AggregateID(), func(o *order.Order, c order.Cause, now time.Time) order.Outcome {
@@ -103,6 +104,11 @@ func (h *Handlers) Validate(ev consumer.Event) error { return h.validate(ev) }
 // changed.
 func (h *Handlers) apply(ctx context.Context, tx pgx.Tx, ev consumer.Event, orderID string,
 	change func(*order.Order, order.Cause, time.Time) order.Outcome) error {
+	// The runtime hands over only events whose id is a UUID.
+	eventID, err := uuid.Parse(ev.ID)
+	if err != nil {
+		return consumer.Permanent(fmt.Errorf("event id %q: %w", ev.ID, err))
+	}
 	log := h.log.With("event_id", ev.ID, "event_type", ev.Type, "order_id", orderID,
 		"topic", ev.Topic, "partition", ev.Partition, "offset", ev.Offset)
 	o, err := h.repo.Lock(ctx, tx, orderID)
@@ -116,7 +122,7 @@ func (h *Handlers) apply(ctx context.Context, tx pgx.Tx, ev consumer.Event, orde
 		return err
 	}
 	before := o.Status()
-	switch outcome := change(o, order.Cause{EventType: ev.Type, EventID: ev.ID}, h.now()); outcome {
+	switch outcome := change(o, order.Cause{EventType: ev.Type, EventID: eventID}, h.now()); outcome {
 	case order.Applied:
 		if err := h.repo.Save(ctx, tx, o); err != nil {
 			return err

@@ -24,6 +24,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 )
 
@@ -82,22 +83,11 @@ func (a *api) place(c echo.Context) error {
 	if err := httpserver.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	key, keyErr := idempotencyKey(c.Request().Header)
-	in, missing := req.toNewOrder()
-	fields := missing
-	if keyErr != nil {
-		fields = append(fields, *keyErr)
-	}
-	if err := in.Validate(); err != nil {
-		var ve *order.ValidationError
-		if !errors.As(err, &ve) {
-			return err
-		}
-		fields = append(fields, fieldErrors(ve)...)
-	}
-	if len(fields) > 0 {
-		return httpserver.Invalid(fields...)
-	}
+	// One answer lists every problem: the request's own (absent fields, the
+	// idempotency key) first, then the domain's, which Place checks.
+	var invalid validation.Error
+	in := req.toNewOrder(&invalid)
+	key := idempotencyKey(c.Request().Header, &invalid)
 
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -107,9 +97,14 @@ func (a *api) place(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("event id: %w", err)
 	}
-	o, err := order.Place(id.String(), eventID.String(), in, a.now())
-	if err != nil {
-		return mapError(err)
+	o, err := order.Place(id.String(), eventID, in, a.now())
+	if ve, ok := errors.AsType[*validation.Error](err); ok {
+		invalid.Fields = append(invalid.Fields, ve.Fields...)
+	} else if err != nil {
+		return err
+	}
+	if err := invalid.Err(); err != nil {
+		return err
 	}
 	var fingerprint string
 	if key != "" {
@@ -127,15 +122,14 @@ func (a *api) place(c echo.Context) error {
 	return c.JSON(http.StatusCreated, toResponse(s))
 }
 
-// toNewOrder converts the request, reporting absent item fields as
-// required. Absent values become placeholders the domain accepts, so each
-// field is reported once.
-func (r placeRequest) toNewOrder() (order.NewOrder, []httpserver.FieldError) {
-	var missing []httpserver.FieldError
+// toNewOrder converts the request, adding absent item fields to invalid
+// as required. Absent values become placeholders the domain accepts, so
+// each field is reported once.
+func (r placeRequest) toNewOrder(invalid *validation.Error) order.NewOrder {
 	in := order.NewOrder{CustomerID: r.CustomerID, Currency: r.Currency}
 	for i, it := range r.Items {
 		if it == nil {
-			missing = append(missing, httpserver.FieldError{Field: fmt.Sprintf("items[%d]", i), Message: "must be an object"})
+			invalid.Add(fmt.Sprintf("items[%d]", i), "must be an object")
 			in.Items = append(in.Items, order.Item{SKU: "-", Quantity: 1})
 			continue
 		}
@@ -146,38 +140,41 @@ func (r placeRequest) toNewOrder() (order.NewOrder, []httpserver.FieldError) {
 		if it.Quantity != nil {
 			item.Quantity = *it.Quantity
 		} else {
-			missing = append(missing, httpserver.FieldError{Field: fmt.Sprintf("items[%d].quantity", i), Message: "is required"})
+			invalid.Add(fmt.Sprintf("items[%d].quantity", i), "is required")
 		}
 		if it.UnitPriceCents != nil {
 			item.UnitPriceCents = *it.UnitPriceCents
 		} else {
-			missing = append(missing, httpserver.FieldError{Field: fmt.Sprintf("items[%d].unitPriceCents", i), Message: "is required"})
+			invalid.Add(fmt.Sprintf("items[%d].unitPriceCents", i), "is required")
 		}
 		in.Items = append(in.Items, item)
 	}
-	return in, missing
+	return in
 }
 
-// idempotencyKey returns the request's key ("" when none) or the reason it
-// is unusable.
-func idempotencyKey(h http.Header) (string, *httpserver.FieldError) {
+// idempotencyKey returns the request's key, or "" when it has none or the
+// key is unusable (then added to invalid with the reason).
+func idempotencyKey(h http.Header, invalid *validation.Error) string {
 	values := h.Values(HeaderIdempotencyKey)
 	switch {
 	case len(values) == 0:
-		return "", nil
+		return ""
 	case len(values) > 1:
-		return "", &httpserver.FieldError{Field: HeaderIdempotencyKey, Message: "must be given once"}
+		invalid.Add(HeaderIdempotencyKey, "must be given once")
+		return ""
 	}
 	key := values[0]
 	if key == "" || len(key) > maxIdempotencyKeyLen {
-		return "", &httpserver.FieldError{Field: HeaderIdempotencyKey, Message: fmt.Sprintf("must be 1 to %d characters", maxIdempotencyKeyLen)}
+		invalid.Add(HeaderIdempotencyKey, fmt.Sprintf("must be 1 to %d characters", maxIdempotencyKeyLen))
+		return ""
 	}
 	for i := range len(key) {
 		if key[i] < 0x21 || key[i] > 0x7e {
-			return "", &httpserver.FieldError{Field: HeaderIdempotencyKey, Message: "must be printable ASCII without spaces"}
+			invalid.Add(HeaderIdempotencyKey, "must be printable ASCII without spaces")
+			return ""
 		}
 	}
-	return key, nil
+	return key
 }
 
 func (a *api) get(c echo.Context) error {
@@ -190,11 +187,11 @@ func (a *api) get(c echo.Context) error {
 
 func (a *api) list(c echo.Context) error {
 	f := order.Filter{CustomerID: c.QueryParam("customerId"), Limit: DefaultListLimit}
-	var fields []httpserver.FieldError
+	var invalid validation.Error
 	if v := c.QueryParam("status"); v != "" {
 		st, ok := order.ParseStatus(v)
 		if !ok {
-			fields = append(fields, httpserver.FieldError{Field: "status", Message: "must be PENDING, CONFIRMED or CANCELLED"})
+			invalid.Add("status", "must be PENDING, CONFIRMED or CANCELLED")
 		}
 		f.Status = st
 	}
@@ -202,16 +199,16 @@ func (a *api) list(c echo.Context) error {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			e := httpserver.NewError(http.StatusBadRequest, "wrong_type", "query parameter limit must be an integer")
-			e.Details = []httpserver.FieldError{{Field: "limit", Message: "must be an integer"}}
+			e.Details = []validation.FieldError{{Field: "limit", Message: "must be an integer"}}
 			return e
 		}
 		if n < 1 || n > MaxListLimit {
-			fields = append(fields, httpserver.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxListLimit)})
+			invalid.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxListLimit))
 		}
 		f.Limit = n
 	}
-	if len(fields) > 0 {
-		return httpserver.Invalid(fields...)
+	if err := invalid.Err(); err != nil {
+		return err
 	}
 	list, err := a.store.List(c.Request().Context(), f)
 	if err != nil {
@@ -224,13 +221,11 @@ func (a *api) list(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// mapError turns domain errors into HTTP errors; anything else stays as is
-// and becomes a 500.
+// mapError turns the order's sentinel errors into HTTP errors; anything
+// else stays as it is for the shared error handler (a *validation.Error
+// becomes a 422, the rest a 500).
 func mapError(err error) error {
-	var ve *order.ValidationError
 	switch {
-	case errors.As(err, &ve):
-		return httpserver.Invalid(fieldErrors(ve)...)
 	case errors.Is(err, order.ErrNotFound):
 		return httpserver.NewError(http.StatusNotFound, "not_found", "order not found")
 	case errors.Is(err, order.ErrIdempotencyKeyReused):
@@ -238,12 +233,4 @@ func mapError(err error) error {
 			"the Idempotency-Key was already used for a different request")
 	}
 	return err
-}
-
-func fieldErrors(ve *order.ValidationError) []httpserver.FieldError {
-	out := make([]httpserver.FieldError, len(ve.Fields))
-	for i, f := range ve.Fields {
-		out[i] = httpserver.FieldError{Field: f.Field, Message: f.Message}
-	}
-	return out
 }

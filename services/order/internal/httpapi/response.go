@@ -60,7 +60,7 @@ func toResponse(s order.Snapshot) orderResponse {
 		r.Items[i] = itemResponse(it)
 	}
 	for i, h := range s.History {
-		r.History[i] = historyResponse{Status: string(h.Status), EventType: h.EventType, EventID: h.EventID, At: h.At}
+		r.History[i] = historyResponse{Status: string(h.Status), EventType: h.EventType, EventID: h.EventID.String(), At: h.At}
 	}
 	return r
 }

@@ -15,13 +15,20 @@
 // reason.
 //
 // The aggregate keeps what it recorded until the repository drains it with
-// PullEvents (events for the outbox) and PullHistory (history entries not yet
-// stored), inside the transaction that saves the order.
+// PullEvents (the schemas' typed events, which the outbox writes as they
+// are) and PullHistory (history entries not yet stored), inside the
+// transaction that saves the order. Event ids are UUIDs from the caller
+// to the outbox row: the OrderCreated Place records carries the id its
+// first history entry names.
+//
+// Place is where a new order is validated, once: an invalid one is a
+// *validation.Error (libs/validation) listing every invalid field, with
+// the wire names of the HTTP API ("customerId", "items[0].quantity").
 //
 // # Limits
 //
-// The package imports only the standard library and the schemas module: no
-// database, HTTP or broker code. Identifiers and clocks are passed in, so
-// the rules are deterministic. Validation field names use the wire names of
-// the HTTP API ("customerId", "items[0].quantity").
+// The package imports only the standard library, the schemas module,
+// libs/validation and github.com/google/uuid: no database, HTTP or broker
+// code. Identifiers and clocks are passed in, so the rules are
+// deterministic.
 package order

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 )
 
 // Limits on an order request.
@@ -34,49 +36,49 @@ type NewOrder struct {
 	Items      []Item
 }
 
-// Validate checks every rule and returns a *ValidationError listing all
+// Validate checks every rule and returns a *validation.Error listing all
 // invalid fields, or nil.
 func (n NewOrder) Validate() error {
-	var v ValidationError
+	var v validation.Error
 	switch {
 	case strings.TrimSpace(n.CustomerID) == "":
-		v.add("customerId", "is required")
+		v.Add("customerId", "is required")
 	case utf8.RuneCountInString(n.CustomerID) > MaxCustomerIDLen:
-		v.add("customerId", fmt.Sprintf("must be at most %d characters", MaxCustomerIDLen))
+		v.Add("customerId", fmt.Sprintf("must be at most %d characters", MaxCustomerIDLen))
 	}
 	if !isCurrency(n.Currency) {
-		v.add("currency", "must be 3 upper-case letters (ISO 4217)")
+		v.Add("currency", "must be 3 upper-case letters (ISO 4217)")
 	}
 	switch {
 	case len(n.Items) == 0:
-		v.add("items", "must hold at least one item")
+		v.Add("items", "must hold at least one item")
 	case len(n.Items) > MaxItems:
-		v.add("items", fmt.Sprintf("must hold at most %d items", MaxItems))
+		v.Add("items", fmt.Sprintf("must hold at most %d items", MaxItems))
 	}
 	for i, it := range n.Items {
 		field := func(name string) string { return fmt.Sprintf("items[%d].%s", i, name) }
 		switch {
 		case strings.TrimSpace(it.SKU) == "":
-			v.add(field("sku"), "is required")
+			v.Add(field("sku"), "is required")
 		case utf8.RuneCountInString(it.SKU) > MaxSKULen:
-			v.add(field("sku"), fmt.Sprintf("must be at most %d characters", MaxSKULen))
+			v.Add(field("sku"), fmt.Sprintf("must be at most %d characters", MaxSKULen))
 		}
 		switch {
 		case it.Quantity < 1:
-			v.add(field("quantity"), "must be at least 1")
+			v.Add(field("quantity"), "must be at least 1")
 		case it.Quantity > MaxQuantity:
-			v.add(field("quantity"), fmt.Sprintf("must be at most %d", MaxQuantity))
+			v.Add(field("quantity"), fmt.Sprintf("must be at most %d", MaxQuantity))
 		}
 		if it.UnitPriceCents < 0 {
-			v.add(field("unitPriceCents"), "must be at least 0")
+			v.Add(field("unitPriceCents"), "must be at least 0")
 		}
 	}
 	if len(v.Fields) == 0 {
 		if _, ok := total(n.Items); !ok {
-			v.add("items", fmt.Sprintf("order total must be at most %d cents", int64(MaxTotalCents)))
+			v.Add("items", fmt.Sprintf("order total must be at most %d cents", int64(MaxTotalCents)))
 		}
 	}
-	return v.errOrNil()
+	return v.Err()
 }
 
 // Fingerprint is a digest of the request's content (hex SHA-256), the same

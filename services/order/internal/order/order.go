@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 )
 
@@ -42,7 +44,7 @@ type HistoryEntry struct {
 	// order's own OrderCreated for the first entry, then the payment or
 	// inventory event that arrived.
 	EventType string
-	EventID   string
+	EventID   uuid.UUID
 	// At is when the order service applied the change.
 	At time.Time
 }
@@ -50,18 +52,19 @@ type HistoryEntry struct {
 // Cause names the event a saga method reacts to.
 type Cause struct {
 	EventType string
-	EventID   string
+	EventID   uuid.UUID
 }
 
-// Recorded is an event the aggregate recorded for the outbox.
-type Recorded struct {
-	// ID is the event id; empty lets the outbox writer assign one.
-	ID string
-	// Event is the payload, one of the schemas' order event types.
-	Event events.Event
-	// At is when the change happened.
-	At time.Time
+// created is the OrderCreated event Place records. It marshals to the
+// OrderCreated payload unchanged; its EventID, which the outbox writer
+// reads, is the id the order's first history entry names.
+type created struct {
+	events.OrderCreated
+	id uuid.UUID
 }
+
+// EventID returns the id the event's outbox row takes.
+func (c created) EventID() uuid.UUID { return c.id }
 
 // Outcome says what a saga method did.
 type Outcome int
@@ -110,13 +113,14 @@ type Snapshot struct {
 // Place or Restore.
 type Order struct {
 	s        Snapshot
-	events   []Recorded
+	events   []events.Event
 	newSince int // index of the first history entry not yet pulled
 }
 
-// Place validates in and returns a new PENDING order with the given id that
-// has recorded OrderCreated under createdEventID.
-func Place(id, createdEventID string, in NewOrder, now time.Time) (*Order, error) {
+// Place validates in (a *validation.Error lists every invalid field) and
+// returns a new PENDING order with the given id that has recorded
+// OrderCreated under createdEventID.
+func Place(id string, createdEventID uuid.UUID, in NewOrder, now time.Time) (*Order, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -137,14 +141,14 @@ func Place(id, createdEventID string, in NewOrder, now time.Time) (*Order, error
 	for i, it := range in.Items {
 		lines[i] = events.OrderItem{SKU: it.SKU, Quantity: it.Quantity, UnitPriceCents: it.UnitPriceCents}
 	}
-	o.record(createdEventID, events.OrderCreated{
+	o.record(created{OrderCreated: events.OrderCreated{
 		OrderID:    id,
 		CustomerID: in.CustomerID,
 		Currency:   in.Currency,
 		Items:      lines,
 		TotalCents: sum,
 		CreatedAt:  now,
-	}, now)
+	}, id: createdEventID})
 	return o, nil
 }
 
@@ -169,9 +173,12 @@ func (o *Order) ID() string { return o.s.ID }
 // Status returns the current status.
 func (o *Order) Status() Status { return o.s.Status }
 
-// PullEvents returns the events recorded since the last call and forgets
-// them.
-func (o *Order) PullEvents() []Recorded {
+// PullEvents returns the events recorded since the last call, in order,
+// and forgets them. A change records its events at the time it sets as
+// UpdatedAt, so those pulled after each change occurred then. The
+// OrderCreated of Place names its own event id through an EventID method;
+// the others leave theirs to the outbox writer.
+func (o *Order) PullEvents() []events.Event {
 	ev := o.events
 	o.events = nil
 	return ev
@@ -228,13 +235,13 @@ func (o *Order) progress(c Cause, now time.Time) {
 	o.s.UpdatedAt = now
 	if o.s.PaymentCaptured && o.s.InventoryReserved {
 		o.s.Status = StatusConfirmed
-		o.record("", events.OrderConfirmed{
+		o.record(events.OrderConfirmed{
 			OrderID:     o.s.ID,
 			CustomerID:  o.s.CustomerID,
 			TotalCents:  o.s.TotalCents,
 			Currency:    o.s.Currency,
 			ConfirmedAt: now,
-		}, now)
+		})
 	}
 	o.addHistory(c, now)
 }
@@ -248,12 +255,12 @@ func (o *Order) cancel(c Cause, reason string, now time.Time) Outcome {
 	o.s.CancellationReason = reason
 	o.s.UpdatedAt = now
 	o.addHistory(c, now)
-	o.record("", events.OrderCancelled{
+	o.record(events.OrderCancelled{
 		OrderID:     o.s.ID,
 		CustomerID:  o.s.CustomerID,
 		Reason:      reason,
 		CancelledAt: now,
-	}, now)
+	})
 	return Applied
 }
 
@@ -280,9 +287,7 @@ func (o *Order) addHistory(c Cause, at time.Time) {
 	})
 }
 
-func (o *Order) record(id string, ev events.Event, at time.Time) {
-	o.events = append(o.events, Recorded{ID: id, Event: ev, At: at})
-}
+func (o *Order) record(ev events.Event) { o.events = append(o.events, ev) }
 
 // Filter selects orders for a listing.
 type Filter struct {

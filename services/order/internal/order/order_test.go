@@ -1,16 +1,29 @@
 package order
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+
+// Ids of the orders' own OrderCreated events.
+var (
+	ev1 = uuid.MustParse("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85")
+	ev2 = uuid.MustParse("0193b6f2-8a02-7c11-b5e3-2d9a71f04c86")
+)
+
+// eventID is the id of the event a test names by label.
+func eventID(label string) uuid.UUID { return uuid.NewSHA1(uuid.Nil, []byte(label)) }
 
 func validOrder() NewOrder {
 	return NewOrder{CustomerID: "cust-42", Currency: "EUR", Items: []Item{
@@ -61,9 +74,9 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			var ve *ValidationError
+			var ve *validation.Error
 			if !errors.As(err, &ve) {
-				t.Fatalf("Validate() = %v, want *ValidationError", err)
+				t.Fatalf("Validate() = %v, want *validation.Error", err)
 			}
 			var got []string
 			for _, f := range ve.Fields {
@@ -88,7 +101,7 @@ func TestFingerprint(t *testing.T) {
 }
 
 func TestPlace(t *testing.T) {
-	o, err := Place("order-1", "ev-1", validOrder(), t0)
+	o, err := Place("order-1", ev1, validOrder(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,25 +109,39 @@ func TestPlace(t *testing.T) {
 	if s.Status != StatusPending || s.TotalCents != 2899 || s.Version != 0 {
 		t.Fatalf("placed order = %+v", s)
 	}
-	want := []HistoryEntry{{Seq: 1, Status: StatusPending, EventType: events.TypeOrderCreated, EventID: "ev-1", At: t0}}
+	want := []HistoryEntry{{Seq: 1, Status: StatusPending, EventType: events.TypeOrderCreated, EventID: ev1, At: t0}}
 	if got := o.PullHistory(); !slices.Equal(got, want) {
 		t.Fatalf("history = %+v, want %+v", got, want)
 	}
 	evs := o.PullEvents()
-	if len(evs) != 1 || evs[0].ID != "ev-1" {
+	if len(evs) != 1 {
 		t.Fatalf("events = %+v", evs)
 	}
-	created, ok := evs[0].Event.(events.OrderCreated)
-	if !ok || created.OrderID != "order-1" || created.TotalCents != 2899 || len(created.Items) != 2 {
-		t.Fatalf("OrderCreated = %+v", evs[0].Event)
+	if id, ok := evs[0].(interface{ EventID() uuid.UUID }); !ok || id.EventID() != ev1 {
+		t.Fatalf("event %+v does not name the event id %s", evs[0], ev1)
+	}
+	c, ok := evs[0].(created)
+	if !ok || c.EventType() != events.TypeOrderCreated || c.OrderID != "order-1" || c.TotalCents != 2899 || len(c.Items) != 2 || !c.CreatedAt.Equal(s.UpdatedAt) {
+		t.Fatalf("OrderCreated = %+v", evs[0])
+	}
+	if payload, err := json.Marshal(evs[0]); err != nil || string(payload) != string(must(json.Marshal(c.OrderCreated))) {
+		t.Fatalf("payload = %s, %v; want the OrderCreated payload alone", payload, err)
 	}
 	if len(o.PullEvents()) != 0 || len(o.PullHistory()) != 0 {
 		t.Fatal("pulling twice returned things again")
 	}
 
-	if _, err := Place("order-2", "ev-2", NewOrder{}, t0); err == nil {
-		t.Fatal("Place accepted an invalid order")
+	_, err = Place("order-2", ev2, NewOrder{}, t0)
+	if ve, ok := errors.AsType[*validation.Error](err); !ok || len(ve.Fields) == 0 {
+		t.Fatalf("Place of an invalid order = %v, want a *validation.Error", err)
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 type step struct {
@@ -124,25 +151,25 @@ type step struct {
 
 func captured(id string) step {
 	return step{func(o *Order) Outcome {
-		return o.ApplyPaymentCaptured(Cause{events.TypePaymentCaptured, id}, t0.Add(time.Second))
+		return o.ApplyPaymentCaptured(Cause{events.TypePaymentCaptured, eventID(id)}, t0.Add(time.Second))
 	}, Applied}
 }
 
 func reserved(id string) step {
 	return step{func(o *Order) Outcome {
-		return o.ApplyInventoryReserved(Cause{events.TypeInventoryReserved, id}, t0.Add(time.Second))
+		return o.ApplyInventoryReserved(Cause{events.TypeInventoryReserved, eventID(id)}, t0.Add(time.Second))
 	}, Applied}
 }
 
 func paymentFailed(id, reason string) step {
 	return step{func(o *Order) Outcome {
-		return o.ApplyPaymentFailed(Cause{events.TypePaymentFailed, id}, reason, t0.Add(time.Second))
+		return o.ApplyPaymentFailed(Cause{events.TypePaymentFailed, eventID(id)}, reason, t0.Add(time.Second))
 	}, Applied}
 }
 
 func rejected(id, reason string) step {
 	return step{func(o *Order) Outcome {
-		return o.ApplyInventoryRejected(Cause{events.TypeInventoryRejected, id}, reason, t0.Add(time.Second))
+		return o.ApplyInventoryRejected(Cause{events.TypeInventoryRejected, eventID(id)}, reason, t0.Add(time.Second))
 	}, Applied}
 }
 
@@ -178,7 +205,7 @@ func TestSaga(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			placed, err := Place("order-1", "ev-1", validOrder(), t0)
+			placed, err := Place("order-1", ev1, validOrder(), t0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,8 +221,8 @@ func TestSaga(t *testing.T) {
 				t.Fatalf("status %s reason %q, want %s %q", s.Status, s.CancellationReason, tt.status, tt.reason)
 			}
 			var types []string
-			for _, r := range o.PullEvents() {
-				types = append(types, r.Event.EventType())
+			for _, e := range o.PullEvents() {
+				types = append(types, e.EventType())
 			}
 			if !slices.Equal(types, tt.emitted) {
 				t.Fatalf("emitted %v, want %v", types, tt.emitted)

@@ -2,10 +2,11 @@
 // order_history and idempotency_keys tables, plus the outbox rows of the
 // events an order records, written in the same transaction.
 //
-// Save validates every event payload against its JSON schema before
-// appending it, so a payload bug fails the business transaction instead of
-// reaching Kafka. Concurrent changes of one order are serialised by
-// Lock (SELECT ... FOR UPDATE) and guarded by a version check in Save.
+// Save writes the events an order recorded as they are (libs/outbox
+// AppendTyped), each validated against its JSON schema on the way, so a
+// payload bug fails the business transaction instead of reaching Kafka.
+// Concurrent changes of one order are serialised by Lock (SELECT ... FOR
+// UPDATE) and guarded by a version check in Save.
 package postgres
 
 import (
@@ -17,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/eventoutbox"
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 )
@@ -32,14 +33,12 @@ type Options struct {
 // Repository reads and writes orders.
 type Repository struct {
 	pool   *pgxpool.Pool
-	outbox *eventoutbox.Writer
+	outbox *outbox.Writer
 }
 
 // New returns a Repository over pool.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	return &Repository{pool: pool, outbox: eventoutbox.New(eventoutbox.Options{
-		Validate: schemas.Validate, DeleteAfterInsert: opts.DeleteAfterInsert,
-	})}
+	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate), outbox.DeleteAfterInsert(opts.DeleteAfterInsert))}
 }
 
 const insertIdempotencyKey = `INSERT INTO idempotency_keys (key, request_hash, order_id)
@@ -162,7 +161,7 @@ func (r *Repository) Save(ctx context.Context, tx pgx.Tx, o *order.Order) error 
 	}
 	if h := o.PullHistory(); len(h) > 0 {
 		n := len(h)
-		seqs, statuses, types, ids, ats := make([]int32, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+		seqs, statuses, types, ids, ats := make([]int32, n), make([]string, n), make([]string, n), make([]uuid.UUID, n), make([]time.Time, n)
 		for i, e := range h {
 			seqs[i], statuses[i], types[i], ids[i], ats[i] = int32(e.Seq), string(e.Status), e.EventType, e.EventID, e.At
 		}
@@ -170,15 +169,7 @@ func (r *Repository) Save(ctx context.Context, tx pgx.Tx, o *order.Order) error 
 			return fmt.Errorf("insert order history: %w", err)
 		}
 	}
-	recorded := o.PullEvents()
-	if len(recorded) == 0 {
-		return nil
-	}
-	evs := make([]eventoutbox.Recorded, len(recorded))
-	for i, rec := range recorded {
-		evs[i] = eventoutbox.Recorded{Event: rec.Event, ID: rec.ID, At: rec.At}
-	}
-	return r.outbox.Append(ctx, tx, evs...)
+	return outbox.AppendTyped(ctx, tx, r.outbox, s.UpdatedAt, o.PullEvents()...)
 }
 
 const listOrders = `SELECT id FROM orders
@@ -214,7 +205,7 @@ FROM orders WHERE id = ANY($1::uuid[])`
 const selectItems = `SELECT order_id, sku, quantity, unit_price_cents
 FROM order_items WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line`
 
-const selectHistory = `SELECT order_id, seq, status, event_type, event_id::text, occurred_at
+const selectHistory = `SELECT order_id, seq, status, event_type, event_id, occurred_at
 FROM order_history WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, seq`
 
 // load reads one order with its items and history; forUpdate locks its row.

@@ -28,9 +28,11 @@ func setup(t *testing.T, opts postgres.Options) (*postgres.Repository, *pgxpool.
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
+func newEventID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+
 func placed(t *testing.T, repo *postgres.Repository) order.Snapshot {
 	t.Helper()
-	o, err := order.Place(newID(), newID(), order.NewOrder{CustomerID: "cust-1", Currency: "EUR",
+	o, err := order.Place(newID(), newEventID(), order.NewOrder{CustomerID: "cust-1", Currency: "EUR",
 		Items: []order.Item{{SKU: "SKU-1", Quantity: 3, UnitPriceCents: 500}}}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +76,8 @@ func TestSaveDetectsConcurrentChange(t *testing.T) {
 	}
 	// Two copies loaded without a lock; the second save must not win.
 	a, b := order.Restore(stored), order.Restore(stored)
-	a.ApplyPaymentCaptured(order.Cause{EventType: events.TypePaymentCaptured, EventID: newID()}, time.Now())
-	b.ApplyInventoryReserved(order.Cause{EventType: events.TypeInventoryReserved, EventID: newID()}, time.Now())
+	a.ApplyPaymentCaptured(order.Cause{EventType: events.TypePaymentCaptured, EventID: newEventID()}, time.Now())
+	b.ApplyInventoryReserved(order.Cause{EventType: events.TypeInventoryReserved, EventID: newEventID()}, time.Now())
 	save := func(o *order.Order) error {
 		return pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error { return repo.Save(t.Context(), tx, o) })
 	}
@@ -101,7 +103,7 @@ func TestSaveRejectsEventBreakingItsSchema(t *testing.T) {
 	// A corrupted aggregate: OrderCancelled requires a customer id.
 	stored.CustomerID = ""
 	o := order.Restore(stored)
-	o.ApplyPaymentFailed(order.Cause{EventType: events.TypePaymentFailed, EventID: newID()}, "declined", time.Now())
+	o.ApplyPaymentFailed(order.Cause{EventType: events.TypePaymentFailed, EventID: newEventID()}, "declined", time.Now())
 	err = pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error { return repo.Save(t.Context(), tx, o) })
 	if !errors.Is(err, outbox.ErrInvalidEvent) {
 		t.Fatalf("Save = %v, want outbox.ErrInvalidEvent", err)
@@ -130,7 +132,7 @@ func TestIdempotencyKey(t *testing.T) {
 	repo, pool := setup(t, postgres.Options{})
 	in := order.NewOrder{CustomerID: "c", Currency: "EUR", Items: []order.Item{{SKU: "S", Quantity: 1, UnitPriceCents: 1}}}
 	place := func(in order.NewOrder) (order.Snapshot, bool, error) {
-		o, err := order.Place(newID(), newID(), in, time.Now())
+		o, err := order.Place(newID(), newEventID(), in, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

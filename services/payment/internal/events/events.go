@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/eventjson"
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
@@ -50,7 +50,7 @@ func (h *Handlers) Mux() consumer.Mux {
 // its JSON schema; other types pass untouched (the Mux ignores them).
 func Validate(ev consumer.Event) error { return validate(ev) }
 
-var validate = eventjson.Validator(schemas.Validate, saga.TypeOrderCreated, saga.TypeOrderCancelled)
+var validate = consumer.Validator(schemas.Validate, saga.TypeOrderCreated, saga.TypeOrderCancelled)
 
 func (h *Handlers) clock() time.Time {
 	// PostgreSQL keeps microseconds; rounding here makes what the handler
@@ -61,7 +61,7 @@ func (h *Handlers) clock() time.Time {
 // OrderCreated charges the order, once per order.
 func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderCreated
-	if err := eventjson.Decode(ev, &oc); err != nil {
+	if err := consumer.Decode(ev, &oc); err != nil {
 		return err
 	}
 	acct, err := h.store.LockAccount(ctx, tx, oc.CustomerID)
@@ -90,7 +90,7 @@ func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 		ID: oc.OrderID, CustomerID: oc.CustomerID, Currency: oc.Currency, TotalCents: oc.TotalCents,
 	}, acct, h.clock())
 	if err != nil {
-		if _, ok := errors.AsType[*payment.ValidationError](err); ok {
+		if _, ok := errors.AsType[*validation.Error](err); ok {
 			return consumer.Permanent(fmt.Errorf("order %s: %w", oc.OrderID, err))
 		}
 		return err
@@ -111,7 +111,7 @@ func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 // OrderCancelled refunds the order's captured payment, if there is one.
 func (h *Handlers) OrderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 	var oc saga.OrderCancelled
-	if err := eventjson.Decode(ev, &oc); err != nil {
+	if err := consumer.Decode(ev, &oc); err != nil {
 		return err
 	}
 	p, err := h.store.PaymentByOrder(ctx, tx, oc.OrderID, false)

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 )
 
@@ -53,7 +54,7 @@ func (h handlers) putAccount(c echo.Context) error {
 		return err
 	}
 	if req.BalanceCents == nil {
-		return httpserver.Invalid(httpserver.FieldError{Field: "balanceCents", Message: "is required"})
+		return validation.Field("balanceCents", "is required")
 	}
 	a, err := payment.NewAccount(c.Param("customerId"), *req.BalanceCents, h.now().UTC())
 	if err != nil {
@@ -94,9 +95,9 @@ func (h handlers) listPayments(c echo.Context) error {
 	orderID := c.QueryParam("orderId")
 	switch {
 	case orderID == "":
-		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "query parameter is required"})
+		return validation.Field("orderId", "query parameter is required")
 	case !httpserver.IsCanonicalUUID(orderID):
-		return httpserver.Invalid(httpserver.FieldError{Field: "orderId", Message: "must be a UUID"})
+		return validation.Field("orderId", "must be a UUID")
 	}
 	ps, err := h.store.PaymentsByOrder(c.Request().Context(), orderID)
 	if err != nil {
@@ -112,15 +113,10 @@ func (h handlers) listPayments(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// toHTTPError maps domain errors to API errors; anything else stays a 500.
+// toHTTPError maps payment.ErrNotFound to a 404; anything else stays as it
+// is for the shared error handler (a *validation.Error becomes a 422, the
+// rest a 500).
 func toHTTPError(err error) error {
-	if v, ok := errors.AsType[*payment.ValidationError](err); ok {
-		fields := make([]httpserver.FieldError, len(v.Fields))
-		for i, f := range v.Fields {
-			fields[i] = httpserver.FieldError{Field: f.Field, Message: f.Message}
-		}
-		return httpserver.Invalid(fields...)
-	}
 	if errors.Is(err, payment.ErrNotFound) {
 		return httpserver.NewError(http.StatusNotFound, "not_found", "account not found")
 	}

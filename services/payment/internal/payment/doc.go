@@ -8,5 +8,7 @@
 // which the repository drains with PullEvents and appends to the outbox in
 // the same transaction as the rows.
 //
-// The package imports only the standard library and the event contracts.
+// Invalid input comes back as a *validation.Error (libs/validation) naming
+// every invalid field. The package imports only the standard library, the
+// event contracts and libs/validation.
 package payment

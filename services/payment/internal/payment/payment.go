@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 )
 
@@ -26,44 +27,16 @@ const MaxBalanceCents = 1<<53 - 1
 // MaxCustomerIDLen is the longest customer id, as the event schemas allow.
 const MaxCustomerIDLen = 100
 
-// FieldError names one invalid field.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-// ValidationError lists every invalid field of an input.
-type ValidationError struct {
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return "invalid input: " + strings.Join(parts, "; ")
-}
-
-func (e *ValidationError) add(field, msg string) { e.Fields = append(e.Fields, FieldError{field, msg}) }
-
-func (e *ValidationError) orNil() error {
-	if len(e.Fields) == 0 {
-		return nil
-	}
-	return e
-}
-
 // checkCustomerID adds a problem with id under field to v. The rules are
 // the order service's, so every order's customer can hold an account.
-func checkCustomerID(v *ValidationError, field, id string) {
+func checkCustomerID(v *validation.Error, field, id string) {
 	switch {
 	case strings.TrimSpace(id) == "":
-		v.add(field, "is required")
+		v.Add(field, "is required")
 	case !utf8.ValidString(id):
-		v.add(field, "must be valid UTF-8")
+		v.Add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(id) > MaxCustomerIDLen:
-		v.add(field, fmt.Sprintf("must be at most %d characters", MaxCustomerIDLen))
+		v.Add(field, fmt.Sprintf("must be at most %d characters", MaxCustomerIDLen))
 	}
 }
 
@@ -76,23 +49,23 @@ type Account struct {
 }
 
 // NewAccount returns an account for customerID holding balanceCents, or a
-// *ValidationError naming the fields "customerId" and "balanceCents".
+// *validation.Error naming the fields "customerId" and "balanceCents".
 func NewAccount(customerID string, balanceCents int64, now time.Time) (*Account, error) {
-	var v ValidationError
+	var v validation.Error
 	checkCustomerID(&v, "customerId", customerID)
 	checkBalance(&v, balanceCents)
-	if err := v.orNil(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	return &Account{CustomerID: customerID, BalanceCents: balanceCents, CreatedAt: now, UpdatedAt: now}, nil
 }
 
-func checkBalance(v *ValidationError, cents int64) {
+func checkBalance(v *validation.Error, cents int64) {
 	switch {
 	case cents < 0:
-		v.add("balanceCents", "must be >= 0")
+		v.Add("balanceCents", "must be >= 0")
 	case cents > MaxBalanceCents:
-		v.add("balanceCents", fmt.Sprintf("must be <= %d", MaxBalanceCents))
+		v.Add("balanceCents", fmt.Sprintf("must be <= %d", MaxBalanceCents))
 	}
 }
 
@@ -117,18 +90,18 @@ type Order struct {
 }
 
 func (o Order) validate() error {
-	var v ValidationError
+	var v validation.Error
 	if o.ID == "" {
-		v.add("orderId", "is required")
+		v.Add("orderId", "is required")
 	}
 	checkCustomerID(&v, "customerId", o.CustomerID)
 	if len(o.Currency) != 3 {
-		v.add("currency", "must be a 3-letter code")
+		v.Add("currency", "must be a 3-letter code")
 	}
 	if o.TotalCents < 0 {
-		v.add("totalCents", "must be >= 0")
+		v.Add("totalCents", "must be >= 0")
 	}
-	return v.orNil()
+	return v.Err()
 }
 
 // Payment is the settlement of one order: at most one exists per order.
@@ -160,7 +133,7 @@ func Charge(id string, order Order, acct *Account, now time.Time) (*Payment, err
 		return nil, err
 	}
 	if id == "" {
-		return nil, &ValidationError{Fields: []FieldError{{"paymentId", "is required"}}}
+		return nil, validation.Field("paymentId", "is required")
 	}
 	if acct != nil && acct.CustomerID != order.CustomerID {
 		return nil, fmt.Errorf("charge order %s of customer %s to the account of %s: %w", order.ID, order.CustomerID, acct.CustomerID, ErrConflict)

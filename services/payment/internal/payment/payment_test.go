@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 )
@@ -41,9 +42,9 @@ func TestNewAccount(t *testing.T) {
 				}
 				return
 			}
-			var v *payment.ValidationError
+			var v *validation.Error
 			if !errors.As(err, &v) {
-				t.Fatalf("err = %v, want a *ValidationError", err)
+				t.Fatalf("err = %v, want a *validation.Error", err)
 			}
 			var got []string
 			for _, f := range v.Fields {
@@ -113,7 +114,7 @@ func TestChargeRejectsBadInput(t *testing.T) {
 	bad := order(-1)
 	bad.Currency = "EURO"
 	_, err := payment.Charge("pay-1", bad, nil, now)
-	var v *payment.ValidationError
+	var v *validation.Error
 	if !errors.As(err, &v) || len(v.Fields) != 2 {
 		t.Fatalf("err = %v, want currency and totalCents invalid", err)
 	}

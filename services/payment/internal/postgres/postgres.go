@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/eventoutbox"
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 )
@@ -24,16 +24,14 @@ type Options struct {
 // Repository reads and writes accounts and payments.
 type Repository struct {
 	pool   *pgxpool.Pool
-	outbox *eventoutbox.Writer
+	outbox *outbox.Writer
 }
 
 // New returns a Repository over pool. Every event is validated against its
 // JSON schema before it is appended; a payload that does not match fails
 // the transaction.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	return &Repository{pool: pool, outbox: eventoutbox.New(eventoutbox.Options{
-		Validate: schemas.Validate, DeleteAfterInsert: opts.DeleteAfterInsert,
-	})}
+	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate), outbox.DeleteAfterInsert(opts.DeleteAfterInsert))}
 }
 
 const putAccount = `
@@ -179,7 +177,7 @@ func (r *Repository) SavePayment(ctx context.Context, tx pgx.Tx, p *payment.Paym
 		}
 		return fmt.Errorf("save payment of order %s: %w", p.OrderID, err)
 	}
-	return r.outbox.Append(ctx, tx, eventoutbox.At(p.UpdatedAt, p.PullEvents()...)...)
+	return outbox.AppendTyped(ctx, tx, r.outbox, p.UpdatedAt, p.PullEvents()...)
 }
 
 const uniqueViolation = "23505"

@@ -1,4 +1,4 @@
-package eventjson
+package consumer_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 )
 
-func TestDecode(t *testing.T) {
+func TestDecodePayload(t *testing.T) {
 	type added struct {
 		Name string `json:"name"`
 		N    int    `json:"n"`
@@ -28,7 +28,7 @@ func TestDecode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got added
-			err := Decode(consumer.Event{ID: "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10", Type: "ItemAdded", Payload: []byte(tt.payload)}, &got)
+			err := consumer.Decode(consumer.Event{ID: "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10", Type: "ItemAdded", Payload: []byte(tt.payload)}, &got)
 			if tt.bad {
 				if err == nil || !consumer.IsPermanent(err) || !strings.Contains(err.Error(), "decode ItemAdded 0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10") {
 					t.Fatalf("Decode = %v, want a permanent error naming the event", err)
@@ -53,7 +53,7 @@ func TestValidator(t *testing.T) {
 		return nil
 	}
 	types := []string{"A", "B"}
-	v := Validator(validate, types...)
+	v := consumer.Validator(validate, types...)
 	types[0] = "changed" // the validator keeps its own copy
 	tests := []struct {
 		typ, payload string
