@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"math"
 	"math/big"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -129,8 +130,14 @@ func TestStringForms(t *testing.T) {
 	if got, _ := HeaderString(v); got != `{"l":["a",null,"q\"\\"],"in":{"q":"x","n":null},"buf":"aGk=","d":1.0E7,"skip":null}` {
 		t.Errorf("header string: %s", got)
 	}
-	if _, err := JavaString(ByteArray{1}); err == nil {
-		t.Errorf("byte[] toString accepted")
+	// byte[].toString(): "[B@" and an identity hash, which differs between objects.
+	a, err := JavaString(ByteArray{1})
+	b, _ := JavaString(ByteArray{1})
+	if err != nil || !regexp.MustCompile(`^\[B@[1-9a-f][0-9a-f]{0,7}$`).MatchString(a) {
+		t.Errorf("byte[] toString = %q, %v", a, err)
+	}
+	if a == b {
+		t.Errorf("two byte[] printed with the same identity hash %q", a)
 	}
 	if b, _ := (SimpleHeaderConverter{}).FromConnectData(nil, nil); b != nil {
 		t.Errorf("null header")

@@ -2,14 +2,15 @@ package connectdata
 
 import (
 	"encoding/base64"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
 )
 
-// JavaString is String.valueOf(value): what StringConverter writes. byte[] values fail, because Java prints
-// them with an identity hash code ("[B@1b6d3586") that cannot be reproduced.
+// JavaString is String.valueOf(value): what StringConverter writes. A byte[] prints as Java's Object.toString
+// does, "[B@" and an identity hash code in hex; Java's hash is arbitrary, so a random one stands in for it.
 func JavaString(v any) (string, error) {
 	var b strings.Builder
 	if err := appendJavaString(&b, v); err != nil {
@@ -44,7 +45,7 @@ func appendJavaString(b *strings.Builder, v any) error {
 		n := strconv.Itoa(len(x))
 		b.WriteString("java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]")
 	case ByteArray:
-		return Errorf("walrelay.UnsupportedOperation", "Java prints a byte[] as [B@<identity hash>, which cannot be reproduced")
+		b.WriteString("[B@" + strconv.FormatUint(uint64(identityHash()), 16))
 	case List:
 		// AbstractCollection.toString
 		b.WriteByte('[')
@@ -147,5 +148,14 @@ func appendBase64(b *strings.Builder, data []byte, embedded bool) {
 	b.WriteString(base64.StdEncoding.EncodeToString(data))
 	if embedded {
 		b.WriteByte('"')
+	}
+}
+
+// identityHash stands in for System.identityHashCode: a non-zero 31-bit number with no meaning.
+func identityHash() uint32 {
+	for {
+		if h := rand.Uint32() & 0x7fffffff; h != 0 {
+			return h
+		}
 	}
 }

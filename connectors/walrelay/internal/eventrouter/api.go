@@ -13,6 +13,10 @@ type Column struct {
 	Key     bool   // part of the primary key / replica identity
 	Null    bool   // the value is SQL NULL
 	Value   []byte // PostgreSQL text output; bytea in \x hex form
+	// Unavailable marks Value as the unavailable.value.placeholder standing for an unchanged TOASTed value the
+	// stream does not carry. Debezium puts the placeholder's bytes into a bytea column as a byte[] (not the
+	// ByteBuffer a bytea value becomes), which StringConverter prints as "[B@<identity hash>".
+	Unavailable bool
 }
 
 // Op is a Debezium change operation code.
@@ -78,8 +82,9 @@ type LogicalMessage struct {
 	Prefix        string
 	Content       []byte
 
-	// CommitTime is the commit time of the enclosing transaction (from its BEGIN) for a transactional message;
-	// zero uses now (Debezium keeps the previous event's commit time, or the wall clock when there is none).
+	// CommitTime is the commit time of the enclosing transaction (from its BEGIN) for a transactional message, and
+	// of the last transaction streamed before it for one that is not (Debezium's source info keeps its last
+	// timestamp); zero, when there is none, uses now, as Debezium does.
 	CommitTime time.Time
 	// TxID is the transaction's xid for a transactional message (0 = none, source.txId null).
 	TxID uint32

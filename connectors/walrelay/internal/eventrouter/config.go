@@ -112,7 +112,6 @@ type routerConfig struct {
 	opInvalid                                                              opBehavior
 	expand                                                                 bool
 	nullAsBytes                                                            bool // table.json.payload.null.behavior=optional_bytes
-	emptyArrayAsString                                                     bool // table.json.payload.empty.array.behavior=optional_string
 	additional                                                             []additionalField
 	missingIgnore                                                          bool
 	hasEnvelope                                                            bool
@@ -430,18 +429,15 @@ func (p *configParser) router() routerConfig {
 	}
 	c.expand = p.boolean(keyExpandJSON, false)
 	c.nullAsBytes = p.enum(keyJSONNull, "ignore", "ignore", "optional_bytes") == "optional_bytes"
-	c.emptyArrayAsString = p.enum(keyJSONEmptyArray, "ignore", "ignore", "optional_string") == "optional_string"
+	// Debezium 3.6 does not define these keys (the 3.7 empty-array behaviour, the boolean that
+	// table.field.additional.missing replaced in 3.6), so its router ignores them whatever their value.
+	p.get(keyJSONEmptyArray)
+	p.get(keyAdditionalErrOld)
 	if v, ok := p.get(keyFieldNameAdjust); ok && !strings.EqualFold(strings.TrimSpace(v), "none") {
 		p.errorf(keyFieldNameAdjust, "walrelay implements only field.name.adjustment.mode=none, not %s", v)
 	}
 
-	// table.field.additional.missing (3.6+) wins; the pre-3.6 boolean is honoured when it is the only one set.
 	c.missingIgnore = p.enum(keyAdditionalMissing, "error", "error", "ignore") == "ignore"
-	if _, newSet := p.conn[keyAdditionalMissing]; !newSet {
-		c.missingIgnore = !p.boolean(keyAdditionalErrOld, true)
-	} else {
-		p.boolean(keyAdditionalErrOld, true)
-	}
 
 	c.additional = p.placements()
 	for _, f := range c.additional {

@@ -14,11 +14,12 @@
 //     "EventRouter" accepted), with all of its keys: route.by.field, route.topic.regex (a java.util.regex pattern),
 //     route.topic.replacement (a Java replacement string, $n and ${name}), route.tombstone.on.empty.payload,
 //     table.field.event.{id,key,type,payload,timestamp,schema.version}, table.fields.additional.placement
-//     (col:header[:alias], col:envelope[:alias], col:partition), table.field.additional.missing (and the pre-3.6
-//     boolean table.fields.additional.error.on.missing, honoured only when the new key is absent),
+//     (col:header[:alias], col:envelope[:alias], col:partition), table.field.additional.missing,
 //     table.op.invalid.behavior, table.expand.json.payload, table.json.payload.null.behavior,
-//     table.json.payload.empty.array.behavior, field.name.adjustment.mode=none, and the tracing.* keys (accepted;
-//     see limits). Predicates are rejected.
+//     field.name.adjustment.mode=none, and the tracing.* keys (accepted; see limits). Predicates are rejected.
+//     Two keys Debezium 3.6 does not define are accepted with any value and ignored, as Debezium 3.6.1 ignores
+//     them: the pre-3.6 boolean table.fields.additional.error.on.missing and the 3.7
+//     table.json.payload.empty.array.behavior.
 //   - key.converter, value.converter: StringConverter (UTF-8), JsonConverter (schemas.enable, decimal.format,
 //     replace.null.with.default, schemas.cache.size), ByteArrayConverter; header.converter: SimpleHeaderConverter or
 //     any of those. Resolution follows Kafka Connect: the connector's class and its prefixed properties when the
@@ -60,8 +61,10 @@
 // (decimal.handling.mode=precise, time.precision.mode=adaptive, binary.handling.mode=bytes): bool, int2, int4,
 // int8, oid, float4, float8, numeric (Decimal with scale and connect.decimal.precision, or VariableScaleDecimal
 // when unconstrained; NaN/Infinity fail the task), text, varchar, bpchar, json, jsonb (io.debezium.data.Json),
-// uuid (io.debezium.data.Uuid), xml, bytea (ByteBuffer; hex or escape output), date, timestamp, timestamptz
-// (ZonedTimestamp ISO text in UTC).
+// uuid (io.debezium.data.Uuid), xml, bytea (ByteBuffer; hex or escape output), date (infinity as Debezium's stream
+// and, differently, its JDBC snapshot read it), timestamp, timestamptz
+// (ZonedTimestamp ISO text in UTC with exactly the column's fractional digits, 6 for a plain timestamptz;
+// infinity kept as text).
 //
 // Heartbeat builds the heartbeat record (ServerNameKey / Heartbeat structs, partition 0, no headers). Message
 // builds the record of a pg_logical_emit_message message as Debezium's LogicalDecodingMessageMonitor does: topic
@@ -89,8 +92,9 @@
 //     modelled (they are not owned by this package; the runtime must reject them).
 //   - Arrays of objects with differing shapes: Java merges the element schemas in HashSet order, which depends
 //     on identity hash codes and is not deterministic; this package merges in order of first appearance.
-//   - StringConverter on a value containing a Java byte[] (only a VariableScaleDecimal's inner value) fails,
-//     because Java prints an identity hash code.
+//   - StringConverter on a value containing a Java byte[] (a VariableScaleDecimal's inner value, or the
+//     unavailable-value placeholder of an unchanged TOASTed bytea column) prints "[B@" and an identity hash code,
+//     as Java does; Java's hash is arbitrary, so the digits are random and never match Debezium's.
 //   - java.util.regex constructs RE2 cannot run (backreferences, lookaround, possessive quantifiers, atomic
 //     groups, class intersection) are rejected at New; routed values containing line terminators are refused
 //     when the pattern uses '$', \Z or MULTILINE anchors (see package javaregex).
@@ -99,7 +103,8 @@
 //   - The SMT's payload-schema cache (BoundedConcurrentHashMap, 10 LRU segments) is emulated as one LRU of 10,000
 //     entries; only the envelope schema name after evictions could differ.
 //   - Message records: source.version is DebeziumVersion; source.ts_ms comes from LogicalMessage.CommitTime (now
-//     when zero — Debezium keeps the previous event's commit time for a non-transactional message);
+//     when zero; for a message that is not transactional the runtime passes the last commit time it streamed, but
+//     after a restart Debezium would start from the one in its stored offsets);
 //     source.xmin, origin and transaction are always null (xmin.fetch.interval.ms, origins and
 //     provide.transaction.metadata are not implemented). Heartbeat and message timestamps are the producer's send
 //     time; Record.Timestamp carries the now passed in.

@@ -9,8 +9,7 @@ import (
 // expander is Debezium's JsonSchemaData: it infers a Connect schema from a Jackson tree and converts the tree into
 // Connect data.
 type expander struct {
-	nullAsBytes        bool // table.json.payload.null.behavior=optional_bytes
-	emptyArrayAsString bool // table.json.payload.empty.array.behavior=optional_string
+	nullAsBytes bool // table.json.payload.null.behavior=optional_bytes
 }
 
 // schema is JsonSchemaData.toConnectSchema(key, node); key nil stands for Java's null. A nil schema means the
@@ -31,9 +30,6 @@ func (e expander) schema(key *string, n *jackson.Node) (*cd.Schema, error) {
 		return cd.OptionalFloat64Schema, nil
 	case jackson.Array:
 		if len(n.Elems) == 0 {
-			if e.emptyArrayAsString {
-				return &cd.Schema{Type: cd.TypeArray, Optional: true, Value: cd.OptionalStringSchema}, nil
-			}
 			return nil, nil
 		}
 		elem, err := e.arrayElementSchema(key, n)

@@ -154,6 +154,21 @@ func numericTypmod(typmod int32) (precision, scale int, ok bool) {
 	return precision, scale, true
 }
 
+// rowValue is columnValue for a row of a change with operation op. Debezium's snapshot reads dates through JDBC,
+// where infinity and -infinity are java.sql.Dates of PGStatement.DATE_POSITIVE_INFINITY and
+// DATE_NEGATIVE_INFINITY milliseconds: their toLocalDate().toEpochDay() is not what the stream's text gives.
+func rowValue(c *Column, s *cd.Schema, op Op) (any, error) {
+	if op == OpRead && c.TypeOID == OIDDate && !c.Null {
+		switch string(c.Value) {
+		case "infinity":
+			return int32(-622191234), nil // new java.sql.Date(9223372036825200000L): +292278994-08-16
+		case "-infinity":
+			return int32(-625821272), nil // new java.sql.Date(-9223372036832400000L): +292269055-12-02
+		}
+	}
+	return columnValue(c, s)
+}
+
 // columnValue converts the column's text value into the Java value Debezium puts in the record.
 func columnValue(c *Column, s *cd.Schema) (any, error) {
 	if c.Null {
@@ -211,6 +226,9 @@ func columnValue(c *Column, s *cd.Schema) (any, error) {
 		if err != nil {
 			return nil, bad(err)
 		}
+		if c.Unavailable {
+			return cd.ByteArray(b), nil
+		}
 		return cd.ByteBuffer(b), nil
 	case OIDDate:
 		days, err := parseDate(text)
@@ -232,7 +250,7 @@ func columnValue(c *Column, s *cd.Schema) (any, error) {
 		if err != nil {
 			return nil, bad(err)
 		}
-		return zonedTimestamp(text, micros), nil
+		return zonedTimestamp(text, micros, c.TypeMod), nil
 	case OIDNumeric:
 		return numericValue(c, s, text)
 	}
@@ -393,6 +411,13 @@ func parseDateParts(s string) (y, m, d int64, rest string, err error) {
 }
 
 func parseDate(text string) (int32, error) {
+	// Debezium reads infinity and -infinity as the LocalDates -5877611-06-21 and -5877611-06-22.
+	switch text {
+	case "infinity":
+		return int32(daysFromCivil(-5877611, 6, 21)), nil
+	case "-infinity":
+		return int32(daysFromCivil(-5877611, 6, 22)), nil
+	}
 	bc := strings.HasSuffix(text, " BC")
 	y, m, d, rest, err := parseDateParts(strings.TrimSuffix(text, " BC"))
 	if err != nil {
@@ -481,25 +506,23 @@ func parseTimestamp(text string, withZone bool) (int64, error) {
 	return secs*1_000_000 + micros, nil
 }
 
-// zonedTimestamp formats a timestamptz like Debezium's ZonedTimestamp (ISO_OFFSET_DATE_TIME in UTC).
-func zonedTimestamp(text string, micros int64) string {
+// zonedTimestamp formats a timestamptz like Debezium's PostgresValueConverter.convertTimestampWithZone with
+// ZonedTimestamp.toIsoString in UTC: the fraction has exactly as many digits as the column's precision (6 for a
+// plain timestamptz), and ISO_OFFSET_DATE_TIME's shortest fraction for timestamptz(0); infinity and -infinity stay
+// PostgreSQL's text.
+func zonedTimestamp(text string, micros int64, typmod int32) string {
 	switch text {
 	case "infinity", "-infinity":
-		// Debezium turns infinity into OffsetDateTime.ofInstant(Instant.ofEpochMilli(PGStatement constant)).
-		v := pgPositiveInfinity
-		if text == "-infinity" {
-			v = pgNegativeInfinity
-		}
-		secs := floorDiv(v, 1000)
-		return isoUTC(secs, (v-secs*1000)*1000)
+		return text
 	}
 	secs := floorDiv(micros, 1_000_000)
-	return isoUTC(secs, micros-secs*1_000_000)
+	return isoUTC(secs, micros-secs*1_000_000, timePrecision(typmod))
 }
 
-// isoUTC formats an instant as DateTimeFormatter.ISO_OFFSET_DATE_TIME with offset Z: seconds always printed, the
-// fraction with as many digits as needed, years beyond 9999 with '+', negative years with '-'.
-func isoUTC(secs, fracMicros int64) string {
+// isoUTC formats an instant as DateTimeFormatter.ISO_OFFSET_DATE_TIME with offset Z: seconds always printed, years
+// beyond 9999 with '+', negative years with '-', and the fraction with as many digits as needed (width <= 0) or
+// with exactly width digits (1 to 6).
+func isoUTC(secs, fracMicros int64, width int) string {
 	days := floorDiv(secs, 86400)
 	sod := secs - days*86400
 	y, m, d := civilFromDays(days)
@@ -513,7 +536,10 @@ func isoUTC(secs, fracMicros int64) string {
 		fmt.Fprintf(&b, "%04d", y)
 	}
 	fmt.Fprintf(&b, "-%02d-%02dT%02d:%02d:%02d", m, d, sod/3600, sod/60%60, sod%60)
-	if fracMicros != 0 {
+	switch {
+	case width > 0:
+		b.WriteString("." + fmt.Sprintf("%06d", fracMicros)[:min(width, 6)])
+	case fracMicros != 0:
 		b.WriteString("." + strings.TrimRight(fmt.Sprintf("%06d", fracMicros), "0"))
 	}
 	b.WriteString("Z")

@@ -153,8 +153,8 @@ type rowField struct {
 	err    error // conversion problem, reported when the field is read
 }
 
-// init converts every column of cols into rw.
-func (rw *row) init(cols []Column) error {
+// init converts every column of cols, a row of a change with operation op, into rw.
+func (rw *row) init(cols []Column, op Op) error {
 	rw.cols = cols
 	if len(cols) > rowBuffered {
 		rw.more = make([]rowField, len(cols)-rowBuffered)
@@ -167,7 +167,7 @@ func (rw *row) init(cols []Column) error {
 			f.err = err // only a problem if the router reads the column
 			continue
 		}
-		v, err := columnValue(c, s)
+		v, err := rowValue(c, s, op)
 		if err != nil {
 			if ex := (*cd.Exception)(nil); errors.As(err, &ex) {
 				// Debezium converts every column; a value it cannot convert fails the task even if unused.
@@ -321,7 +321,7 @@ func (r *Router) route(ch *Change, now time.Time) (*Record, error) {
 	cfg := &r.cfg
 	nowMs := now.UnixMilli()
 	var row row
-	if err := row.init(ch.After); err != nil {
+	if err := row.init(ch.After, ch.Op); err != nil {
 		return nil, err
 	}
 	rw := &row
@@ -680,7 +680,7 @@ func (r *Router) expand(schema *cd.Schema, payload any) (*cd.Schema, any) {
 		r.logger().Warn("JSON expansion failed", "error", err.Error())
 		return schema, payload
 	}
-	ex := expander{nullAsBytes: r.cfg.nullAsBytes, emptyArrayAsString: r.cfg.emptyArrayAsString}
+	ex := expander{nullAsBytes: r.cfg.nullAsBytes}
 	name := r.cfg.fieldPayload
 	newSchema, err := ex.schema(&name, node)
 	if err != nil {

@@ -193,10 +193,15 @@ type relation struct {
 
 // routeColumns returns the router's columns for a row of rel: the catalog
 // facts with the tuple's values, in buf when it is large enough. The values
-// alias tup.
-func (rel *relation) routeColumns(buf []eventrouter.Column, tup pgoutput.Tuple, placeholder func(typeOID uint32) []byte) ([]eventrouter.Column, error) {
+// alias tup and old. An unchanged TOASTed value of an update takes the old
+// tuple's value when it carries one (REPLICA IDENTITY FULL), as Debezium
+// does, and the unavailable-value placeholder otherwise.
+func (rel *relation) routeColumns(buf []eventrouter.Column, tup, old pgoutput.Tuple, placeholder func(typeOID uint32) []byte) ([]eventrouter.Column, error) {
 	if len(tup) != len(rel.cols) {
 		return nil, permanent(fmt.Errorf("pgoutput: %s.%s row has %d columns, its Relation %d", rel.schema, rel.table, len(tup), len(rel.cols)))
+	}
+	if old != nil && len(old) != len(rel.cols) {
+		return nil, permanent(fmt.Errorf("pgoutput: %s.%s old row has %d columns, its Relation %d", rel.schema, rel.table, len(old), len(rel.cols)))
 	}
 	out := buf[:0]
 	if cap(out) < len(tup) {
@@ -211,7 +216,12 @@ func (rel *relation) routeColumns(buf []eventrouter.Column, tup pgoutput.Tuple, 
 		case pgoutput.TupleText:
 			col.Value = tc.Data
 		case pgoutput.TupleUnchanged:
+			if old != nil && old[i].Kind == pgoutput.TupleText {
+				col.Value = old[i].Data
+				break
+			}
 			col.Value = placeholder(c.TypeOID)
+			col.Unavailable = true
 		default:
 			return nil, permanent(fmt.Errorf("pgoutput: binary value for %s.%s.%s (only text format is supported)", rel.schema, rel.table, c.Name))
 		}
@@ -402,7 +412,12 @@ func (t *Task) stream(ctx context.Context) (streamed bool, err error) {
 	}
 
 	err = s.loop(ctx)
-	s.finish(ctx.Err() != nil && s.produceErr.Load() == nil)
+	// On a stop and on an error that fails the task, what the producer
+	// already holds is delivered first, as Kafka Connect does (a failed
+	// task's producer is closed with a timeout after its final offset
+	// commit), unless the producer itself failed. A reconnect resends from
+	// the slot instead.
+	s.finish(s.produceErr.Load() == nil && (ctx.Err() != nil || !retriable(err)))
 	return true, err
 }
 
@@ -434,6 +449,12 @@ func (t *Task) newProducer() (*kgo.Client, error) {
 		// for commit-to-consume latency.
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.AllowAutoTopicCreation(),
+		// A topic the broker is still creating answers
+		// UNKNOWN_TOPIC_OR_PARTITION for a while (on a busy broker, longer
+		// than a few metadata refreshes). Kafka Connect's producer waits for
+		// it (max.block.ms and delivery.timeout.ms at their maximum), so
+		// records are never failed for it here either.
+		kgo.UnknownTopicRetries(-1),
 		kgo.WithLogger(kgoLogger{t.log}),
 	}
 	opts = append(opts, t.opts.ProducerOpts...)
@@ -576,7 +597,9 @@ func (s *streamer) handle(ctx context.Context, x *pgoutput.XLogData, now time.Ti
 		}
 		s.tracker.Seal(s.entry, m.TransactionEndLSN, m.CommitTime)
 		s.inTx, s.entry = false, nil
-		s.lastCommitLSN = m.CommitLSN
+		// Debezium's last commit LSN is the stream position of the Commit
+		// message: the end of the commit record.
+		s.lastCommitLSN = m.TransactionEndLSN
 	case *pgoutput.Relation:
 		cols, err := s.cat.RelationColumns(ctx, m)
 		if err != nil {
@@ -600,9 +623,15 @@ func (s *streamer) handle(ctx context.Context, x *pgoutput.XLogData, now time.Ti
 			}
 		}
 	case *pgoutput.LogicalMessage:
-		lm := eventrouter.LogicalMessage{Transactional: m.Transactional, LSN: uint64(m.LSN), Prefix: m.Prefix, Content: m.Content}
+		// A transactional message carries its transaction's xid and commit
+		// time; one that is not keeps the commit time of the last
+		// transaction (Debezium's source info keeps its last timestamp) and
+		// counts as a commit of its own.
+		lm := eventrouter.LogicalMessage{Transactional: m.Transactional, LSN: uint64(m.LSN), Prefix: m.Prefix, Content: m.Content, CommitTime: s.txCommitTime}
 		if m.Transactional {
-			lm.CommitTime, lm.TxID, lm.LastCommitLSN = s.txCommitTime, s.txID, uint64(s.lastCommitLSN)
+			lm.TxID, lm.LastCommitLSN = s.txID, uint64(s.lastCommitLSN)
+		} else {
+			s.lastCommitLSN = m.LSN
 		}
 		rec, err := s.router.Message(lm, now)
 		if err != nil {
@@ -671,7 +700,11 @@ func (s *streamer) change(ctx context.Context, op eventrouter.Op, relID uint32, 
 func (s *streamer) route(op eventrouter.Op, rel *relation, newTup, oldTup pgoutput.Tuple, now time.Time) (*eventrouter.Record, error) {
 	ch := eventrouter.Change{Op: op, Schema: rel.schema, Table: rel.table}
 	if newTup != nil {
-		after, err := rel.routeColumns(s.after, newTup, s.placeholder)
+		var old pgoutput.Tuple
+		if op == eventrouter.OpUpdate {
+			old = oldTup
+		}
+		after, err := rel.routeColumns(s.after, newTup, old, s.placeholder)
 		if err != nil {
 			return nil, err
 		}
@@ -857,10 +890,11 @@ func (s *streamer) dropSlotAfterFailedSnapshot() {
 	s.log.Info("dropped the slot of an unfinished snapshot", "slot", s.cfg.SlotName)
 }
 
-// finish ends a stream: on a requested stop it flushes the producer first,
-// then confirms what the broker acknowledged.
-func (s *streamer) finish(graceful bool) {
-	if graceful {
+// finish ends a stream: when flush is set it first waits (up to the
+// shutdown timeout) for the broker to acknowledge what the producer holds,
+// then it confirms what the broker acknowledged.
+func (s *streamer) finish(flush bool) {
+	if flush {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 		if err := s.client.Flush(ctx); err != nil {
 			s.log.Warn("flush on stop", "error", err, "in_flight", s.tracker.InFlight())
@@ -872,7 +906,7 @@ func (s *streamer) finish(graceful bool) {
 		s.log.Warn("final status update", "error", err)
 		return
 	}
-	s.log.Info("stream closed", "confirmed_lsn", confirmed, "graceful", graceful)
+	s.log.Info("stream closed", "confirmed_lsn", confirmed, "flushed", flush)
 }
 
 // kgoLogger sends the producer's warnings and errors to slog.

@@ -2,10 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -538,4 +540,103 @@ func (e *env) startWith(m runtime.SnapshotMarks, extra ...string) (*runtime.Task
 		_ = task.Stop(ctx)
 	})
 	return task, met
+}
+
+// TestTaskUnchangedToast: a key-changing update leaves an unchanged
+// TOASTed payload out of the new row. Without REPLICA IDENTITY FULL the
+// record carries the unavailable-value placeholder; with it the old row
+// carries the value and the record has it, as with Debezium.
+func TestTaskUnchangedToast(t *testing.T) {
+	e := newEnv(t)
+	e.exec(`ALTER TABLE outbox ALTER COLUMN payload SET STORAGE EXTERNAL`)
+	big := `{"a": "` + strings.Repeat("x", 20000) + `"}`
+	e.exec(`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES ('00000000-0000-0000-0000-000000000001', 'order', 'k', 'T', $1)`, big)
+	task, _ := e.start()
+	e.waitStreaming(task)
+
+	e.exec(`UPDATE outbox SET id = '00000000-0000-0000-0000-000000000002'`)
+	e.exec(`ALTER TABLE outbox REPLICA IDENTITY FULL`)
+	e.exec(`UPDATE outbox SET id = '00000000-0000-0000-0000-000000000003'`)
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 2, 30*time.Second)
+	if got := string(recs[0].Value); got != "__debezium_unavailable_value" {
+		t.Errorf("default replica identity: value %.60q, want the placeholder", got)
+	}
+	if got := string(recs[1].Value); got != big {
+		t.Errorf("REPLICA IDENTITY FULL: value %.60q (%d bytes), want the old row's payload", got, len(got))
+	}
+}
+
+// TestTaskDeliversRecordsBeforeAFailure: the records routed before the one
+// that fails the task still reach the broker, as with Kafka Connect.
+func TestTaskDeliversRecordsBeforeAFailure(t *testing.T) {
+	e := newEnv(t)
+	e.exec(`ALTER TABLE outbox ADD COLUMN part int`)
+	task, _ := e.start("transforms.outbox.table.fields.additional.placement", "part:partition")
+	e.waitStreaming(task)
+	const n = 200
+	e.exec(`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, part)
+		SELECT gen_random_uuid(), 'order', g::text, 'T', '{}', CASE WHEN g > $1 THEN -1 END FROM generate_series(1, $1 + 1) g`, n)
+	select {
+	case <-task.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("task still running after a negative partition")
+	}
+	if st, trace := task.Status(); st != runtime.StateFailed || !strings.Contains(trace, "Invalid partition: -1") {
+		t.Fatalf("status %s, trace %q", st, trace)
+	}
+	if recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", n, 30*time.Second); len(recs) != n {
+		t.Fatalf("%d records before the failing row, want %d", len(recs), n)
+	}
+}
+
+// TestTaskMessageSourceInfo: a logical decoding message that is not
+// transactional keeps the commit time of the transaction before it and
+// counts as the last commit for the messages after it, as in Debezium's
+// source info.
+func TestTaskMessageSourceInfo(t *testing.T) {
+	e := newEnv(t)
+	task, _ := e.start("value.converter", "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable", "false")
+	e.waitStreaming(task)
+	inTx := func(sql string) {
+		tx, err := e.conn.Begin(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(t.Context(), sql); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inTx(`SELECT pg_logical_emit_message(true, 'audit', 'a')`)
+	e.exec(`SELECT pg_logical_emit_message(false, 'audit', 'b')`)
+	inTx(`SELECT pg_logical_emit_message(true, 'audit', 'c')`)
+	recs := kafkatest.Consume(t, e.brokers, "app.message", 3, 30*time.Second)
+	type source struct {
+		TsMs     int64  `json:"ts_ms"`
+		TxID     *int64 `json:"txId"`
+		LSN      int64  `json:"lsn"`
+		Sequence string `json:"sequence"`
+	}
+	var src [3]source
+	for i, r := range recs {
+		var v struct {
+			Source source `json:"source"`
+		}
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatalf("message %d: %v: %s", i, err, r.Value)
+		}
+		src[i] = v.Source
+	}
+	if src[1].TsMs != src[0].TsMs || src[1].TxID != nil {
+		t.Errorf("non-transactional message: ts_ms %d txId %v, want the previous transaction's ts_ms %d and no txId", src[1].TsMs, src[1].TxID, src[0].TsMs)
+	}
+	b := strconv.FormatInt(src[1].LSN, 10)
+	if want := `["` + b + `","` + b + `"]`; src[1].Sequence != want {
+		t.Errorf("non-transactional message: sequence %s, want %s", src[1].Sequence, want)
+	}
+	if want := `["` + b + `","` + strconv.FormatInt(src[2].LSN, 10) + `"]`; src[2].Sequence != want {
+		t.Errorf("message after a non-transactional one: sequence %s, want %s", src[2].Sequence, want)
+	}
 }
