@@ -389,12 +389,12 @@ func (d *detached) logs(ctx context.Context, component string) error {
 		}
 		return fmt.Errorf("no stack log in %s (make up starts one)", d.cfg.dir)
 	}
-	cmd := exec.CommandContext(ctx, "tail", "-n", "100", "-F", path)
-	cmd.Stdout, cmd.Stderr = d.out, os.Stderr
-	if err := cmd.Run(); err != nil && ctx.Err() == nil {
+	tail, err := exec.LookPath("tail")
+	if err != nil {
 		return err
 	}
-	return nil
+	// Become tail, so that whoever stops `make logs` stops tail itself.
+	return syscall.Exec(tail, []string{"tail", "-n", "100", "-F", path}, os.Environ())
 }
 
 // composeUp runs compose/compose.yaml detached, waits until healthy and

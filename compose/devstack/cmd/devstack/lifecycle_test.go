@@ -52,6 +52,7 @@ func (e *detachedEnv) run(within time.Duration, args ...string) (string, error) 
 	cmd.Env = e.env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second // a detached child must not hold the test on our pipe
 	err := cmd.Run()
 	return out.String(), err
 }
@@ -102,6 +103,27 @@ func TestDetachedLifecycle(t *testing.T) {
 		if !regexpLine(out, c.Name, "running", "ok") {
 			t.Errorf("ps does not show %s running and healthy:\n%s", c.Name, out)
 		}
+	}
+
+	// make logs C=connect follows Kafka Connect's own log.
+	out, _ = e.run(3*time.Second, "logs", "connect")
+	connectLog := readFile(filepath.Join(e.dir, "logs", "connect.log"), 1<<30)
+	first, _, _ := strings.Cut(out, "\n")
+	if first == "" || !strings.Contains(connectLog, first+"\n") || !strings.Contains(connectLog, "Kafka Connect started") {
+		t.Errorf("logs connect does not follow Kafka Connect's log; it printed:\n%s", out)
+	}
+
+	// The same end-to-end checks pass against the detached stack.
+	e2e := exec.Command("bash", filepath.Join(e.root, "scripts", "e2e.sh"))
+	e2e.Dir = e.root
+	e2e.Env = append(os.Environ(),
+		fmt.Sprintf("ORDER_URL=http://127.0.0.1:%d", e.ports["ORDER_PORT"]),
+		fmt.Sprintf("PAYMENT_URL=http://127.0.0.1:%d", e.ports["PAYMENT_PORT"]),
+		fmt.Sprintf("INVENTORY_URL=http://127.0.0.1:%d", e.ports["INVENTORY_PORT"]),
+		fmt.Sprintf("KAFKA_BROKERS=127.0.0.1:%d", e.ports["KAFKA_PORT"]),
+	)
+	if out, err := e2e.CombinedOutput(); err != nil || !strings.Contains(string(out), "6 passed, 0 failed") {
+		t.Errorf("scripts/e2e.sh against the detached stack: %v\n%s", err, out)
 	}
 
 	start := time.Now()
