@@ -83,5 +83,6 @@ func TestConsumer(t *testing.T) {
 		{"Ping", testPing},
 		{"DatabaseOutageDoesNotDeadLetter", testDatabaseOutageDoesNotDeadLetter},
 		{"AbortedTransactionsAreSkipped", testAbortedTransactionsAreSkipped},
+		{"DeadLetterTopicsExistBeforeTheFirstDeadLetter", testDeadLetterTopicsExistBeforeTheFirstDeadLetter},
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
@@ -187,6 +189,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.mu.Lock()
 	c.cl = cl
 	c.mu.Unlock()
+	c.createDeadLetterTopics(ctx, cl)
 	c.log.Info("consumer started", "topics", c.cfg.Topics)
 
 	for {
@@ -220,6 +223,31 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.mu.Unlock()
 	c.log.Info("consumer stopped")
 	return err
+}
+
+// createDeadLetterTopics creates the dead-letter topics with the broker's
+// default partitions and replication before the first record is read. Left
+// to auto-creation, the first dead letter would wait for the producer's
+// next metadata refresh (seconds on Apache Kafka) while its partition
+// stands still. A broker that refuses (no rights, say) leaves them to
+// auto-creation: that is logged, not fatal.
+func (c *Consumer) createDeadLetterTopics(ctx context.Context, cl *kgo.Client) {
+	dlqs := make([]string, len(c.cfg.Topics))
+	for i, t := range c.cfg.Topics {
+		dlqs[i] = t + DLQSuffix
+	}
+	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	resps, err := kadm.NewClient(cl).CreateTopics(cctx, -1, -1, nil, dlqs...)
+	if err != nil {
+		c.log.Warn("could not create dead-letter topics; the broker may create them on first use", "topics", dlqs, "error", err)
+		return
+	}
+	for _, r := range resps.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			c.log.Warn("could not create dead-letter topic; the broker may create it on first use", "topic", r.Topic, "error", r.Err)
+		}
+	}
 }
 
 // Ping reports whether the group has been joined and a broker is reachable

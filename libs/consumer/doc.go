@@ -122,8 +122,12 @@
 // Then the event (when it has an id) is claimed in the inbox with outcome
 // 'dead_lettered' in its own transaction, so a redelivered copy is skipped
 // rather than handled or dead-lettered again, and the partition moves on.
-// The dead-letter topic is created on first use where the broker allows
-// automatic topic creation; otherwise create it with the source topic.
+// Run creates the dead-letter topics (the broker's default partitions and
+// replication) before it reads the first record, so the first dead letter
+// does not wait for a topic to be created and found. Where the broker
+// refuses, that is logged, and the topic is created on first use if the
+// broker allows automatic topic creation; otherwise create it with the
+// source topic.
 //
 // # Required tables
 //
