@@ -19,7 +19,7 @@ build: ## build every command into bin/
 	GOBIN=$(BIN) $(GO) install $$($(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' work)
 
 .PHONY: test
-test: ## run every module's tests with the race detector (needs PostgreSQL server binaries)
+test: ## run every module's tests with the race detector (needs PostgreSQL server binaries, Java 17+ and Maven)
 	$(GO) test $(TEST_FLAGS) work
 
 .PHONY: test-short
