@@ -209,14 +209,7 @@ func goldenGroups(t *testing.T) []*diffGroup {
 	nRun := 0
 	add := func(gc goldenCase, name string, conv converters, exp expectation) {
 		nRun++
-		conf := map[string]string{}
-		maps.Copy(conf, converterProps("key.converter", conv.Key))
-		maps.Copy(conf, converterProps("value.converter", conv.Value))
-		maps.Copy(conf, converterProps("header.converter", conv.Header))
-		for k, v := range gc.Config.Router {
-			conf["transforms.outbox."+k] = v
-		}
-		maps.Copy(conf, gc.Config.Connector)
+		conf := gc.settings(conv)
 		if gc.Op == "heartbeat" {
 			// The interval does not change the record; a short one keeps
 			// the test fast.

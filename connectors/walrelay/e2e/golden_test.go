@@ -121,6 +121,21 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 // PostgreSQL, and the record read back from the broker, byte for byte.
 // Cases share one database; each gets its own broker and relay so topics
 // do not mix.
+// settings are the connector settings a golden case names: its converters
+// (conv, one of its variants' or its own), router options (under
+// transforms.outbox.) and connector options.
+func (gc goldenCase) settings(conv converters) map[string]string {
+	conf := map[string]string{}
+	maps.Copy(conf, converterProps("key.converter", conv.Key))
+	maps.Copy(conf, converterProps("value.converter", conv.Value))
+	maps.Copy(conf, converterProps("header.converter", conv.Header))
+	for k, v := range gc.Config.Router {
+		conf["transforms.outbox."+k] = v
+	}
+	maps.Copy(conf, gc.Config.Connector)
+	return conf
+}
+
 func TestGolden(t *testing.T) {
 	raw, err := os.ReadFile("../testdata/debezium-golden.json")
 	if err != nil {
@@ -213,13 +228,7 @@ func runGolden(t *testing.T, dsn string, gc goldenCase, name string, conv conver
 		"transforms.outbox.type":      "io.debezium.transforms.outbox.EventRouter",
 	}
 	maps.Copy(config, dbConfig(t, dsn))
-	maps.Copy(config, converterProps("key.converter", conv.Key))
-	maps.Copy(config, converterProps("value.converter", conv.Value))
-	maps.Copy(config, converterProps("header.converter", conv.Header))
-	for k, v := range gc.Config.Router {
-		config["transforms.outbox."+k] = v
-	}
-	maps.Copy(config, gc.Config.Connector)
+	maps.Copy(config, gc.settings(conv))
 	if gc.Op == "r" {
 		config["snapshot.mode"] = "initial"
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/libs/apitest"
 	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
 )
 
@@ -137,7 +138,9 @@ func TestDetachedLifecycle(t *testing.T) {
 
 	// Data written before a crash must be there after the next up.
 	payment := fmt.Sprintf("http://127.0.0.1:%d", e.ports["PAYMENT_PORT"])
-	httpDo(t, http.MethodPut, payment+"/accounts/lifecycle", `{"balanceCents": 4242}`, http.StatusOK, http.StatusCreated)
+	if code, body := apitest.Call(t, http.MethodPut, payment+"/accounts/lifecycle", `{"balanceCents": 4242}`); code/100 != 2 {
+		t.Fatalf("PUT account: %d %v", code, body)
+	}
 
 	before := e.state()
 	var order component
@@ -159,8 +162,8 @@ func TestDetachedLifecycle(t *testing.T) {
 	if after.Pid == before.Pid || !after.Ready {
 		t.Fatalf("up after a crash did not start a new ready stack: %+v", after)
 	}
-	if body := httpDo(t, http.MethodGet, payment+"/accounts/lifecycle", "", http.StatusOK); !strings.Contains(body, "4242") {
-		t.Errorf("account written before the crash reads %s after up; the data was not kept", body)
+	if code, body := apitest.Call(t, http.MethodGet, payment+"/accounts/lifecycle", ""); code != http.StatusOK || body["balanceCents"] != 4242.0 {
+		t.Errorf("account written before the crash reads %d %v after up; the data was not kept", code, body)
 	}
 
 	// A supervisor killed outright: its components get SIGTERM from the
@@ -177,8 +180,8 @@ func TestDetachedLifecycle(t *testing.T) {
 	if again.Pid == after.Pid || !again.Ready {
 		t.Fatalf("up after the supervisor was killed did not start a new ready stack: %+v", again)
 	}
-	if body := httpDo(t, http.MethodGet, payment+"/accounts/lifecycle", "", http.StatusOK); !strings.Contains(body, "4242") {
-		t.Errorf("account reads %s after the second restart; the data was not kept", body)
+	if code, body := apitest.Call(t, http.MethodGet, payment+"/accounts/lifecycle", ""); code != http.StatusOK || body["balanceCents"] != 4242.0 {
+		t.Errorf("account reads %d %v after the second restart; the data was not kept", code, body)
 	}
 	after.Components = append(after.Components, again.Components...)
 
@@ -235,29 +238,6 @@ func regexpLine(out string, fields ...string) bool {
 		}
 	}
 	return false
-}
-
-func httpDo(t *testing.T, method, url, body string, want ...int) string {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	for _, w := range want {
-		if resp.StatusCode == w {
-			return b.String()
-		}
-	}
-	t.Fatalf("%s %s: %s %s, want %v", method, url, resp.Status, b.String(), want)
-	return ""
 }
 
 func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
