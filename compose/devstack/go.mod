@@ -4,6 +4,8 @@ go 1.26.0
 
 replace github.com/outboxcdc/outboxcdc/libs => ../../libs
 
+replace github.com/outboxcdc/outboxcdc/testkit => ../../testkit
+
 replace github.com/outboxcdc/outboxcdc/connectors/walrelay => ../../connectors/walrelay
 
 replace github.com/outboxcdc/outboxcdc/services/order => ../../services/order
@@ -22,6 +24,7 @@ require (
 	github.com/outboxcdc/outboxcdc/services/inventory v0.0.0-00010101000000-000000000000
 	github.com/outboxcdc/outboxcdc/services/order v0.0.0-00010101000000-000000000000
 	github.com/outboxcdc/outboxcdc/services/payment v0.0.0-00010101000000-000000000000
+	github.com/outboxcdc/outboxcdc/testkit v0.0.0-00010101000000-000000000000
 	github.com/twmb/franz-go v1.22.2
 	github.com/twmb/franz-go/pkg/kadm v1.19.0
 )

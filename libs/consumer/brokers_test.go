@@ -3,8 +3,8 @@ package consumer_test
 import (
 	"testing"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
 
 // broker is a Kafka-protocol broker the behaviour tests run against.
@@ -26,7 +26,7 @@ type brokerKind struct {
 
 // brokerKinds are the brokers every behaviour test runs against:
 //
-//   - kfake: franz-go's in-process broker (package kafkabroker, what the
+//   - kfake: franz-go's in-process broker (package kfakebroker, what the
 //     embedded stack runs), a fresh one per test. Always available.
 //   - kafka: Apache Kafka in KRaft mode (package jvmstack, what production
 //     runs), one JVM shared by all the tests under one parent test and

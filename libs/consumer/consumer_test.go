@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
 
 func testDuplicateDeliveryHasOneEffect(t *testing.T, e *env) {

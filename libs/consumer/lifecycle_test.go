@@ -14,10 +14,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
-	"github.com/outboxcdc/outboxcdc/libs/kafkabroker"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/kfakebroker"
 )
 
 // testReplacementConsumerPicksUpWhatAFailingOneLeft stops a consumer while
@@ -422,7 +422,7 @@ var restartableKinds = []struct {
 		b := kafkatest.StartBroker(t, kafkatest.DataDir(dir))
 		addr := b.Addr()
 		return restartable{addr: addr, down: func(*testing.T) { b.Close() }, up: func(t *testing.T) {
-			b2, err := kafkabroker.Start(kafkabroker.Config{Addr: addr, DataDir: dir})
+			b2, err := kfakebroker.Start(kfakebroker.Config{Addr: addr, DataDir: dir})
 			if err != nil {
 				t.Fatal(err)
 			}

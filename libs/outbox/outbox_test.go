@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

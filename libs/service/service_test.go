@@ -20,10 +20,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/eventtest"
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

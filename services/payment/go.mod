@@ -4,6 +4,8 @@ go 1.26.0
 
 replace github.com/outboxcdc/outboxcdc/libs => ../../libs
 
+replace github.com/outboxcdc/outboxcdc/testkit => ../../testkit
+
 replace github.com/outboxcdc/outboxcdc/schemas => ../../schemas
 
 require (
@@ -12,6 +14,7 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/outboxcdc/outboxcdc/libs v0.0.0-00010101000000-000000000000
 	github.com/outboxcdc/outboxcdc/schemas v0.0.0-00010101000000-000000000000
+	github.com/outboxcdc/outboxcdc/testkit v0.0.0-00010101000000-000000000000
 	github.com/twmb/franz-go v1.22.2
 )
 
@@ -35,10 +38,11 @@ require (
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
-	golang.org/x/crypto v0.53.0 // indirect
-	golang.org/x/net v0.56.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+	golang.org/x/net v0.59.0 // indirect
+	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )

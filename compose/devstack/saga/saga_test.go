@@ -21,11 +21,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	inventoryapp "github.com/outboxcdc/outboxcdc/services/inventory/app"
 	orderapp "github.com/outboxcdc/outboxcdc/services/order/app"
 	paymentapp "github.com/outboxcdc/outboxcdc/services/payment/app"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

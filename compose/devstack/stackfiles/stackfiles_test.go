@@ -12,7 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 )
 
 const root = "../../.."

@@ -24,9 +24,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 var diffSeed = flag.Uint64("differential.seed", 0, "seed of TestDifferential's generated workload (0 means the fixed default)")

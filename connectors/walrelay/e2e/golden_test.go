@@ -17,8 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 // goldenCase is one entry of testdata/debezium-golden.json (format in the

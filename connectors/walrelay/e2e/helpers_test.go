@@ -21,7 +21,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connect"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 // TestWALRetentionStaysBounded writes about 50 MB to a table the connector

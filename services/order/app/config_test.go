@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/services/order/app"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 // The variables and their checks are service.ConfigFromEnv's, tested

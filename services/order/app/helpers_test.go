@@ -14,13 +14,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/libs/eventtest"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
-	"github.com/outboxcdc/outboxcdc/libs/service/servicetest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/app"
+	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

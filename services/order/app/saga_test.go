@@ -9,9 +9,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/libs/eventtest"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
 
 // The payloads the payment and inventory services emit for an order.

@@ -3,9 +3,9 @@ package migrations_test
 import (
 	"testing"
 
-	"github.com/outboxcdc/outboxcdc/libs/migratetest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/services/payment/migrations"
+	"github.com/outboxcdc/outboxcdc/testkit/migrationtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // again, checking what each step leaves behind.
 func TestUpDownUp(t *testing.T) {
 	t.Parallel()
-	migratetest.UpDownUp(t, migrations.FS, migratetest.Schema{
+	migrationtest.UpDownUp(t, migrations.FS, migrationtest.Schema{
 		Tables:       []string{"accounts", "inbox", "outbox", "payments"},
 		Publications: map[string][]string{"outbox_publication": {"outbox"}},
 	})
@@ -24,5 +24,5 @@ func TestUpDownUp(t *testing.T) {
 // the init migration against drifting from the libraries that write them.
 func TestLibraryTablesMatch(t *testing.T) {
 	t.Parallel()
-	migratetest.LibraryTablesMatch(t, migrations.FS)
+	migrationtest.LibraryTablesMatch(t, migrations.FS)
 }

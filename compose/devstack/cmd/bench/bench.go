@@ -19,10 +19,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
-	"github.com/outboxcdc/outboxcdc/libs/kafkabroker"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgharness"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/kfakebroker"
+	"github.com/outboxcdc/outboxcdc/testkit/pgcluster"
 )
 
 type benchConfig struct {
@@ -137,7 +137,7 @@ func run(ctx context.Context, cfg benchConfig, out io.Writer) error {
 		}
 	}
 	if lib == "" {
-		kf, err := kafkabroker.Start(kafkabroker.Config{DataDir: filepath.Join(work, "kafka")})
+		kf, err := kfakebroker.Start(kfakebroker.Config{DataDir: filepath.Join(work, "kafka")})
 		if err != nil {
 			return fmt.Errorf("start the embedded broker: %w", err)
 		}
@@ -166,7 +166,7 @@ func run(ctx context.Context, cfg benchConfig, out io.Writer) error {
 	}
 
 	log.Info("starting PostgreSQL")
-	pg, err := pgharness.Start(ctx, pgharness.Config{Dir: filepath.Join(work, "pg")})
+	pg, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(work, "pg")})
 	if err != nil {
 		return fmt.Errorf("start PostgreSQL: %w", err)
 	}
@@ -295,7 +295,7 @@ func (b *bench) pgConnString() string {
 // baselineDrain reads the backlog from the baseline slot up to endLSN into
 // /dev/null and returns its time, CPU and peak RSS.
 func (b *bench) baselineDrain(ctx context.Context, endLSN string) (result, error) {
-	bindir, err := pgharness.FindBinDir()
+	bindir, err := pgcluster.FindBinDir()
 	if err != nil {
 		return result{}, fmt.Errorf("pg_recvlogical: %w", err)
 	}
@@ -320,7 +320,7 @@ func (b *bench) baselineLatency(ctx context.Context, r *result) error {
 	if _, err := b.pool.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, liveSlot); err != nil {
 		return fmt.Errorf("create %s: %w", liveSlot, err)
 	}
-	bindir, err := pgharness.FindBinDir()
+	bindir, err := pgcluster.FindBinDir()
 	if err != nil {
 		return fmt.Errorf("pg_recvlogical: %w", err)
 	}

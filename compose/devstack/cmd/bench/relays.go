@@ -17,7 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 )
 
 // routeKey is the Outbox Event Router setting that names the topic; each

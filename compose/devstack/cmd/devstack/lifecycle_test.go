@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outboxcdc/outboxcdc/libs/apitest"
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
+	"github.com/outboxcdc/outboxcdc/testkit/apitest"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
 )
 
 // detachedEnv is a detached stack on free ports in a fresh directory.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
 )
 
 func TestSplitSQL(t *testing.T) {

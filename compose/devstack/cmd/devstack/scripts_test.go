@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
 
 // closedPort returns a loopback port nothing listens on.

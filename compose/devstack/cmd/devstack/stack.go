@@ -18,8 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
-	"github.com/outboxcdc/outboxcdc/libs/pgharness"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/pgcluster"
 )
 
 // Stack kinds: what runs as the broker and as Kafka Connect.
@@ -156,7 +156,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer sup.stopAll()
 
 	tr.waiting("postgres", fmt.Sprintf("postgres on 127.0.0.1:%d", cfg.pgPort))
-	pg, err := pgharness.Start(ctx, pgharness.Config{
+	pg, err := pgcluster.Start(ctx, pgcluster.Config{
 		Dir: filepath.Join(cfg.dir, "postgres"), Port: cfg.pgPort, Password: cfg.pgPassword, Durable: true,
 		Logger: log.With("component", "postgres"),
 	})
@@ -363,7 +363,7 @@ func build(ctx context.Context, root, bin string) error {
 var psqlVar = regexp.MustCompile(`:'([a-z_]+)'`)
 
 // initDatabases runs compose/postgres/init.sql once, when the cluster is new.
-func initDatabases(ctx context.Context, cfg config, pg *pgharness.Cluster) error {
+func initDatabases(ctx context.Context, cfg config, pg *pgcluster.Cluster) error {
 	marker := filepath.Join(cfg.dir, "postgres", "initialised")
 	if _, err := os.Stat(marker); err == nil {
 		return nil

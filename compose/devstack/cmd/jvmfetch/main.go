@@ -9,7 +9,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 )
 
 func main() {

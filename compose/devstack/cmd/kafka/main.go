@@ -19,7 +19,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/outboxcdc/outboxcdc/libs/kafkabroker"
+	"github.com/outboxcdc/outboxcdc/testkit/kfakebroker"
 )
 
 func main() {
@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return errors.New("partitions must be at least 1")
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
-	b, err := kafkabroker.Start(kafkabroker.Config{
+	b, err := kfakebroker.Start(kfakebroker.Config{
 		Addr: *addr, Partitions: *partitions, DataDir: *dataDir, SyncWrites: *syncWrites,
 		Logger: log.With("component", "kafka"),
 	})

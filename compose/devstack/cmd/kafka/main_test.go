@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
 
 // buildBroker compiles this command once per test into a temp dir.

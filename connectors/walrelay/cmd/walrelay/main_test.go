@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
 
 func TestLoadConfig(t *testing.T) {

@@ -21,9 +21,9 @@ import (
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connect"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

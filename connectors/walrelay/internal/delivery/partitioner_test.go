@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/delivery"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
 
 // TestPartitioner produces to a real broker with 3-partition topics and

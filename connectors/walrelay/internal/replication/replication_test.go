@@ -14,8 +14,8 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/pgoutput"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
-	"github.com/outboxcdc/outboxcdc/libs/pgharness"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgcluster"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -50,7 +50,7 @@ func TestCheckServer(t *testing.T) {
 	// A server without logical decoding is refused with a clear reason.
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	c, err := pgharness.Start(ctx, pgharness.Config{Settings: map[string]string{"wal_level": "replica"}})
+	c, err := pgcluster.Start(ctx, pgcluster.Config{Settings: map[string]string{"wal_level": "replica"}})
 	if err != nil {
 		t.Fatalf("start second cluster: %v", err)
 	}

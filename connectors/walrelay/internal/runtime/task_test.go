@@ -23,9 +23,9 @@ import (
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/pgoutput"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -13,15 +13,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/eventtest"
-	"github.com/outboxcdc/outboxcdc/libs/migratetest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
+	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
+	"github.com/outboxcdc/outboxcdc/testkit/migrationtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -34,7 +34,7 @@ type fixture struct {
 
 func setup(t *testing.T, stock map[string]int) fixture {
 	t.Helper()
-	pool := migratetest.Pool(t, migrations.FS)
+	pool := migrationtest.Pool(t, migrations.FS)
 	log := slog.New(slog.DiscardHandler)
 	repo := postgres.New(pool, postgres.Options{})
 	for sku, n := range stock {

@@ -11,14 +11,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
-	"github.com/outboxcdc/outboxcdc/libs/apitest"
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
-	"github.com/outboxcdc/outboxcdc/libs/migratetest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/httpapi"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
+	"github.com/outboxcdc/outboxcdc/testkit/apitest"
+	"github.com/outboxcdc/outboxcdc/testkit/migrationtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -31,7 +31,7 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	pool := migratetest.Pool(t, migrations.FS)
+	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	url := apitest.Server(t, httpserver.Config{
 		BodyLimit: "64K", Logger: slog.New(slog.DiscardHandler),

@@ -8,20 +8,20 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/migratetest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
+	"github.com/outboxcdc/outboxcdc/testkit/migrationtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func setup(t *testing.T) (*pgxpool.Pool, *postgres.Repository) {
 	t.Helper()
-	pool := migratetest.Pool(t, migrations.FS)
+	pool := migrationtest.Pool(t, migrations.FS)
 	return pool, postgres.New(pool, postgres.Options{})
 }
 

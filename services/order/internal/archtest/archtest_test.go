@@ -3,7 +3,7 @@ package archtest
 import (
 	"testing"
 
-	"github.com/outboxcdc/outboxcdc/libs/archtest"
+	"github.com/outboxcdc/outboxcdc/testkit/archtest"
 )
 
 var rules = archtest.Service(archtest.Repo+"services/order", "internal/order")

@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
-	"github.com/outboxcdc/outboxcdc/libs/service/servicetest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

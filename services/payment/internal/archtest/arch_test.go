@@ -1,11 +1,11 @@
 // Package archtest checks the payment module's import rules (see package
-// libs/archtest) against its package graph.
+// testkit/archtest) against its package graph.
 package archtest
 
 import (
 	"testing"
 
-	"github.com/outboxcdc/outboxcdc/libs/archtest"
+	"github.com/outboxcdc/outboxcdc/testkit/archtest"
 )
 
 var rules = archtest.Service(archtest.Repo+"services/payment", "internal/payment")

@@ -12,15 +12,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/libs/eventtest"
-	"github.com/outboxcdc/outboxcdc/libs/migratetest"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/payment/migrations"
+	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
+	"github.com/outboxcdc/outboxcdc/testkit/migrationtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -33,7 +33,7 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	pool := migratetest.Pool(t, migrations.FS)
+	pool := migrationtest.Pool(t, migrations.FS)
 	log := slog.New(slog.DiscardHandler)
 	repo := postgres.New(pool, postgres.Options{})
 	return fixture{pool: pool, repo: repo, mux: events.New(repo, log).Mux()}

@@ -8,14 +8,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/outboxcdc/outboxcdc/libs/migratetest"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/payment/migrations"
+	"github.com/outboxcdc/outboxcdc/testkit/migrationtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -34,7 +34,7 @@ var now = time.Date(2026, 3, 14, 9, 26, 53, 123456000, time.UTC)
 const orderID = "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10"
 
 func TestAccounts(t *testing.T) {
-	pool := migratetest.Pool(t, migrations.FS)
+	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
 
@@ -62,7 +62,7 @@ func TestAccounts(t *testing.T) {
 }
 
 func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
-	pool := migratetest.Pool(t, migrations.FS)
+	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
 	a, _ := payment.NewAccount("cust-1", 5000, now)
@@ -125,7 +125,7 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 }
 
 func TestSavePaymentRejectsAPayloadThatBreaksItsSchema(t *testing.T) {
-	pool := migratetest.Pool(t, migrations.FS)
+	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
 	// A lower-case currency gets past the domain's length check but not
@@ -144,7 +144,7 @@ func TestSavePaymentRejectsAPayloadThatBreaksItsSchema(t *testing.T) {
 }
 
 func TestDeleteAfterInsertKeepsOutboxEmpty(t *testing.T) {
-	pool := migratetest.Pool(t, migrations.FS)
+	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{DeleteAfterInsert: true})
 	ctx := t.Context()
 	p, _ := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1}, nil, now)

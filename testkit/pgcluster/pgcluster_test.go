@@ -1,4 +1,4 @@
-package pgharness_test
+package pgcluster_test
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/outboxcdc/outboxcdc/libs/pgharness"
+	"github.com/outboxcdc/outboxcdc/testkit/pgcluster"
 )
 
-func start(t *testing.T, cfg pgharness.Config) *pgharness.Cluster {
+func start(t *testing.T, cfg pgcluster.Config) *pgcluster.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	c, err := pgharness.Start(ctx, cfg)
-	if errors.Is(err, pgharness.ErrNoBinaries) && os.Getenv("CI") != "true" {
+	c, err := pgcluster.Start(ctx, cfg)
+	if errors.Is(err, pgcluster.ErrNoBinaries) && os.Getenv("CI") != "true" {
 		t.Skip(err)
 	}
 	if err != nil {
@@ -28,7 +28,7 @@ func start(t *testing.T, cfg pgharness.Config) *pgharness.Cluster {
 }
 
 func TestClusterSettingsAndCleanup(t *testing.T) {
-	c := start(t, pgharness.Config{})
+	c := start(t, pgcluster.Config{})
 	dir := c.Dir()
 	conn, err := pgx.Connect(t.Context(), c.DSN("postgres"))
 	if err != nil {
@@ -75,10 +75,10 @@ func TestClusterSettingsAndCleanup(t *testing.T) {
 }
 
 func TestClusterInDirSurvivesRestart(t *testing.T) {
-	dir := filepath.Join(os.TempDir(), "pgharness-restart-"+time.Now().Format("150405.000000000"))
+	dir := filepath.Join(os.TempDir(), "pgcluster-restart-"+time.Now().Format("150405.000000000"))
 	t.Cleanup(func() { os.RemoveAll(dir) })
 
-	c := start(t, pgharness.Config{Dir: dir, Durable: true})
+	c := start(t, pgcluster.Config{Dir: dir, Durable: true})
 	if err := c.CreateDatabase(t.Context(), "kept", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestClusterInDirSurvivesRestart(t *testing.T) {
 		t.Fatalf("cluster in a given dir was removed on Stop: %v", err)
 	}
 
-	c = start(t, pgharness.Config{Dir: dir, Durable: true})
+	c = start(t, pgcluster.Config{Dir: dir, Durable: true})
 	defer c.Stop()
 	conn, err := pgx.Connect(t.Context(), c.DSN("kept"))
 	if err != nil {

@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outboxcdc/outboxcdc/libs/pgharness"
+	"github.com/outboxcdc/outboxcdc/testkit/pgcluster"
 )
 
 var (
 	mainCalled atomic.Bool
 	once       sync.Once
-	cluster    *pgharness.Cluster
+	cluster    *pgcluster.Cluster
 	startErr   error
 	seq        atomic.Int64
 )
@@ -36,7 +36,7 @@ func Main(m *testing.M) {
 }
 
 // Cluster returns the package's shared cluster, starting it on first use.
-func Cluster(t testing.TB) *pgharness.Cluster {
+func Cluster(t testing.TB) *pgcluster.Cluster {
 	t.Helper()
 	if !mainCalled.Load() {
 		t.Fatal("pgtest: call pgtest.Main(m) from TestMain so the cluster is stopped after the tests")
@@ -44,10 +44,10 @@ func Cluster(t testing.TB) *pgharness.Cluster {
 	once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cluster, startErr = pgharness.Start(ctx, pgharness.Config{})
+		cluster, startErr = pgcluster.Start(ctx, pgcluster.Config{})
 	})
 	if startErr != nil {
-		if errors.Is(startErr, pgharness.ErrNoBinaries) && os.Getenv("CI") != "true" {
+		if errors.Is(startErr, pgcluster.ErrNoBinaries) && os.Getenv("CI") != "true" {
 			t.Skipf("pgtest: %v", startErr)
 		}
 		t.Fatalf("pgtest: %v", startErr)

@@ -1,4 +1,4 @@
-package pgharness
+package pgcluster
 
 import (
 	"errors"
@@ -37,7 +37,7 @@ func serverOwner() (osUser, error) {
 		}
 		return osUser{name: name, uid: uint32(uid), gid: uint32(gid), switched: true}, nil
 	}
-	return osUser{}, errors.New("pgharness: running as root and no unprivileged user (postgres or nobody) exists to run the server as; create one with: useradd --system postgres")
+	return osUser{}, errors.New("pgcluster: running as root and no unprivileged user (postgres or nobody) exists to run the server as; create one with: useradd --system postgres")
 }
 
 func (u osUser) attr() *syscall.SysProcAttr {
@@ -61,16 +61,16 @@ func (u osUser) own(path string) error {
 		return os.Lchown(p, int(u.uid), int(u.gid))
 	})
 	if err != nil {
-		return fmt.Errorf("pgharness: hand %s to user %s: %w", path, u.name, err)
+		return fmt.Errorf("pgcluster: hand %s to user %s: %w", path, u.name, err)
 	}
 	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
 		st, err := os.Stat(dir)
 		if err != nil {
-			return fmt.Errorf("pgharness: %w", err)
+			return fmt.Errorf("pgcluster: %w", err)
 		}
 		if st.Mode().Perm()&0o001 == 0 {
 			if sys, ok := st.Sys().(*syscall.Stat_t); !ok || sys.Uid != u.uid {
-				return fmt.Errorf("pgharness: user %s cannot reach %s: directory %s is not searchable by others (chmod o+x %s, or choose another directory)", u.name, path, dir, dir)
+				return fmt.Errorf("pgcluster: user %s cannot reach %s: directory %s is not searchable by others (chmod o+x %s, or choose another directory)", u.name, path, dir, dir)
 			}
 		}
 		if dir == filepath.Dir(dir) {

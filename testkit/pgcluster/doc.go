@@ -1,4 +1,4 @@
-// Package pgharness runs a throwaway PostgreSQL cluster from the server
+// Package pgcluster runs a throwaway PostgreSQL cluster from the server
 // binaries installed on the machine.
 //
 // It is used by tests (through package pgtest) and by the embedded
@@ -15,4 +15,4 @@
 //
 // When no server binaries are found, Start returns an error wrapping
 // ErrNoBinaries whose text names the package to install.
-package pgharness
+package pgcluster

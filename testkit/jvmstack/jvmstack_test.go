@@ -14,8 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack/jvmtest"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
 )
 
 func TestFetchIsANoOpOnceFetched(t *testing.T) {

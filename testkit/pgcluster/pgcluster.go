@@ -1,4 +1,4 @@
-package pgharness
+package pgcluster
 
 import (
 	"context"
@@ -87,18 +87,18 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 
 	c := &Cluster{cfg: cfg}
 	if cfg.Dir == "" {
-		c.root, err = os.MkdirTemp("", "pgharness-")
+		c.root, err = os.MkdirTemp("", "pgcluster-")
 		if err != nil {
-			return nil, fmt.Errorf("pgharness: temp dir: %w", err)
+			return nil, fmt.Errorf("pgcluster: temp dir: %w", err)
 		}
 		c.temp = true
 	} else {
 		c.root, err = filepath.Abs(cfg.Dir)
 		if err != nil {
-			return nil, fmt.Errorf("pgharness: %w", err)
+			return nil, fmt.Errorf("pgcluster: %w", err)
 		}
 		if err := os.MkdirAll(c.root, 0o700); err != nil {
-			return nil, fmt.Errorf("pgharness: %w", err)
+			return nil, fmt.Errorf("pgcluster: %w", err)
 		}
 	}
 	fail := func(err error) (*Cluster, error) {
@@ -142,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 func (c *Cluster) initdb(ctx context.Context, bindir string, owner osUser, dataDir string) error {
 	pwfile := filepath.Join(c.root, "pwfile")
 	if err := os.WriteFile(pwfile, []byte(c.cfg.Password+"\n"), 0o600); err != nil {
-		return fmt.Errorf("pgharness: %w", err)
+		return fmt.Errorf("pgcluster: %w", err)
 	}
 	defer os.Remove(pwfile)
 	if err := owner.own(pwfile); err != nil {
@@ -162,7 +162,7 @@ func (c *Cluster) initdb(ctx context.Context, bindir string, owner osUser, dataD
 	cmd.Env = serverEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("pgharness: initdb: %w: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("pgcluster: initdb: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -204,7 +204,7 @@ func (c *Cluster) start(ctx context.Context, bindir string, owner osUser, dataDi
 	logPath := filepath.Join(c.root, "postgres.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("pgharness: %w", err)
+		return fmt.Errorf("pgcluster: %w", err)
 	}
 	defer logFile.Close() // the child keeps its own descriptor
 	logStart, _ := logFile.Seek(0, io.SeekEnd)
@@ -226,7 +226,7 @@ func (c *Cluster) start(ctx context.Context, bindir string, owner osUser, dataDi
 	attr.Pdeathsig = syscall.SIGINT
 	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("pgharness: start postgres: %w", err)
+		return fmt.Errorf("pgcluster: start postgres: %w", err)
 	}
 	c.cmd = cmd
 	c.exited = make(chan struct{})
@@ -244,15 +244,15 @@ func (c *Cluster) start(ctx context.Context, bindir string, owner osUser, dataDi
 		}
 		select {
 		case <-c.exited:
-			return fmt.Errorf("pgharness: postgres exited during start-up (%v): %s", c.waitErr, tail(logPath, logStart))
+			return fmt.Errorf("pgcluster: postgres exited during start-up (%v): %s", c.waitErr, tail(logPath, logStart))
 		case <-ctx.Done():
 			c.kill()
-			return fmt.Errorf("pgharness: waiting for postgres: %w", ctx.Err())
+			return fmt.Errorf("pgcluster: waiting for postgres: %w", ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			c.kill()
-			return fmt.Errorf("pgharness: postgres not accepting connections after 60s: %s", tail(logPath, logStart))
+			return fmt.Errorf("pgcluster: postgres not accepting connections after 60s: %s", tail(logPath, logStart))
 		}
 	}
 }
@@ -296,19 +296,19 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name, template string) err
 	}
 	conn, err := pgx.Connect(ctx, c.DSN("postgres"))
 	if err != nil {
-		return fmt.Errorf("pgharness: connect: %w", err)
+		return fmt.Errorf("pgcluster: connect: %w", err)
 	}
 	defer conn.Close(ctx)
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return fmt.Errorf("pgharness: %w", err)
+		return fmt.Errorf("pgcluster: %w", err)
 	}
 	if exists {
 		return nil
 	}
 	q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{template}.Sanitize()
 	if _, err := conn.Exec(ctx, q); err != nil {
-		return fmt.Errorf("pgharness: create database %s: %w", name, err)
+		return fmt.Errorf("pgcluster: create database %s: %w", name, err)
 	}
 	return nil
 }
@@ -318,13 +318,13 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name, template string) err
 func (c *Cluster) DropDatabase(ctx context.Context, name string) error {
 	conn, err := pgx.Connect(ctx, c.DSN("postgres"))
 	if err != nil {
-		return fmt.Errorf("pgharness: connect: %w", err)
+		return fmt.Errorf("pgcluster: connect: %w", err)
 	}
 	defer conn.Close(ctx)
 	const dropSlots = `
 SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL;`
 	if _, err := conn.Exec(ctx, dropSlots, name); err != nil {
-		return fmt.Errorf("pgharness: stop walsenders: %w", err)
+		return fmt.Errorf("pgcluster: stop walsenders: %w", err)
 	}
 	// A terminated walsender releases its slot asynchronously; retry briefly.
 	deadline := time.Now().Add(10 * time.Second)
@@ -340,10 +340,10 @@ SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("pgharness: drop slots of %s: %w", name, err)
+		return fmt.Errorf("pgcluster: drop slots of %s: %w", name, err)
 	}
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("pgharness: drop database %s: %w", name, err)
+		return fmt.Errorf("pgcluster: drop database %s: %w", name, err)
 	}
 	return nil
 }
@@ -358,11 +358,11 @@ func (c *Cluster) Stop() error {
 		case <-c.exited:
 		case <-time.After(30 * time.Second):
 			c.kill()
-			c.stopErr = errors.New("pgharness: postgres did not stop within 30s; killed")
+			c.stopErr = errors.New("pgcluster: postgres did not stop within 30s; killed")
 		}
 		if c.temp {
 			if err := os.RemoveAll(c.root); err != nil && c.stopErr == nil {
-				c.stopErr = fmt.Errorf("pgharness: remove %s: %w", c.root, err)
+				c.stopErr = fmt.Errorf("pgcluster: remove %s: %w", c.root, err)
 			}
 		}
 	})
@@ -406,7 +406,7 @@ func FindBinDir() (string, error) {
 			return d, nil
 		}
 	}
-	return "", fmt.Errorf("pgharness: %w; %s", ErrNoBinaries, installHint)
+	return "", fmt.Errorf("pgcluster: %w; %s", ErrNoBinaries, installHint)
 }
 
 func versionOf(bindir string) int {
@@ -417,7 +417,7 @@ func versionOf(bindir string) int {
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("pgharness: free port: %w", err)
+		return 0, fmt.Errorf("pgcluster: free port: %w", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil

@@ -10,8 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
-	"github.com/outboxcdc/outboxcdc/libs/internal/failures"
 	"github.com/outboxcdc/outboxcdc/libs/validation"
+	"github.com/outboxcdc/outboxcdc/testkit/internal/failures"
 )
 
 func server(t *testing.T) string {

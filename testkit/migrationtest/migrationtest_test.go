@@ -1,4 +1,4 @@
-package migratetest
+package migrationtest
 
 import (
 	"strings"
@@ -6,9 +6,9 @@ import (
 	"testing/fstest"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
-	"github.com/outboxcdc/outboxcdc/libs/internal/failures"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/internal/failures"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -102,7 +102,7 @@ func TestPool(t *testing.T) {
 	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM widgets`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("widgets: %d, %v; want an empty, migrated table", n, err)
 	}
-	if got := failures.Of(t, func(tb testing.TB) { Pool(tb, fstest.MapFS{}) }); !strings.Contains(got, "migratetest") {
+	if got := failures.Of(t, func(tb testing.TB) { Pool(tb, fstest.MapFS{}) }); !strings.Contains(got, "migrationtest") {
 		t.Fatalf("Pool without migrations reported %q, want a failure", got)
 	}
 }

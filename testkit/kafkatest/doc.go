@@ -5,5 +5,5 @@
 //	recs := kafkatest.Consume(t, addr, "outbox.event.order", 3, 10*time.Second)
 //
 // The broker is the same one the development stack runs (package
-// kafkabroker), so tests exercise the real wire protocol.
+// kfakebroker), so tests exercise the real wire protocol.
 package kafkatest

@@ -1,4 +1,4 @@
-package migratetest
+package migrationtest
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/libs/pgdb"
-	"github.com/outboxcdc/outboxcdc/libs/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 // Database creates a database for this test, applies every migration the
@@ -27,7 +27,7 @@ func Database(t testing.TB, migrations fs.FS) string {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	if _, err := pgdb.Migrate(t.Context(), dsn, migrations, ".", slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatalf("migratetest: %v", err)
+		t.Fatalf("migrationtest: %v", err)
 	}
 	return dsn
 }
@@ -43,7 +43,7 @@ func open(t testing.TB, dsn string) *pgxpool.Pool {
 	t.Helper()
 	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
-		t.Fatalf("migratetest: %v", err)
+		t.Fatalf("migrationtest: %v", err)
 	}
 	t.Cleanup(pool.Close)
 	return pool
@@ -142,34 +142,34 @@ func UpDownUp(t testing.TB, migrations fs.FS, want Schema) {
 		t.Helper()
 		got, err := read(t.Context(), pool)
 		if err != nil {
-			t.Fatalf("migratetest: %s: read schema: %v", step, err)
+			t.Fatalf("migrationtest: %s: read schema: %v", step, err)
 		}
 		if !got.equal(want) {
-			t.Fatalf("migratetest: after %s: %v; want %v", step, got, want)
+			t.Fatalf("migrationtest: after %s: %v; want %v", step, got, want)
 		}
 	}
 	check("up", want)
 
 	src, err := iofs.New(migrations, ".")
 	if err != nil {
-		t.Fatalf("migratetest: %v", err)
+		t.Fatalf("migrationtest: %v", err)
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
-		t.Fatalf("migratetest: %v", err)
+		t.Fatalf("migrationtest: %v", err)
 	}
 	u.Scheme = "pgx5"
 	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
 	if err != nil {
-		t.Fatalf("migratetest: %v", err)
+		t.Fatalf("migrationtest: %v", err)
 	}
 	defer m.Close()
 	if err := m.Down(); err != nil {
-		t.Fatalf("migratetest: down: %v", err)
+		t.Fatalf("migrationtest: down: %v", err)
 	}
 	check("down", Schema{})
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		t.Fatalf("migratetest: up again: %v", err)
+		t.Fatalf("migrationtest: up again: %v", err)
 	}
 	check("up again", want)
 }
@@ -182,18 +182,18 @@ func LibraryTablesMatch(t testing.TB, migrations fs.FS) {
 	t.Helper()
 	pool := Pool(t, migrations)
 	if _, err := pool.Exec(t.Context(), `CREATE SCHEMA library`); err != nil {
-		t.Fatalf("migratetest: %v", err)
+		t.Fatalf("migrationtest: %v", err)
 	}
 	for _, ddl := range []string{outbox.Schema, inbox.Schema} {
 		// One connection for the search_path and the DDL.
 		if _, err := pool.Exec(t.Context(), "SET search_path = library; "+ddl+"; SET search_path = public"); err != nil {
-			t.Fatalf("migratetest: library DDL: %v", err)
+			t.Fatalf("migrationtest: library DDL: %v", err)
 		}
 	}
 	for _, table := range []string{"outbox", "inbox"} {
 		got, want := columns(t, pool, "public", table), columns(t, pool, "library", table)
 		if len(want) == 0 || !slices.Equal(got, want) {
-			t.Errorf("migratetest: %s columns differ from the library's DDL:\nmigration: %q\nlibrary:   %q", table, got, want)
+			t.Errorf("migrationtest: %s columns differ from the library's DDL:\nmigration: %q\nlibrary:   %q", table, got, want)
 		}
 	}
 }
@@ -206,19 +206,19 @@ func columns(t testing.TB, pool *pgxpool.Pool, schema, table string) []string {
 	t.Helper()
 	rows, err := pool.Query(t.Context(), columnsQuery, schema, table)
 	if err != nil {
-		t.Fatalf("migratetest: %v", err)
+		t.Fatalf("migrationtest: %v", err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			t.Fatalf("migratetest: %v", err)
+			t.Fatalf("migrationtest: %v", err)
 		}
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		t.Fatalf("migratetest: %v", err)
+		t.Fatalf("migrationtest: %v", err)
 	}
 	return out
 }

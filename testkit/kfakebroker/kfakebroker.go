@@ -1,4 +1,4 @@
-package kafkabroker
+package kfakebroker
 
 import (
 	"context"
@@ -48,10 +48,10 @@ func Start(cfg Config) (*Broker, error) {
 	if cfg.Addr != "" {
 		h, p, err := net.SplitHostPort(cfg.Addr)
 		if err != nil {
-			return nil, fmt.Errorf("kafkabroker: address %q: %w", cfg.Addr, err)
+			return nil, fmt.Errorf("kfakebroker: address %q: %w", cfg.Addr, err)
 		}
 		if port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("kafkabroker: port %q: %w", p, err)
+			return nil, fmt.Errorf("kfakebroker: port %q: %w", p, err)
 		}
 		if h != "" {
 			host = h
@@ -85,12 +85,12 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("kafkabroker: %w", err)
+		return nil, fmt.Errorf("kfakebroker: %w", err)
 	}
 	addrs := c.ListenAddrs()
 	if len(addrs) != 1 {
 		c.Close()
-		return nil, fmt.Errorf("kafkabroker: expected one listener, got %v", addrs)
+		return nil, fmt.Errorf("kfakebroker: expected one listener, got %v", addrs)
 	}
 	b := &Broker{c: c, addr: addrs[0]}
 	if cfg.DataDir != "" {

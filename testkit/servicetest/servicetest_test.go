@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outboxcdc/outboxcdc/libs/internal/failures"
+	"github.com/outboxcdc/outboxcdc/testkit/internal/failures"
 )
 
 // command is a run function logging like a service; the flags break it.

@@ -8,17 +8,17 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/libs/kafkabroker"
+	"github.com/outboxcdc/outboxcdc/testkit/kfakebroker"
 )
 
 // Option adjusts the broker a test starts.
-type Option func(*kafkabroker.Config)
+type Option func(*kfakebroker.Config)
 
 // Partitions sets the partition count of auto-created topics (default 3).
-func Partitions(n int) Option { return func(c *kafkabroker.Config) { c.Partitions = n } }
+func Partitions(n int) Option { return func(c *kfakebroker.Config) { c.Partitions = n } }
 
 // DataDir persists the broker's state in dir.
-func DataDir(dir string) Option { return func(c *kafkabroker.Config) { c.DataDir = dir } }
+func DataDir(dir string) Option { return func(c *kfakebroker.Config) { c.DataDir = dir } }
 
 // Start starts a broker on a free loopback port for this test and returns
 // its bootstrap address. The broker closes when the test ends.
@@ -30,13 +30,13 @@ func Start(t testing.TB, opts ...Option) string {
 
 // StartBroker is Start returning the broker itself, for tests that stop
 // and restart it.
-func StartBroker(t testing.TB, opts ...Option) *kafkabroker.Broker {
+func StartBroker(t testing.TB, opts ...Option) *kfakebroker.Broker {
 	t.Helper()
-	var cfg kafkabroker.Config
+	var cfg kfakebroker.Config
 	for _, o := range opts {
 		o(&cfg)
 	}
-	b, err := kafkabroker.Start(cfg)
+	b, err := kfakebroker.Start(cfg)
 	if err != nil {
 		t.Fatalf("kafkatest: %v", err)
 	}

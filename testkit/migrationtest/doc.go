@@ -1,15 +1,15 @@
-// Package migratetest checks a service's embedded golang-migrate files
+// Package migrationtest checks a service's embedded golang-migrate files
 // against a real PostgreSQL database (package pgtest) and gives other tests
 // a migrated database. Import it from _test.go files only; the package
 // using it calls pgtest.Main from TestMain.
 //
-//	pool := migratetest.Pool(t, migrations.FS) // fresh database, migrated
+//	pool := migrationtest.Pool(t, migrations.FS) // fresh database, migrated
 //
-//	migratetest.UpDownUp(t, migrations.FS, migratetest.Schema{
+//	migrationtest.UpDownUp(t, migrations.FS, migrationtest.Schema{
 //		Tables:       []string{"accounts", "inbox", "outbox", "payments"},
 //		Publications: map[string][]string{"outbox_publication": {"outbox"}},
 //	})
-//	migratetest.LibraryTablesMatch(t, migrations.FS)
+//	migrationtest.LibraryTablesMatch(t, migrations.FS)
 //
 // The migration files must sit at the root of the fs.FS, as
 // pgdb.Migrate(ctx, dsn, fsys, ".", log) reads them at start-up. Every
@@ -23,4 +23,4 @@
 // indexes, constraints or grants. LibraryTablesMatch compares the columns
 // of outbox and inbox (name, type, length, nullability, default) with the
 // DDL of libs/outbox and libs/inbox, not their indexes.
-package migratetest
+package migrationtest

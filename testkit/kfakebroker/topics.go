@@ -1,4 +1,4 @@
-package kafkabroker
+package kfakebroker
 
 import (
 	"encoding/base64"
@@ -45,14 +45,14 @@ func repairTopics(dataDir string) error {
 		return nil // never started cleanly: nothing for kfake to load yet
 	}
 	if err != nil {
-		return fmt.Errorf("kafkabroker: %w", err)
+		return fmt.Errorf("kfakebroker: %w", err)
 	}
 	var doc struct {
 		Version int              `json:"version"`
 		Topics  []map[string]any `json:"topics"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return fmt.Errorf("kafkabroker: parse %s: %w", path, err)
+		return fmt.Errorf("kfakebroker: parse %s: %w", path, err)
 	}
 	known := map[string]bool{}
 	for _, t := range doc.Topics {
@@ -82,7 +82,7 @@ func repairTopics(dataDir string) error {
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {
-		return fmt.Errorf("kafkabroker: %w", err)
+		return fmt.Errorf("kfakebroker: %w", err)
 	}
 	return writeAtomic(path, out)
 }
@@ -93,11 +93,11 @@ func readJournal(dataDir string) (map[string]journalTopic, error) {
 		return map[string]journalTopic{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kafkabroker: %w", err)
+		return nil, fmt.Errorf("kfakebroker: %w", err)
 	}
 	var topics []journalTopic
 	if err := json.Unmarshal(raw, &topics); err != nil {
-		return nil, fmt.Errorf("kafkabroker: parse topic journal: %w", err)
+		return nil, fmt.Errorf("kfakebroker: parse topic journal: %w", err)
 	}
 	m := make(map[string]journalTopic, len(topics))
 	for _, t := range topics {
@@ -110,18 +110,18 @@ func writeAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
-		return fmt.Errorf("kafkabroker: %w", err)
+		return fmt.Errorf("kfakebroker: %w", err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("kafkabroker: %w", err)
+		return fmt.Errorf("kfakebroker: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("kafkabroker: %w", err)
+		return fmt.Errorf("kfakebroker: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("kafkabroker: %w", err)
+		return fmt.Errorf("kfakebroker: %w", err)
 	}
 	return os.Rename(tmp, path)
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/libs/kafkabroker"
-	"github.com/outboxcdc/outboxcdc/libs/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/kfakebroker"
 )
 
 func TestAutoCreatedTopicsHaveDefaultPartitions(t *testing.T) {
@@ -42,7 +42,7 @@ func TestAutoCreatedTopicsHaveDefaultPartitions(t *testing.T) {
 // directory and expects the records and a group's committed offset back.
 func TestDataDirKeepsRecordsAndOffsets(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "kafka")
-	b, err := kafkabroker.Start(kafkabroker.Config{DataDir: dir})
+	b, err := kfakebroker.Start(kfakebroker.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestDataDirKeepsRecordsAndOffsets(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatal(err)
 	}
-	b2, err := kafkabroker.Start(kafkabroker.Config{DataDir: dir})
+	b2, err := kfakebroker.Start(kfakebroker.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outboxcdc/outboxcdc/libs/jvmstack"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 )
 
 var (

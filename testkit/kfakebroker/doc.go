@@ -1,4 +1,4 @@
-// Package kafkabroker runs an embedded Kafka-protocol broker built on
+// Package kfakebroker runs an embedded Kafka-protocol broker built on
 // franz-go's kfake.
 //
 // It is the broker of the embedded development stack and of the tests: one
@@ -15,4 +15,4 @@
 //
 // kfake is pinned in go.mod: its API and on-disk format move between
 // versions, so upgrade it deliberately.
-package kafkabroker
+package kfakebroker
