@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/sourcetask"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
@@ -215,7 +215,7 @@ func runGolden(t *testing.T, dsn string, gc goldenCase, name string, conv conver
 
 	// The connector config, as a user would PUT it.
 	config := map[string]string{
-		"connector.class":             runtime.ConnectorClass,
+		"connector.class":             sourcetask.ConnectorClass,
 		"tasks.max":                   "1",
 		"plugin.name":                 "pgoutput",
 		"topic.prefix":                "golden",

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/eventrouter"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/sourcetask"
 )
 
 // PluginVersion is the connector version reported by the plugin listing:
@@ -155,9 +155,9 @@ func (w *Worker) status(c *connector) statusBody {
 	default:
 		state, trace := task.Status()
 		switch state {
-		case runtime.StateFailed:
+		case sourcetask.StateFailed:
 			ts.State, ts.Trace = "FAILED", trace
-		case runtime.StateRunning:
+		case sourcetask.StateRunning:
 			ts.State = "RUNNING"
 		default:
 			ts.State = "UNASSIGNED"
@@ -462,7 +462,7 @@ type pluginBody struct {
 }
 
 func (w *Worker) handlePlugins(rw http.ResponseWriter, r *http.Request) {
-	out := []pluginBody{{Class: runtime.ConnectorClass, Type: "source", Version: PluginVersion}}
+	out := []pluginBody{{Class: sourcetask.ConnectorClass, Type: "source", Version: PluginVersion}}
 	if strings.EqualFold(r.URL.Query().Get("connectorsOnly"), "false") {
 		out = append(out,
 			pluginBody{Class: "io.debezium.transforms.outbox.EventRouter", Type: "transformation", Version: PluginVersion},

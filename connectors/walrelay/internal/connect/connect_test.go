@@ -20,7 +20,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connect"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/sourcetask"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
@@ -99,7 +99,7 @@ func (f *fixture) config(name string, extra ...string) map[string]string {
 	}
 	pw, _ := u.User.Password()
 	c := map[string]string{
-		"connector.class":             runtime.ConnectorClass,
+		"connector.class":             sourcetask.ConnectorClass,
 		"tasks.max":                   "1",
 		"database.hostname":           u.Hostname(),
 		"database.port":               u.Port(),
@@ -410,7 +410,7 @@ func TestValidateEndpoint(t *testing.T) {
 		} `json:"configs"`
 	}
 	var ok body
-	if code := f.call("PUT", "/connector-plugins/"+runtime.ConnectorClass+"/config/validate", f.config("v"), &ok); code != 200 || ok.ErrorCount != 0 || ok.Name != runtime.ConnectorClass || len(ok.Configs) == 0 {
+	if code := f.call("PUT", "/connector-plugins/"+sourcetask.ConnectorClass+"/config/validate", f.config("v"), &ok); code != 200 || ok.ErrorCount != 0 || ok.Name != sourcetask.ConnectorClass || len(ok.Configs) == 0 {
 		t.Fatalf("valid config: HTTP %d %+v", code, ok)
 	}
 	for _, c := range ok.Configs {
@@ -431,11 +431,11 @@ func TestValidateEndpoint(t *testing.T) {
 		t.Fatalf("errors by key: %v", errsByKey)
 	}
 	var eb errBody
-	if code := f.call("PUT", "/connector-plugins/com.example.Other/config/validate", map[string]string{"connector.class": runtime.ConnectorClass}, &eb); code != 400 || !strings.Contains(eb.Message, "does not match request type") {
+	if code := f.call("PUT", "/connector-plugins/com.example.Other/config/validate", map[string]string{"connector.class": sourcetask.ConnectorClass}, &eb); code != 400 || !strings.Contains(eb.Message, "does not match request type") {
 		t.Fatalf("class mismatch: HTTP %d %+v", code, eb)
 	}
 	var plugins []map[string]string
-	if code := f.call("GET", "/connector-plugins", nil, &plugins); code != 200 || len(plugins) != 1 || plugins[0]["class"] != runtime.ConnectorClass || plugins[0]["type"] != "source" {
+	if code := f.call("GET", "/connector-plugins", nil, &plugins); code != 200 || len(plugins) != 1 || plugins[0]["class"] != sourcetask.ConnectorClass || plugins[0]["type"] != "source" {
 		t.Fatalf("plugins: HTTP %d %v", code, plugins)
 	}
 	if code := f.call("GET", "/connector-plugins?connectorsOnly=false", nil, &plugins); code != 200 || len(plugins) < 3 {

@@ -13,10 +13,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/configprovider"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/eventrouter"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/configprovider"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/sourcetask"
 )
 
 // Errors the REST layer maps to statuses.
@@ -95,7 +95,7 @@ type connector struct {
 	name            string
 	config          map[string]string // as submitted, references unresolved
 	target          string
-	task            *runtime.Task
+	task            *sourcetask.Task
 	failure         string // set when the connector cannot start a task at all
 	snapshotPending bool
 }
@@ -152,7 +152,7 @@ func (w *Worker) Close(ctx context.Context) error {
 	w.opMu.Lock()
 	defer w.opMu.Unlock()
 	w.mu.Lock()
-	var tasks []*runtime.Task
+	var tasks []*sourcetask.Task
 	for _, c := range w.connectors {
 		if c.task != nil {
 			tasks = append(tasks, c.task)
@@ -178,12 +178,12 @@ func (w *Worker) startTask(c *connector) {
 		w.setFailure(c, "org.apache.kafka.common.config.ConfigException: "+err.Error())
 		return
 	}
-	cfg, errs := runtime.ParseConfig(resolved)
+	cfg, errs := sourcetask.ParseConfig(resolved)
 	if len(errs) > 0 {
 		w.setFailure(c, "org.apache.kafka.common.config.ConfigException: "+(&InvalidConfigError{errs}).Error())
 		return
 	}
-	t := runtime.Start(cfg, runtime.Options{
+	t := sourcetask.Start(cfg, sourcetask.Options{
 		Brokers:         w.cfg.Brokers,
 		Worker:          eventrouter.Worker{Props: w.cfg.Worker},
 		Logger:          w.log,
@@ -205,10 +205,10 @@ func (w *Worker) setFailure(c *connector, trace string) {
 	w.mu.Unlock()
 }
 
-var _ runtime.SnapshotMarks = (*Worker)(nil)
+var _ sourcetask.SnapshotMarks = (*Worker)(nil)
 
 // SetSnapshotPending stores whether the connector's initial snapshot is in
-// progress (runtime.SnapshotMarks).
+// progress (sourcetask.SnapshotMarks).
 func (w *Worker) SetSnapshotPending(ctx context.Context, name string, pending bool) error {
 	if err := w.store.putSnapshotPending(ctx, name, pending); err != nil {
 		return err
@@ -222,7 +222,7 @@ func (w *Worker) SetSnapshotPending(ctx context.Context, name string, pending bo
 }
 
 // SnapshotPending reports whether the connector's initial snapshot was
-// started and not finished (runtime.SnapshotMarks).
+// started and not finished (sourcetask.SnapshotMarks).
 func (w *Worker) SnapshotPending(name string) bool {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
@@ -263,7 +263,7 @@ func (w *Worker) Validate(ctx context.Context, config map[string]string) []event
 	if err != nil {
 		return []eventrouter.ConfigError{{Key: "config.providers", Message: err.Error()}}
 	}
-	_, errs := runtime.Validate(ctx, resolved, eventrouter.Worker{Props: w.cfg.Worker})
+	_, errs := sourcetask.Validate(ctx, resolved, eventrouter.Worker{Props: w.cfg.Worker})
 	return errs
 }
 
@@ -403,7 +403,7 @@ func (w *Worker) Restart(ctx context.Context, name string, includeTasks, onlyFai
 	taskFailed := false
 	if t != nil {
 		state, _ := t.Status()
-		taskFailed = state == runtime.StateFailed
+		taskFailed = state == sourcetask.StateFailed
 	}
 	connRestarted = !onlyFailed || connFailed
 	taskRestarted = includeTasks && target != TargetStopped && (!onlyFailed || taskFailed || connFailed)
@@ -457,14 +457,14 @@ func checkClass(config map[string]string) error {
 		return &BadRequestError{"Connector config " + formatConfig(config) + " contains no connector type"}
 	}
 	if !knownClass(cls) {
-		return &BadRequestError{fmt.Sprintf("Failed to find any class that implements Connector and which name matches %s, available connectors are: PluginDesc{klass=class %s, name='%s', version='%s', encodedVersion=%s, type=source, typeName='source', location='walrelay'}", cls, runtime.ConnectorClass, runtime.ConnectorClass, PluginVersion, PluginVersion)}
+		return &BadRequestError{fmt.Sprintf("Failed to find any class that implements Connector and which name matches %s, available connectors are: PluginDesc{klass=class %s, name='%s', version='%s', encodedVersion=%s, type=source, typeName='source', location='walrelay'}", cls, sourcetask.ConnectorClass, sourcetask.ConnectorClass, PluginVersion, PluginVersion)}
 	}
 	return nil
 }
 
 func knownClass(cls string) bool {
 	cls = strings.TrimSpace(cls)
-	return cls == runtime.ConnectorClass || cls == runtime.ConnectorClassAlias
+	return cls == sourcetask.ConnectorClass || cls == sourcetask.ConnectorClassAlias
 }
 
 // formatConfig prints a config like Java's Map.toString, with secrets

@@ -7,7 +7,7 @@ import (
 // Column is one column of a captured row: catalog facts plus the value as pgoutput ships it (text format).
 type Column struct {
 	Name    string
-	TypeOID uint32 // pg_type oid of the column (domains resolved to their base type by the runtime)
+	TypeOID uint32 // pg_type oid of the column (domains resolved to their base type by the source task)
 	TypeMod int32  // atttypmod (e.g. timestamp precision; -1 when none)
 	NotNull bool   // pg_attribute.attnotnull (decides "optional" in JsonConverter schemas)
 	Key     bool   // part of the primary key / replica identity
@@ -37,8 +37,8 @@ type Change struct {
 	Schema string
 	Table  string
 	After  []Column // row after the change (create/read/update); nil for delete/truncate
-	// OldKey is set by the runtime on an UPDATE that changed the primary key: Debezium emits that as delete+create,
-	// the router drops the delete and routes the create with an extra __debezium.oldkey header. The runtime passes
+	// OldKey is set by the source task on an UPDATE that changed the primary key: Debezium emits that as delete+create,
+	// the router drops the delete and routes the create with an extra __debezium.oldkey header. The source task passes
 	// Op=OpUpdate with OldKey set (the old primary-key columns, in primary-key order); the router handles the rest.
 	OldKey []Column
 }

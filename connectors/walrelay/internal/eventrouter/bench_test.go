@@ -45,7 +45,7 @@ func BenchmarkRoute(b *testing.B) {
 		{"json", map[string]string{"key.converter": jsonConv, "value.converter": jsonConv}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			r, errs := New("bench", baseConfig(outboxProps(bc.extra)), Worker{})
+			r, errs := New("bench", baseConfig(outboxProps(bc.extra)), Worker{}, discardLog)
 			if len(errs) > 0 {
 				b.Fatal(errs)
 			}

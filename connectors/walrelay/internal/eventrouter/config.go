@@ -1,17 +1,18 @@
 package eventrouter
 
 import (
-	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
-	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connectdata"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javaregex"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/configdef"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/converter"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javafmt"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javaregex"
 )
 
 // Class names and aliases this package implements.
@@ -68,7 +69,7 @@ var ownedKeys = map[string]bool{
 // "transforms", "predicates", "key.converter", "value.converter", "header.converter", plus
 // "extended.headers.enabled", "topic.prefix", "topic.delimiter", "topic.heartbeat.prefix", "topic.heartbeat.name",
 // "topic.naming.strategy", "topic.cache.size", "message.prefix.include.list", "message.prefix.exclude.list".
-// The runtime validates the remaining keys and rejects the ones nobody implements.
+// The source task validates the remaining keys and rejects the ones nobody implements.
 func Owns(key string) bool {
 	if ownedKeys[key] {
 		return true
@@ -135,19 +136,14 @@ func (p *configParser) get(key string) (string, bool) {
 	return v, ok
 }
 
+// boolean reads a BOOLEAN key as Kafka's ConfigDef does (see configdef.ParseBool).
 func (p *configParser) boolean(key string, def bool) bool {
-	v, ok := p.get(key)
-	if !ok {
-		return def
+	p.used[key] = true
+	b, err := configdef.Bool(p.conn, key, def)
+	if err != nil {
+		p.errorf(key, "%v", err)
 	}
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true":
-		return true
-	case "false":
-		return false
-	}
-	p.errorf(key, "Invalid value %s for configuration %s: Expected value to be either true or false", v, key)
-	return def
+	return b
 }
 
 // enum reads a case-insensitive, trimmed choice (Debezium's EnumeratedValue.parse).
@@ -192,11 +188,12 @@ func (p *configParser) topicPart(key, def string) string {
 	return v
 }
 
-// New validates the router/converter/header part of a connector config and returns a router.
-// It returns every problem at once as []ConfigError (empty on success).
-func New(connectorName string, config map[string]string, worker Worker) (*Router, []ConfigError) {
+// New validates the router/converter/header part of a connector config and returns a router that logs what
+// Debezium's router logs (skipped updates, failed JSON expansion) to log, which must not be nil. It returns every
+// problem at once as []ConfigError (empty on success).
+func New(connectorName string, config map[string]string, worker Worker, log *slog.Logger) (*Router, []ConfigError) {
 	p := &configParser{conn: config, worker: worker.Props, used: map[string]bool{}}
-	r := &Router{name: connectorName}
+	r := &Router{name: connectorName, log: log}
 
 	if v, ok := p.get("topic.prefix"); !ok || strings.TrimSpace(v) == "" {
 		p.errorf("topic.prefix", "The 'topic.prefix' value is invalid: A value is required")
@@ -220,7 +217,7 @@ func New(connectorName string, config map[string]string, worker Worker) (*Router
 		}
 	}
 	r.extendedHeaders = p.boolean("extended.headers.enabled", true)
-	r.dbName = config["database.dbname"] // owned by the runtime; used for the source block of message records
+	r.dbName = config["database.dbname"] // owned by the source task; used for the source block of message records
 	r.truncateFails = truncateReachesRouter(config["skipped.operations"])
 
 	r.msgInclude = p.prefixList("message.prefix.include.list")
@@ -507,7 +504,7 @@ func (p *configParser) placements() []additionalField {
 
 // converter resolves a converter the way a Connect worker does: the connector's class and its prefixed
 // properties if the connector sets the class, otherwise the worker's.
-func (p *configParser) converter(kind string, header bool) cd.Converter {
+func (p *configParser) converter(kind string, header bool) converter.Converter {
 	props, source := map[string]string{}, "connector"
 	cls, ok := p.get(kind)
 	prefix := kind + "."
@@ -548,20 +545,20 @@ func (p *configParser) converter(kind string, header bool) cd.Converter {
 		p.errorf(key, format, args...)
 	}
 	allowed := map[string]bool{"converter.type": true}
-	var conv cd.Converter
+	var conv converter.Converter
 	switch strings.TrimSpace(cls) {
 	case jsonConverterClass, "JsonConverter":
-		jc := cd.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}
+		jc := converter.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}
 		for k, v := range props {
-			switch strings.TrimPrefix(k, prefix) {
+			switch name := strings.TrimPrefix(k, prefix); name {
 			case "schemas.enable":
-				b, err := parseBool(v)
+				b, err := configdef.ParseBool(name, v)
 				if err != nil {
 					errorf(k, "%v", err)
 				}
 				jc.SchemasEnabled = b
 			case "replace.null.with.default":
-				b, err := parseBool(v)
+				b, err := configdef.ParseBool(name, v)
 				if err != nil {
 					errorf(k, "%v", err)
 				}
@@ -591,15 +588,15 @@ func (p *configParser) converter(kind string, header bool) cd.Converter {
 				errorf(prefix+"converter.encoding", "walrelay implements StringConverter with UTF-8 only, not %s", v)
 			}
 		}
-		conv = cd.StringConverter{}
+		conv = converter.StringConverter{}
 	case byteArrayConvClass, "ByteArrayConverter":
-		conv = cd.ByteArrayConverter{}
+		conv = converter.ByteArrayConverter{}
 	case simpleHeaderConvClass, "SimpleHeaderConverter":
 		if !header {
 			errorf(kind, "%s is a header converter, not a Converter", cls)
 			return nil
 		}
-		conv = cd.SimpleHeaderConverter{}
+		conv = converter.SimpleHeaderConverter{}
 	default:
 		errorf(kind, "walrelay implements %s, %s, %s and (headers only) %s, not %s", stringConverterClass, jsonConverterClass, byteArrayConvClass, simpleHeaderConvClass, strings.TrimSpace(cls))
 		return nil
@@ -615,14 +612,4 @@ func (p *configParser) converter(kind string, header bool) cd.Converter {
 		}
 	}
 	return conv
-}
-
-func parseBool(v string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, errors.New("Invalid value " + v + ": Expected value to be either true or false")
 }

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connectdata"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/converter"
 )
 
 // emptyValue stands for a key set to "" (baseConfig deletes keys given as "").
@@ -31,6 +31,8 @@ func TestConfigErrors(t *testing.T) {
 		{"replacement names a missing group", map[string]string{rk("route.topic.regex"): "(.*)"}, rk("route.topic.replacement"), "No group with name {routedByValue}"},
 		{"replacement trailing backslash", map[string]string{rk("route.topic.replacement"): `x\`}, rk("route.topic.replacement"), "character to be escaped is missing"},
 		{"bad boolean", map[string]string{rk("route.tombstone.on.empty.payload"): "yes"}, rk("route.tombstone.on.empty.payload"), "true or false"},
+		{"blank boolean", map[string]string{rk("route.tombstone.on.empty.payload"): emptyValue}, rk("route.tombstone.on.empty.payload"), "Invalid value  for configuration route.tombstone.on.empty.payload: Expected value to be either true or false"},
+		{"whitespace boolean", map[string]string{rk("table.expand.json.payload"): " \t"}, rk("table.expand.json.payload"), "Invalid value  \t for configuration table.expand.json.payload: Expected value to be either true or false"},
 		{"bad op behaviour", map[string]string{rk("table.op.invalid.behavior"): "ignore"}, rk("table.op.invalid.behavior"), "warn, error, fatal"},
 		{"bad null behaviour", map[string]string{rk("table.json.payload.null.behavior"): "keep"}, rk("table.json.payload.null.behavior"), "ignore, optional_bytes"},
 		{"bad missing behaviour", map[string]string{rk("table.field.additional.missing"): "skip"}, rk("table.field.additional.missing"), "error, ignore"},
@@ -47,11 +49,14 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown converter property", map[string]string{"value.converter": jsonConv, "value.converter.schema.enable": "false"}, "value.converter.schema.enable", "Unknown property"},
 		{"converter property without class", map[string]string{"key.converter": "", "key.converter.schemas.enable": "false"}, "key.converter.schemas.enable", "Kafka Connect would ignore"},
 		{"bad schemas.enable", map[string]string{"value.converter": jsonConv, "value.converter.schemas.enable": "off"}, "value.converter.schemas.enable", "true or false"},
+		{"blank schemas.enable", map[string]string{"value.converter": jsonConv, "value.converter.schemas.enable": " "}, "value.converter.schemas.enable", "Invalid value   for configuration schemas.enable: Expected value to be either true or false"},
+		{"bad replace.null.with.default", map[string]string{"value.converter": jsonConv, "value.converter.replace.null.with.default": "no"}, "value.converter.replace.null.with.default", "Invalid value no for configuration replace.null.with.default: Expected value to be either true or false"},
 		{"bad decimal.format", map[string]string{"value.converter": jsonConv, "value.converter.decimal.format": "STRING"}, "value.converter.decimal.format", "BASE64, NUMERIC"},
 		{"string converter encoding", map[string]string{"key.converter.converter.encoding": "ISO-8859-1"}, "key.converter.converter.encoding", "UTF-8 only"},
 		{"both message lists", map[string]string{"message.prefix.include.list": "a", "message.prefix.exclude.list": "b"}, "message.prefix.exclude.list", "already specified"},
 		{"bad message regex", map[string]string{"message.prefix.exclude.list": "a,(b"}, "message.prefix.exclude.list", "Unclosed group"},
 		{"bad extended headers flag", map[string]string{"extended.headers.enabled": "1"}, "extended.headers.enabled", "true or false"},
+		{"blank extended headers flag", map[string]string{"extended.headers.enabled": emptyValue}, "extended.headers.enabled", "Expected value to be either true or false"},
 		{"naming strategy", map[string]string{"topic.naming.strategy": "io.debezium.schema.DefaultTopicNamingStrategy"}, "topic.naming.strategy", "SchemaTopicNamingStrategy"},
 		{"bad heartbeat prefix", map[string]string{"topic.heartbeat.prefix": "heart beat"}, "topic.heartbeat.prefix", "invalid format"},
 		{"unknown owned key", map[string]string{"key.converterx": "y"}, "key.converterx", ""},
@@ -64,7 +69,7 @@ func TestConfigErrors(t *testing.T) {
 					cfg[k] = ""
 				}
 			}
-			r, errs := New("c", cfg, Worker{})
+			r, errs := New("c", cfg, Worker{}, discardLog)
 			if r != nil || len(errs) == 0 {
 				t.Fatalf("New accepted the configuration")
 			}
@@ -79,7 +84,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestConfigReportsEveryProblem(t *testing.T) {
-	_, errs := New("c", baseConfig(map[string]string{"topic.prefix": "", rk("table.op.invalid.behavior"): "x", "value.converter": "Avro"}), Worker{})
+	_, errs := New("c", baseConfig(map[string]string{"topic.prefix": "", rk("table.op.invalid.behavior"): "x", "value.converter": "Avro"}), Worker{}, discardLog)
 	if len(errs) != 3 {
 		t.Fatalf("want 3 errors, got %v", errs)
 	}
@@ -124,10 +129,10 @@ func TestConfigAccepts(t *testing.T) {
 		"topic.heartbeat.prefix":                       "hb",
 		"topic.naming.strategy":                        "io.debezium.schema.SchemaTopicNamingStrategy",
 		"topic.cache.size":                             "10",
-		// Keys owned by the runtime are left alone.
+		// Keys owned by the source task are left alone.
 		"database.hostname": "localhost", "tombstones.on.delete": "false",
 	})
-	r, errs := New("c", cfg, Worker{})
+	r, errs := New("c", cfg, Worker{}, discardLog)
 	if len(errs) > 0 {
 		t.Fatalf("New: %v", errs)
 	}
@@ -146,13 +151,13 @@ func TestConfigAccepts(t *testing.T) {
 			t.Errorf("placement %d = %+v, want %+v", i, c.additional[i], want[i])
 		}
 	}
-	if jc, ok := r.key.(cd.JSONConverter); !ok || jc.SchemasEnabled || !jc.DecimalNumeric || jc.ReplaceNullWithDefault {
+	if jc, ok := r.key.(converter.JSONConverter); !ok || jc.SchemasEnabled || !jc.DecimalNumeric || jc.ReplaceNullWithDefault {
 		t.Errorf("key converter %#v", r.key)
 	}
-	if _, ok := r.value.(cd.ByteArrayConverter); !ok {
+	if _, ok := r.value.(converter.ByteArrayConverter); !ok {
 		t.Errorf("value converter %#v", r.value)
 	}
-	if _, ok := r.header.(cd.StringConverter); !ok {
+	if _, ok := r.header.(converter.StringConverter); !ok {
 		t.Errorf("header converter %#v", r.header)
 	}
 	if r.HeartbeatTopic() != "hb_app" {
@@ -169,24 +174,24 @@ func TestConverterResolution(t *testing.T) {
 		name           string
 		extra          map[string]string
 		worker         map[string]string
-		wantKey        cd.Converter
-		wantValue      cd.Converter
+		wantKey        converter.Converter
+		wantValue      converter.Converter
 		wantHeaderType string
 	}{
 		{"image defaults", noConv, nil,
-			cd.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}, cd.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}, "simple"},
+			converter.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}, converter.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}, "simple"},
 		{"worker props", noConv, map[string]string{"key.converter": stringConv, "value.converter": jsonConv, "value.converter.schemas.enable": "false", "header.converter": jsonConv, "bootstrap.servers": "x"},
-			cd.StringConverter{}, cd.JSONConverter{ReplaceNullWithDefault: true}, "json"},
+			converter.StringConverter{}, converter.JSONConverter{ReplaceNullWithDefault: true}, "json"},
 		{"worker props without class use the image's class", noConv, map[string]string{"value.converter.schemas.enable": "false"},
-			cd.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}, cd.JSONConverter{ReplaceNullWithDefault: true}, "simple"},
+			converter.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}, converter.JSONConverter{ReplaceNullWithDefault: true}, "simple"},
 		{"connector overrides worker, ignoring the worker's converter props",
 			map[string]string{"key.converter": "", "value.converter": jsonConv},
 			map[string]string{"key.converter": stringConv, "value.converter": jsonConv, "value.converter.schemas.enable": "false"},
-			cd.StringConverter{}, cd.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}, "simple"},
+			converter.StringConverter{}, converter.JSONConverter{SchemasEnabled: true, ReplaceNullWithDefault: true}, "simple"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, errs := New("c", baseConfig(tc.extra), Worker{Props: tc.worker})
+			r, errs := New("c", baseConfig(tc.extra), Worker{Props: tc.worker}, discardLog)
 			if len(errs) > 0 {
 				t.Fatalf("New: %v", errs)
 			}
@@ -194,11 +199,11 @@ func TestConverterResolution(t *testing.T) {
 				t.Errorf("key %#v value %#v", r.key, r.value)
 			}
 			switch r.header.(type) {
-			case cd.SimpleHeaderConverter:
+			case converter.SimpleHeaderConverter:
 				if tc.wantHeaderType != "simple" {
 					t.Errorf("header converter %#v", r.header)
 				}
-			case cd.JSONConverter:
+			case converter.JSONConverter:
 				if tc.wantHeaderType != "json" {
 					t.Errorf("header converter %#v", r.header)
 				}

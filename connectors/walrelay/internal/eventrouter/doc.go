@@ -72,9 +72,10 @@
 // message{prefix, content}}, filtered by the message prefix lists (case-insensitive full-match regexes).
 // Murmur2Partition is the Java producer's default partitioner for keyed records.
 //
-// Byte-level pieces live in sibling packages: javafmt (Double/Float/BigDecimal toString, String.trim),
-// jackson (readTree and Jackson's string escaping), javaregex (java.util.regex on RE2) and connectdata (Connect
-// schemas, structs and the converters).
+// Byte-level pieces of the JVM and Kafka Connect live under internal/jvmcompat: javafmt (Double/Float/BigDecimal
+// toString, String.trim), jackson (readTree and Jackson's string escaping), javaregex (java.util.regex on RE2),
+// connectdata (Connect schemas, structs and values), converter (the Connect converters) and configdef (ConfigDef's
+// parsing of property values, e.g. booleans).
 //
 // # Fidelity
 //
@@ -89,7 +90,7 @@
 //     NULL value of such a column.
 //   - Column types other than those listed fail the task when the router reads them (unread columns of other
 //     types are ignored; Debezium would convert them). include.schema.comments and column.* mappers are not
-//     modelled (they are not owned by this package; the runtime must reject them).
+//     modelled (they are not owned by this package; the source task must reject them).
 //   - Arrays of objects with differing shapes: Java merges the element schemas in HashSet order, which depends
 //     on identity hash codes and is not deterministic; this package merges in order of first appearance.
 //   - StringConverter on a value containing a Java byte[] (a VariableScaleDecimal's inner value, or the
@@ -103,12 +104,12 @@
 //   - The SMT's payload-schema cache (BoundedConcurrentHashMap, 10 LRU segments) is emulated as one LRU of 10,000
 //     entries; only the envelope schema name after evictions could differ.
 //   - Message records: source.version is DebeziumVersion; source.ts_ms comes from LogicalMessage.CommitTime (now
-//     when zero; for a message that is not transactional the runtime passes the last commit time it streamed, but
+//     when zero; for a message that is not transactional the source task passes the last commit time it streamed, but
 //     after a restart Debezium would start from the one in its stored offsets);
 //     source.xmin, origin and transaction are always null (xmin.fetch.interval.ms, origins and
 //     provide.transaction.metadata are not implemented). Heartbeat and message timestamps are the producer's send
 //     time; Record.Timestamp carries the now passed in.
 //   - Text values are decoded as UTF-8 with U+FFFD for invalid bytes (per byte; Java replaces per malformed
 //     sequence), so the server encoding should be UTF8.
-//   - Logging: skipped updates and failed JSON expansion are logged through log/slog (SetLogger).
+//   - Logging: skipped updates and failed JSON expansion are logged to the log/slog logger given to New.
 package eventrouter

@@ -1,9 +1,9 @@
 package eventrouter
 
 import (
-	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connectdata"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jackson"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
+	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/connectdata"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/jackson"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javafmt"
 )
 
 // expander is Debezium's JsonSchemaData: it infers a Connect schema from a Jackson tree and converts the tree into

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"regexp"
 	"strconv"
@@ -255,11 +254,10 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-
 
 func runGolden(t *testing.T, gc *goldenCase, conv goldenConverters, exp goldenExpect) {
 	now := time.UnixMilli(1_700_000_000_123).Add(456 * time.Microsecond)
-	r, errs := New("outbox-connector", gc.config(t, conv), Worker{})
+	r, errs := New("outbox-connector", gc.config(t, conv), Worker{}, discardLog)
 	if len(errs) > 0 {
 		t.Fatalf("New: %v", errs)
 	}
-	r.SetLogger(slog.New(slog.DiscardHandler))
 	var rec *Record
 	var err error
 	if gc.Op == "heartbeat" {

@@ -48,13 +48,19 @@ func baseConfig(extra map[string]string) map[string]string {
 
 func newTestRouter(t *testing.T, extra map[string]string) *Router {
 	t.Helper()
-	r, errs := New("outbox-connector", baseConfig(extra), Worker{})
+	return newLoggingTestRouter(t, extra, discardLog)
+}
+
+func newLoggingTestRouter(t *testing.T, extra map[string]string, log *slog.Logger) *Router {
+	t.Helper()
+	r, errs := New("outbox-connector", baseConfig(extra), Worker{}, log)
 	if len(errs) > 0 {
 		t.Fatalf("New: %v", errs)
 	}
-	r.SetLogger(slog.New(slog.DiscardHandler))
 	return r
 }
+
+var discardLog = slog.New(slog.DiscardHandler)
 
 func col(name string, oid uint32, value string) Column {
 	return Column{Name: name, TypeOID: oid, TypeMod: -1, Value: []byte(value)}
@@ -138,8 +144,8 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-func captureLogs(r *Router) *logBuffer {
+// captureLogs returns a logger for a router and the buffer it writes to.
+func captureLogs() (*logBuffer, *slog.Logger) {
 	lb := &logBuffer{}
-	r.SetLogger(slog.New(slog.NewTextHandler(lb, nil)))
-	return lb
+	return lb, slog.New(slog.NewTextHandler(lb, nil))
 }

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connectdata"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
+	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/connectdata"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javafmt"
 )
 
 // PostgreSQL type OIDs this package maps to Connect types the way Debezium's PostgresValueConverter does with its

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connectdata"
+	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/connectdata"
 )
 
 func TestParseTimestamp(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"time"
 
-	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connectdata"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javaregex"
+	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/connectdata"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javaregex"
 )
 
 // DebeziumVersion is the Debezium release this package follows, reported as source.version in message records.

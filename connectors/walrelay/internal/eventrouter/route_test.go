@@ -108,8 +108,8 @@ func TestContextHeadersAndPrimaryKeyChange(t *testing.T) {
 func TestUpdatesDeletesTruncates(t *testing.T) {
 	upd := Change{Op: OpUpdate, Schema: "public", Table: "outbox", After: outboxRow()}
 	for _, behaviour := range []string{"warn", "error"} {
-		r := newTestRouter(t, map[string]string{rk("table.op.invalid.behavior"): behaviour})
-		logs := captureLogs(r)
+		logs, log := captureLogs()
+		r := newLoggingTestRouter(t, map[string]string{rk("table.op.invalid.behavior"): behaviour}, log)
 		rec, err := r.Route(upd, testNow)
 		if rec != nil || err != nil {
 			t.Fatalf("%s: Route = %v, %v; want dropped", behaviour, rec, err)

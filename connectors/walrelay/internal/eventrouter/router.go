@@ -10,10 +10,11 @@ import (
 	"sync"
 	"time"
 
-	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/connectdata"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jackson"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javaregex"
+	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/connectdata"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/converter"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/jackson"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javafmt"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javaregex"
 )
 
 // Java exception classes the router reports besides connectdata's.
@@ -44,13 +45,12 @@ type Router struct {
 	truncateFails   bool
 	runID           string
 	cfg             routerConfig
-	key, value      cd.Converter
-	header          cd.Converter
+	key, value      converter.Converter
+	header          converter.Converter
 	msgInclude      []*javaregex.Regexp
 	msgExclude      []*javaregex.Regexp
 
-	logMu sync.Mutex
-	log   *slog.Logger
+	log *slog.Logger // where the router logs what Debezium logs (skipped updates, failed JSON expansion)
 
 	mu           sync.Mutex
 	envByPayload map[string]*envEntry // the SMT's payloadSchemaCache
@@ -67,7 +67,6 @@ type envEntry struct {
 }
 
 func (r *Router) init() {
-	r.log = slog.Default().With("connector", r.name)
 	r.envByPayload = map[string]*envEntry{}
 	r.envByVersion = map[string]*cd.Schema{}
 	r.topics = map[string]string{}
@@ -76,20 +75,6 @@ func (r *Router) init() {
 // RunID returns the random UUID this router sends as the __debezium.context.runId header. A router stands for one
 // task start: create a new one with New when the connector task restarts.
 func (r *Router) RunID() string { return r.runID }
-
-// SetLogger sets where the router logs what Debezium logs (skipped updates, failed JSON expansion). The default is
-// slog.Default() with a "connector" attribute.
-func (r *Router) SetLogger(l *slog.Logger) {
-	r.logMu.Lock()
-	defer r.logMu.Unlock()
-	r.log = l
-}
-
-func (r *Router) logger() *slog.Logger {
-	r.logMu.Lock()
-	defer r.logMu.Unlock()
-	return r.log
-}
 
 func newUUID() string {
 	var b [16]byte
@@ -292,9 +277,9 @@ func (r *Router) unexpectedUpdate(ch *Change) error {
 	}
 	switch r.cfg.opInvalid {
 	case opWarn:
-		r.logger().Warn("Unexpected update message received " + keyText + " and ignored")
+		r.log.Warn("Unexpected update message received " + keyText + " and ignored")
 	case opError:
-		r.logger().Error("Unexpected update message received " + keyText + " and ignored")
+		r.log.Error("Unexpected update message received " + keyText + " and ignored")
 	case opFatal:
 		return cd.Errorf(illegalStateClass, "Unexpected update message received %s, fail.", keyText)
 	}
@@ -667,31 +652,31 @@ func (r *Router) expand(schema *cd.Schema, payload any) (*cd.Schema, any) {
 	s, ok := payload.(string)
 	if !ok {
 		if payload != nil {
-			r.logger().Warn("Expand JSON payload is turned on but payload is not a string")
+			r.log.Warn("Expand JSON payload is turned on but payload is not a string")
 		}
 		return schema, payload
 	}
 	if !strings.HasPrefix(s, "{") && !strings.HasPrefix(s, "[") {
-		r.logger().Warn("JSON expansion failed", "error", "Unable to parse payload starting with '"+firstChar(s)+"'")
+		r.log.Warn("JSON expansion failed", "error", "Unable to parse payload starting with '"+firstChar(s)+"'")
 		return schema, payload
 	}
 	node, err := jackson.Parse(s)
 	if err != nil {
-		r.logger().Warn("JSON expansion failed", "error", err.Error())
+		r.log.Warn("JSON expansion failed", "error", err.Error())
 		return schema, payload
 	}
 	ex := expander{nullAsBytes: r.cfg.nullAsBytes}
 	name := r.cfg.fieldPayload
 	newSchema, err := ex.schema(&name, node)
 	if err != nil {
-		r.logger().Warn("JSON expansion failed", "error", err.Error())
+		r.log.Warn("JSON expansion failed", "error", err.Error())
 		return schema, payload
 	}
 	// Debezium assigns the inferred schema before converting the data: when the conversion fails, the original
 	// string stays with the new schema (a JsonConverter then fails the task).
 	value, err := ex.data(node, newSchema)
 	if err != nil {
-		r.logger().Warn("JSON expansion failed", "error", err.Error())
+		r.log.Warn("JSON expansion failed", "error", err.Error())
 		return newSchema, payload
 	}
 	return newSchema, value

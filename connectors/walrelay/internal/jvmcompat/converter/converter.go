@@ -1,32 +1,45 @@
-package connectdata
+// Package converter reproduces the Kafka Connect converters that turn a record's Connect data (package
+// connectdata) into Kafka bytes exactly as a Connect worker does: JsonConverter (org.apache.kafka.connect.json, with
+// and without schemas, BASE64 or NUMERIC decimals, replace.null.with.default) serialized like Kafka's
+// JsonSerializer, StringConverter (Object.toString as UTF-8), ByteArrayConverter, and SimpleHeaderConverter
+// (Values.convertToString). Errors carry the Java exception class and message (connectdata.Exception).
+package converter
 
 import (
 	"encoding/base64"
 	"math"
 	"strconv"
 
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jackson"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
+	cd "github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/connectdata"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/jackson"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javafmt"
 )
+
+// jsonTypeNames are JsonSchema's type names, by connectdata.Type.
+var jsonTypeNames = [...]string{"", "int8", "int16", "int32", "int64", "float", "double", "boolean", "string", "bytes", "array", "map", "struct"}
+
+func dataErrorf(format string, args ...any) error {
+	return cd.Errorf(cd.DataExceptionClass, format, args...)
+}
 
 // Converter is a Kafka Connect Converter (fromConnectData). It is also used as a HeaderConverter, as Connect's
 // StringConverter, JsonConverter and ByteArrayConverter implement both with the same bytes.
 type Converter interface {
-	FromConnectData(s *Schema, v any) ([]byte, error)
+	FromConnectData(s *cd.Schema, v any) ([]byte, error)
 }
 
 // StringConverter is org.apache.kafka.connect.storage.StringConverter with UTF-8 encoding.
 type StringConverter struct{}
 
 // FromConnectData writes value.toString() as UTF-8; null stays null.
-func (StringConverter) FromConnectData(_ *Schema, v any) ([]byte, error) {
+func (StringConverter) FromConnectData(_ *cd.Schema, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
 	case string:
 		return javafmt.UTF8(x), nil
 	}
-	s, err := JavaString(v)
+	s, err := cd.JavaString(v)
 	if err != nil {
 		return nil, err
 	}
@@ -37,33 +50,33 @@ func (StringConverter) FromConnectData(_ *Schema, v any) ([]byte, error) {
 type ByteArrayConverter struct{}
 
 // FromConnectData passes bytes through and rejects every other schema or value.
-func (ByteArrayConverter) FromConnectData(s *Schema, v any) ([]byte, error) {
-	if s != nil && s.Type != TypeBytes {
+func (ByteArrayConverter) FromConnectData(s *cd.Schema, v any) ([]byte, error) {
+	if s != nil && s.Type != cd.TypeBytes {
 		return nil, dataErrorf("Invalid schema type for ByteArrayConverter: %s", s.Type)
 	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
-	case ByteBuffer:
+	case cd.ByteBuffer:
 		return append([]byte{}, x...), nil
-	case ByteArray:
+	case cd.ByteArray:
 		return append([]byte{}, x...), nil
 	}
-	return nil, dataErrorf("ByteArrayConverter is not compatible with objects of type %s", JavaClass(v))
+	return nil, dataErrorf("ByteArrayConverter is not compatible with objects of type %s", cd.JavaClass(v))
 }
 
 // SimpleHeaderConverter is org.apache.kafka.connect.storage.SimpleHeaderConverter.
 type SimpleHeaderConverter struct{}
 
 // FromConnectData writes Values.convertToString(schema, value) as UTF-8; null stays null.
-func (SimpleHeaderConverter) FromConnectData(_ *Schema, v any) ([]byte, error) {
+func (SimpleHeaderConverter) FromConnectData(_ *cd.Schema, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
 	case string:
 		return javafmt.UTF8(x), nil
 	}
-	s, err := HeaderString(v)
+	s, err := cd.HeaderString(v)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +93,7 @@ type JSONConverter struct {
 }
 
 // FromConnectData converts like JsonConverter.fromConnectData and serializes like Kafka's JsonSerializer.
-func (c JSONConverter) FromConnectData(s *Schema, v any) ([]byte, error) {
+func (c JSONConverter) FromConnectData(s *cd.Schema, v any) ([]byte, error) {
 	if s == nil && v == nil {
 		return nil, nil
 	}
@@ -105,22 +118,22 @@ func (c JSONConverter) FromConnectData(s *Schema, v any) ([]byte, error) {
 }
 
 // appendSchema writes JsonConverter.asJsonSchema(s).
-func (c JSONConverter) appendSchema(dst []byte, s *Schema) ([]byte, error) {
+func (c JSONConverter) appendSchema(dst []byte, s *cd.Schema) ([]byte, error) {
 	return c.appendSchemaField(dst, s, "")
 }
 
-func (c JSONConverter) appendSchemaField(dst []byte, s *Schema, field string) ([]byte, error) {
+func (c JSONConverter) appendSchemaField(dst []byte, s *cd.Schema, field string) ([]byte, error) {
 	var err error
 	dst = append(dst, `{"type":"`...)
 	dst = append(dst, jsonTypeNames[s.Type]...)
 	dst = append(dst, '"')
 	switch s.Type {
-	case TypeArray:
+	case cd.TypeArray:
 		dst = append(dst, `,"items":`...)
 		if dst, err = c.appendSchema(dst, s.Value); err != nil {
 			return nil, err
 		}
-	case TypeMap:
+	case cd.TypeMap:
 		dst = append(dst, `,"keys":`...)
 		if dst, err = c.appendSchema(dst, s.KeySchema); err != nil {
 			return nil, err
@@ -129,7 +142,7 @@ func (c JSONConverter) appendSchemaField(dst []byte, s *Schema, field string) ([
 		if dst, err = c.appendSchema(dst, s.Value); err != nil {
 			return nil, err
 		}
-	case TypeStruct:
+	case cd.TypeStruct:
 		dst = append(dst, `,"fields":[`...)
 		for i, f := range s.Fields {
 			if i > 0 {
@@ -181,7 +194,7 @@ func (c JSONConverter) appendSchemaField(dst []byte, s *Schema, field string) ([
 }
 
 // appendValue writes JsonConverter.convertToJson(s, v).
-func (c JSONConverter) appendValue(dst []byte, s *Schema, v any) ([]byte, error) {
+func (c JSONConverter) appendValue(dst []byte, s *cd.Schema, v any) ([]byte, error) {
 	if v == nil {
 		switch {
 		case s == nil:
@@ -193,10 +206,10 @@ func (c JSONConverter) appendValue(dst []byte, s *Schema, v any) ([]byte, error)
 		}
 		return nil, dataErrorf("Conversion error: null value for field that is required and has no default value")
 	}
-	if s != nil && s.Name == DecimalName {
-		d, ok := v.(Decimal)
+	if s != nil && s.Name == cd.DecimalName {
+		d, ok := v.(cd.Decimal)
 		if !ok {
-			return nil, dataErrorf("Invalid type for Decimal, expected BigDecimal but was %s", JavaClass(v))
+			return nil, dataErrorf("Invalid type for Decimal, expected BigDecimal but was %s", cd.JavaClass(v))
 		}
 		if c.DecimalNumeric {
 			return append(dst, javafmt.BigDecimal(d.Unscaled, d.Scale)...), nil
@@ -207,50 +220,50 @@ func (c JSONConverter) appendValue(dst []byte, s *Schema, v any) ([]byte, error)
 		}
 		scale, err := strconv.Atoi(scaleStr)
 		if err != nil {
-			return nil, Errorf("java.lang.NumberFormatException", "For input string: \"%s\"", scaleStr)
+			return nil, cd.Errorf("java.lang.NumberFormatException", "For input string: \"%s\"", scaleStr)
 		}
 		if int32(scale) != d.Scale {
 			return nil, dataErrorf("Decimal value has mismatching scale. Expected scale: %d, actual: %d", scale, d.Scale)
 		}
-		return appendBinary(dst, ToByteArray(d.Unscaled)), nil
+		return appendBinary(dst, cd.ToByteArray(d.Unscaled)), nil
 	}
 	t, ok := typeOf(s, v)
 	if !ok {
-		return nil, dataErrorf("Java class %s does not have corresponding schema type.", JavaClass(v))
+		return nil, dataErrorf("Java class %s does not have corresponding schema type.", cd.JavaClass(v))
 	}
 	bad := func() ([]byte, error) {
 		name := "unknown schema"
 		if s != nil {
 			name = s.Type.String()
 		}
-		return nil, dataErrorf("Invalid type for %s: %s", name, JavaClass(v))
+		return nil, dataErrorf("Invalid type for %s: %s", name, cd.JavaClass(v))
 	}
 	switch t {
-	case TypeInt8:
+	case cd.TypeInt8:
 		x, ok := v.(int8)
 		if !ok {
 			return bad()
 		}
 		return strconv.AppendInt(dst, int64(x), 10), nil
-	case TypeInt16:
+	case cd.TypeInt16:
 		x, ok := v.(int16)
 		if !ok {
 			return bad()
 		}
 		return strconv.AppendInt(dst, int64(x), 10), nil
-	case TypeInt32:
+	case cd.TypeInt32:
 		x, ok := v.(int32)
 		if !ok {
 			return bad()
 		}
 		return strconv.AppendInt(dst, int64(x), 10), nil
-	case TypeInt64:
+	case cd.TypeInt64:
 		x, ok := v.(int64)
 		if !ok {
 			return bad()
 		}
 		return strconv.AppendInt(dst, x, 10), nil
-	case TypeFloat32:
+	case cd.TypeFloat32:
 		x, ok := v.(float32)
 		if !ok {
 			return bad()
@@ -259,7 +272,7 @@ func (c JSONConverter) appendValue(dst []byte, s *Schema, v any) ([]byte, error)
 			return jackson.AppendString(dst, javafmt.Float(x)), nil // JsonWriteFeature.WRITE_NAN_AS_STRINGS
 		}
 		return append(dst, javafmt.Float(x)...), nil
-	case TypeFloat64:
+	case cd.TypeFloat64:
 		x, ok := v.(float64)
 		if !ok {
 			return bad()
@@ -268,32 +281,32 @@ func (c JSONConverter) appendValue(dst []byte, s *Schema, v any) ([]byte, error)
 			return jackson.AppendString(dst, javafmt.Double(x)), nil
 		}
 		return append(dst, javafmt.Double(x)...), nil
-	case TypeBoolean:
+	case cd.TypeBoolean:
 		x, ok := v.(bool)
 		if !ok {
 			return bad()
 		}
 		return strconv.AppendBool(dst, x), nil
-	case TypeString:
+	case cd.TypeString:
 		x, ok := v.(string)
 		if !ok {
 			return bad()
 		}
 		return jackson.AppendString(dst, x), nil
-	case TypeBytes:
+	case cd.TypeBytes:
 		switch x := v.(type) {
-		case ByteBuffer:
+		case cd.ByteBuffer:
 			return appendBinary(dst, x), nil
-		case ByteArray:
+		case cd.ByteArray:
 			return appendBinary(dst, x), nil
 		}
-		return nil, dataErrorf("Invalid type for bytes type: %s", JavaClass(v))
-	case TypeArray:
-		list, ok := v.(List)
+		return nil, dataErrorf("Invalid type for bytes type: %s", cd.JavaClass(v))
+	case cd.TypeArray:
+		list, ok := v.(cd.List)
 		if !ok {
 			return bad()
 		}
-		var elem *Schema
+		var elem *cd.Schema
 		if s != nil {
 			elem = s.Value
 		}
@@ -308,12 +321,12 @@ func (c JSONConverter) appendValue(dst []byte, s *Schema, v any) ([]byte, error)
 			}
 		}
 		return append(dst, ']'), nil
-	case TypeStruct:
-		st, ok := v.(*Struct)
+	case cd.TypeStruct:
+		st, ok := v.(*cd.Struct)
 		if !ok {
 			return bad()
 		}
-		if s == nil || !Equal(st.schema, s) {
+		if s == nil || !cd.Equal(st.Schema(), s) {
 			return nil, dataErrorf("Mismatching schema.")
 		}
 		dst = append(dst, '{')
@@ -324,7 +337,7 @@ func (c JSONConverter) appendValue(dst []byte, s *Schema, v any) ([]byte, error)
 			dst = jackson.AppendString(dst, f.Name)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = c.appendValue(dst, f.Schema, st.values[i]); err != nil {
+			if dst, err = c.appendValue(dst, f.Schema, st.GetWithoutDefault(i)); err != nil {
 				return nil, err
 			}
 		}
@@ -334,33 +347,33 @@ func (c JSONConverter) appendValue(dst []byte, s *Schema, v any) ([]byte, error)
 }
 
 // typeOf is the schema's type, or ConnectSchema.schemaType(value.getClass()) without a schema.
-func typeOf(s *Schema, v any) (Type, bool) {
+func typeOf(s *cd.Schema, v any) (cd.Type, bool) {
 	if s != nil {
 		return s.Type, true
 	}
 	switch v.(type) {
 	case int8:
-		return TypeInt8, true
+		return cd.TypeInt8, true
 	case int16:
-		return TypeInt16, true
+		return cd.TypeInt16, true
 	case int32:
-		return TypeInt32, true
+		return cd.TypeInt32, true
 	case int64:
-		return TypeInt64, true
+		return cd.TypeInt64, true
 	case float32:
-		return TypeFloat32, true
+		return cd.TypeFloat32, true
 	case float64:
-		return TypeFloat64, true
+		return cd.TypeFloat64, true
 	case bool:
-		return TypeBoolean, true
+		return cd.TypeBoolean, true
 	case string:
-		return TypeString, true
-	case ByteBuffer, ByteArray:
-		return TypeBytes, true
-	case List:
-		return TypeArray, true
-	case *Struct:
-		return TypeStruct, true
+		return cd.TypeString, true
+	case cd.ByteBuffer, cd.ByteArray:
+		return cd.TypeBytes, true
+	case cd.List:
+		return cd.TypeArray, true
+	case *cd.Struct:
+		return cd.TypeStruct, true
 	}
 	return 0, false
 }

@@ -1,4 +1,4 @@
-package runtime
+package sourcetask
 
 import (
 	"errors"
@@ -89,6 +89,7 @@ func TestParseConfigValues(t *testing.T) {
 		"topic.creation.default.partitions", "-1",
 		"binary.handling.mode", "bytes",
 		"lsn.flush.mode", "connector_and_driver",
+		"provide.transaction.metadata", " FALSE ",
 	))
 	if len(errs) != 0 {
 		t.Fatalf("errors: %v", errs)
@@ -131,6 +132,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"snapshot always", with(baseProps(), "snapshot.mode", "always"), "snapshot.mode", "initial and no_data"},
 		{"heartbeat negative", with(baseProps(), "heartbeat.interval.ms", "-1"), "heartbeat.interval.ms", "non-negative"},
 		{"bad bool", with(baseProps(), "slot.drop.on.stop", "yes"), "slot.drop.on.stop", "true or false"},
+		{"empty bool", with(baseProps(), "slot.drop.on.stop", ""), "slot.drop.on.stop", "Invalid value  for configuration slot.drop.on.stop: Expected value to be either true or false"},
+		{"blank bool", with(baseProps(), "slot.drop.on.stop", "  "), "slot.drop.on.stop", "Invalid value    for configuration slot.drop.on.stop: Expected value to be either true or false"},
+		{"restricted bool not a bool", with(baseProps(), "slot.failover", "no"), "slot.failover", "Invalid value no for configuration slot.failover: Expected value to be either true or false"},
+		{"restricted bool blank", with(baseProps(), "flush.lsn.source", ""), "flush.lsn.source", "Invalid value  for configuration flush.lsn.source: Expected value to be either true or false"},
 		{"skip r", with(baseProps(), "skipped.operations", "r"), "skipped.operations", "cannot be skipped"},
 		{"skip x", with(baseProps(), "skipped.operations", "c,x"), "skipped.operations", "Invalid operation"},
 		{"include and exclude", with(baseProps(), "table.exclude.list", "a"), "table.exclude.list", "already specified"},
@@ -175,7 +180,7 @@ func TestRouterKeysAreLeftToTheRouter(t *testing.T) {
 		"message.prefix.exclude.list", "heartbeat",
 	))
 	if len(errs) != 0 {
-		t.Fatalf("router keys reported by the runtime: %v", errs)
+		t.Fatalf("router keys reported by ParseConfig: %v", errs)
 	}
 }
 

@@ -1,10 +1,10 @@
-package runtime
+package sourcetask
 
 import (
 	"fmt"
 	"strings"
 
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javaregex"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javaregex"
 )
 
 // TableFilter selects the captured tables the way Debezium's

@@ -1,4 +1,4 @@
-package runtime
+package sourcetask
 
 import (
 	"fmt"
@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/eventrouter"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javaregex"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/configdef"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javaregex"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
 )
 
@@ -147,7 +148,7 @@ var restricted = map[string][]string{
 
 var slotNameRE = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 
-// Accepts reports whether the runtime implements or knowingly ignores key
+// Accepts reports whether the source task implements or knowingly ignores key
 // (keys owned by eventrouter are not included).
 func Accepts(key string) bool {
 	if implemented[key] || ignored[key] {
@@ -243,6 +244,16 @@ func ParseConfig(props map[string]string) (Config, []eventrouter.ConfigError) {
 		if !ok {
 			continue
 		}
+		if len(allowed) == 1 && (allowed[0] == "true" || allowed[0] == "false") {
+			// A BOOLEAN key: parsed like any other, then held to the one value.
+			b, err := configdef.ParseBool(key, v)
+			if err != nil {
+				p.errorf(key, "%v", err)
+			} else if strconv.FormatBool(b) != allowed[0] {
+				p.errorf(key, "walrelay behaves as %s=%s only, not %s", key, allowed[0], v)
+			}
+			continue
+		}
 		if !containsFold(allowed, strings.TrimSpace(v)) {
 			p.errorf(key, "walrelay behaves as %s=%s only, not %s", key, strings.Join(allowed, " or "), v)
 		}
@@ -315,19 +326,14 @@ func (p *parser) millis(key string, def time.Duration) time.Duration {
 	return time.Duration(n) * time.Millisecond
 }
 
+// boolean reads a BOOLEAN key as Kafka's ConfigDef does (see configdef.ParseBool): a key that is present is
+// parsed, a blank value included.
 func (p *parser) boolean(key string, def bool) bool {
-	v, ok := p.props[key]
-	if !ok || strings.TrimSpace(v) == "" {
-		return def
+	b, err := configdef.Bool(p.props, key, def)
+	if err != nil {
+		p.errorf(key, "%v", err)
 	}
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true":
-		return true
-	case "false":
-		return false
-	}
-	p.errorf(key, "Invalid value %s for configuration %s: Expected value to be either true or false", v, key)
-	return def
+	return b
 }
 
 func (p *parser) oneOf(key, def string, allowed ...string) string {

@@ -1,7 +1,9 @@
-// Package runtime runs one connector task: it parses the PostgreSQL part
-// of a Debezium connector configuration, keeps the publication and the
-// replication slot the way Debezium does, streams the slot, hands every
-// change to the eventrouter and produces the records to Kafka.
+// Package sourcetask runs the task of one connector, the part of Debezium's
+// PostgreSQL connector that a Kafka Connect worker runs as its source task:
+// it parses the PostgreSQL part of a Debezium connector configuration,
+// keeps the publication and the replication slot the way Debezium does,
+// streams the slot, hands every change to the eventrouter and produces the
+// records to Kafka.
 //
 // Contract:
 //
@@ -33,7 +35,16 @@
 //     stays RUNNING; router and producer errors, and misconfigurations,
 //     end the task FAILED with a Java-style trace.
 //
+// Files by concern: task.go (lifecycle: start, stop, retries, states),
+// stream.go (one connection attempt and the streaming loop), changes.go
+// (pgoutput rows to router changes), slot.go (checking, creating, resuming
+// and dropping the slot), snapshot.go (the initial snapshot), producer.go
+// (the Kafka producer), acks.go (the delivery tracker and the positions
+// confirmed to PostgreSQL), periodic.go (heartbeats and status updates when
+// due), metrics.go, config.go and filter.go (the connector configuration),
+// validate.go, errors.go (retriable errors and task traces).
+//
 // Limits: pgoutput protocol version 1 (transactions arrive after they
 // commit), text-format values, snapshot modes initial and no_data only,
 // column facts read from the current catalog.
-package runtime
+package sourcetask

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javafmt"
 )
 
 func TestAppendString(t *testing.T) {

@@ -22,7 +22,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javafmt"
 )
 
 // Kind is a Jackson JsonNodeType.

@@ -1,9 +1,10 @@
-package runtime
+package sourcetask
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // problem found.
 func Validate(ctx context.Context, props map[string]string, worker eventrouter.Worker) (Config, []eventrouter.ConfigError) {
 	cfg, errs := ParseConfig(props)
-	if _, rerrs := eventrouter.New(props["name"], props, worker); len(rerrs) > 0 {
+	// The router is built only for its checks; it never routes, so it never logs.
+	if _, rerrs := eventrouter.New(props["name"], props, worker, slog.New(slog.DiscardHandler)); len(rerrs) > 0 {
 		errs = append(errs, rerrs...)
 	}
 	for _, e := range errs {

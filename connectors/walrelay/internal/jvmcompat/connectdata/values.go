@@ -134,6 +134,10 @@ func (st *Struct) Get(name string) (any, error) {
 	return st.getIndex(i), nil
 }
 
+// GetWithoutDefault is Struct.getWithoutDefault for the i-th field: the value as put, nil when none was, even if
+// the field's schema has a default.
+func (st *Struct) GetWithoutDefault(i int) any { return st.values[i] }
+
 func (st *Struct) getIndex(i int) any {
 	if v := st.values[i]; v != nil {
 		return v

@@ -1,4 +1,4 @@
-package runtime_test
+package sourcetask_test
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/pgoutput"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/replication"
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/runtime"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/sourcetask"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
@@ -58,7 +58,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, dsn: dsn, conn: conn, brokers: kafkatest.Start(t)}
 	e.props = map[string]string{
 		"name":                        "outbox-test",
-		"connector.class":             runtime.ConnectorClass,
+		"connector.class":             sourcetask.ConnectorClass,
 		"database.hostname":           u.Hostname(),
 		"database.port":               u.Port(),
 		"database.user":               u.User.Username(),
@@ -82,7 +82,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) start(extra ...string) (*runtime.Task, *metrics.Metrics) {
+func (e *env) start(extra ...string) (*sourcetask.Task, *metrics.Metrics) {
 	e.t.Helper()
 	return e.startWith(nil, extra...)
 }
@@ -152,10 +152,10 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
-func (e *env) waitStreaming(task *runtime.Task) {
+func (e *env) waitStreaming(task *sourcetask.Task) {
 	e.t.Helper()
 	waitFor(e.t, 30*time.Second, "the slot to be streamed", func() bool {
-		if st, trace := task.Status(); st != runtime.StateRunning {
+		if st, trace := task.Status(); st != sourcetask.StateRunning {
 			e.t.Fatalf("task %s: %s", st, trace)
 		}
 		s, ok := e.slot()
@@ -224,7 +224,7 @@ func TestTaskStreamsAndConfirms(t *testing.T) {
 		s, _ := e.slot()
 		return s.ConfirmedFlush >= after
 	})
-	if st, trace := task.Status(); st != runtime.StateRunning {
+	if st, trace := task.Status(); st != sourcetask.StateRunning {
 		t.Fatalf("task %s: %s", st, trace)
 	}
 }
@@ -268,7 +268,7 @@ func TestTaskStopAndResume(t *testing.T) {
 	if err := task.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := task.Status(); st != runtime.StateStopped {
+	if st, _ := task.Status(); st != sourcetask.StateStopped {
 		t.Fatalf("state after Stop: %s", st)
 	}
 	waitFor(t, 30*time.Second, "the walsender to release the slot", func() bool {
@@ -308,7 +308,7 @@ func TestTaskWaitsForBusySlot(t *testing.T) {
 	waitFor(t, 30*time.Second, "a retry", func() bool {
 		return counterValue(m.TaskRetries.WithLabelValues("outbox-test")) >= 1
 	})
-	if st, trace := task.Status(); st != runtime.StateRunning {
+	if st, trace := task.Status(); st != sourcetask.StateRunning {
 		t.Fatalf("task %s while the slot is busy: %s", st, trace)
 	}
 	_ = rc.Close(t.Context())
@@ -344,7 +344,7 @@ func TestTaskFailsWithClearTrace(t *testing.T) {
 				t.Fatal("task did not end")
 			}
 			st, trace := task.Status()
-			if st != runtime.StateFailed || !strings.Contains(trace, tt.want) {
+			if st != sourcetask.StateFailed || !strings.Contains(trace, tt.want) {
 				t.Fatalf("status %s %q, want FAILED with %q", st, trace, tt.want)
 			}
 			if counterValue(m.TaskFailures.WithLabelValues("outbox-test")) != 1 {
@@ -440,7 +440,7 @@ func TestTaskPartitionPlacement(t *testing.T) {
 		t.Fatal("task still running after producing to a partition that does not exist")
 	}
 	st, trace := task.Status()
-	if st != runtime.StateFailed || !strings.Contains(trace, "partition 7, which the topic does not have") {
+	if st != sourcetask.StateFailed || !strings.Contains(trace, "partition 7, which the topic does not have") {
 		t.Fatalf("status %s, trace %q", st, trace)
 	}
 	// The failed task let go of the slot, so a restart can resume it.
@@ -450,7 +450,7 @@ func TestTaskPartitionPlacement(t *testing.T) {
 	})
 }
 
-// marks is an in-memory runtime.SnapshotMarks.
+// marks is an in-memory sourcetask.SnapshotMarks.
 type marks struct {
 	mu      sync.Mutex
 	pending map[string]bool
@@ -518,17 +518,17 @@ func TestTaskSnapshotMarks(t *testing.T) {
 
 // startWith starts a task with extra config (key, value pairs) and, when
 // m is not nil, snapshot notes.
-func (e *env) startWith(m runtime.SnapshotMarks, extra ...string) (*runtime.Task, *metrics.Metrics) {
+func (e *env) startWith(m sourcetask.SnapshotMarks, extra ...string) (*sourcetask.Task, *metrics.Metrics) {
 	e.t.Helper()
 	for i := 0; i < len(extra); i += 2 {
 		e.props[extra[i]] = extra[i+1]
 	}
-	cfg, errs := runtime.ParseConfig(e.props)
+	cfg, errs := sourcetask.ParseConfig(e.props)
 	if len(errs) > 0 {
 		e.t.Fatalf("config: %v", errs)
 	}
 	met := metrics.New(prometheus.NewRegistry())
-	task := runtime.Start(cfg, runtime.Options{
+	task := sourcetask.Start(cfg, sourcetask.Options{
 		Brokers:       []string{e.brokers},
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics:       met,
@@ -581,7 +581,7 @@ func TestTaskDeliversRecordsBeforeAFailure(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("task still running after a negative partition")
 	}
-	if st, trace := task.Status(); st != runtime.StateFailed || !strings.Contains(trace, "Invalid partition: -1") {
+	if st, trace := task.Status(); st != sourcetask.StateFailed || !strings.Contains(trace, "Invalid partition: -1") {
 		t.Fatalf("status %s, trace %q", st, trace)
 	}
 	if recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", n, 30*time.Second); len(recs) != n {

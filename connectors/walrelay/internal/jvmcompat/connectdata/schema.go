@@ -1,8 +1,7 @@
 // Package connectdata models the slice of Kafka Connect's data API (org.apache.kafka.connect.data) a source
-// connector's records pass through — Schema, Struct and the Java value classes — and the converters that turn them
-// into Kafka bytes exactly as a Connect worker does: JsonConverter (with and without schemas, BASE64 or NUMERIC
-// decimals, replace.null.with.default), StringConverter (Object.toString, including Struct.toString and
-// ByteBuffer.toString), ByteArrayConverter, and SimpleHeaderConverter (Values.convertToString).
+// connector's records pass through: Schema, Struct and the Java value classes, with Struct's validation, the
+// values' Object.toString forms (JavaString, including Struct.toString and ByteBuffer.toString) and
+// Values.convertToString (HeaderString). Package converter turns them into Kafka bytes.
 //
 // Java values are represented by Go values: nil, bool (Boolean), int8 (Byte), int16 (Short), int32 (Integer),
 // int64 (Long), float32 (Float), float64 (Double), string (String), ByteBuffer (java.nio.HeapByteBuffer),
@@ -39,9 +38,6 @@ const (
 )
 
 var typeNames = [...]string{"", "INT8", "INT16", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOLEAN", "STRING", "BYTES", "ARRAY", "MAP", "STRUCT"}
-
-// jsonTypeNames are JsonSchema's type names.
-var jsonTypeNames = [...]string{"", "int8", "int16", "int32", "int64", "float", "double", "boolean", "string", "bytes", "array", "map", "struct"}
 
 // String returns the Java enum name (INT32, STRUCT, ...).
 func (t Type) String() string {

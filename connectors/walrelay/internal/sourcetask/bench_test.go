@@ -1,7 +1,8 @@
-package runtime
+package sourcetask
 
 import (
 	"encoding/binary"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func BenchmarkStreamOutboxInsert(b *testing.B) {
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
-	router, cerrs := eventrouter.New(cfg.Name, cfg.Props, eventrouter.Worker{})
+	router, cerrs := eventrouter.New(cfg.Name, cfg.Props, eventrouter.Worker{}, slog.New(slog.DiscardHandler))
 	if len(cerrs) > 0 {
 		b.Fatal(cerrs)
 	}

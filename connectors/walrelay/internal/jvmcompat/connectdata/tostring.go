@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/javafmt"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/jvmcompat/javafmt"
 )
 
 // JavaString is String.valueOf(value): what StringConverter writes. A byte[] prints as Java's Object.toString

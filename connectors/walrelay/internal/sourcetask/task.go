@@ -1,0 +1,161 @@
+package sourcetask
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/eventrouter"
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/metrics"
+)
+
+// Task states, as Kafka Connect reports them.
+const (
+	StateRunning = "RUNNING"
+	StateFailed  = "FAILED"
+	// StateStopped is a task that ended because it was asked to; the
+	// caller decides how to present it (PAUSED, UNASSIGNED, ...).
+	StateStopped = "STOPPED"
+)
+
+// Options are what a task needs besides its connector config.
+type Options struct {
+	// Brokers are the bootstrap servers.
+	Brokers []string
+	// Worker holds the worker-level converter defaults.
+	Worker eventrouter.Worker
+	// Logger receives the task's log; required.
+	Logger *slog.Logger
+	// Metrics receives the task's metrics; required.
+	Metrics *metrics.Metrics
+	// ProducerOpts are appended to the producer's options.
+	ProducerOpts []kgo.Opt
+	// ShutdownTimeout bounds the flush on Stop (default 30s).
+	ShutdownTimeout time.Duration
+	// SnapshotMarks, when set, keeps a durable note while an initial
+	// snapshot is being read, so one interrupted by a crash is read again.
+	SnapshotMarks SnapshotMarks
+}
+
+// SnapshotMarks stores, durably, that a connector's initial snapshot has
+// started and not yet been acknowledged in full.
+type SnapshotMarks interface {
+	// SetSnapshotPending writes (pending) or clears the note.
+	SetSnapshotPending(ctx context.Context, connector string, pending bool) error
+	// SnapshotPending reports whether the note is set.
+	SnapshotPending(connector string) bool
+}
+
+// Task streams one connector: WAL → router → Kafka, confirming positions
+// to the slot once the broker acknowledged everything before them.
+type Task struct {
+	cfg  Config
+	opts Options
+	log  *slog.Logger
+
+	stop       context.CancelFunc
+	done       chan struct{}
+	dropOnStop atomic.Bool
+
+	mu    sync.Mutex
+	state string
+	trace string
+}
+
+// Start starts a task in the background and returns it RUNNING.
+func Start(cfg Config, opts Options) *Task {
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &Task{
+		cfg:   cfg,
+		opts:  opts,
+		log:   opts.Logger.With("connector", cfg.Name),
+		stop:  cancel,
+		done:  make(chan struct{}),
+		state: StateRunning,
+	}
+	go t.run(ctx)
+	return t
+}
+
+// Status returns the task's state and, when FAILED, its trace.
+func (t *Task) Status() (state, trace string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state, t.trace
+}
+
+// Done is closed when the task has ended (stopped or failed).
+func (t *Task) Done() <-chan struct{} { return t.done }
+
+// Stop asks the task to stop reading, flush what it produced, confirm the
+// acknowledged position and disconnect, and waits for it or ctx. With
+// slot.drop.on.stop the slot is dropped afterwards.
+func (t *Task) Stop(ctx context.Context) error {
+	t.dropOnStop.Store(t.cfg.SlotDropOnStop)
+	return t.Suspend(ctx)
+}
+
+// Suspend is Stop that always keeps the slot (pause).
+func (t *Task) Suspend(ctx context.Context) error {
+	t.stop()
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sourcetask: stop %s: %w", t.cfg.Name, ctx.Err())
+	}
+}
+
+func (t *Task) run(ctx context.Context) {
+	defer close(t.done)
+	retries := 0
+	backoff := 250 * time.Millisecond
+	for {
+		streamed, err := t.stream(ctx)
+		if ctx.Err() != nil {
+			if t.dropOnStop.Load() {
+				t.dropSlot()
+			}
+			t.setState(StateStopped, "")
+			return
+		}
+		if err == nil {
+			err = errors.New("stream ended unexpectedly")
+		}
+		if streamed {
+			retries, backoff = 0, 250*time.Millisecond
+		}
+		if retriable(err) && (t.cfg.MaxRetries < 0 || retries < t.cfg.MaxRetries) {
+			retries++
+			t.opts.Metrics.TaskRetries.WithLabelValues(t.cfg.Name).Inc()
+			t.log.Warn("retriable error; reconnecting", "error", err, "attempt", retries, "wait", backoff)
+			select {
+			case <-ctx.Done():
+				t.setState(StateStopped, "")
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, max(t.cfg.RetryWait, 250*time.Millisecond))
+			continue
+		}
+		t.log.Error("task failed", "error", err)
+		t.opts.Metrics.TaskFailures.WithLabelValues(t.cfg.Name).Inc()
+		t.setState(StateFailed, trace(err))
+		return
+	}
+}
+
+func (t *Task) setState(state, trace string) {
+	t.mu.Lock()
+	t.state, t.trace = state, trace
+	t.mu.Unlock()
+}
