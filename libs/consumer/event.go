@@ -3,6 +3,8 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,8 +41,13 @@ type Event struct {
 type Handler func(ctx context.Context, tx pgx.Tx, ev Event) error
 
 // Mux routes by event type; types without a handler are acknowledged
-// (inbox-claimed, committed) and ignored.
+// (inbox-claimed, committed) and ignored. A service's Mux is the one list
+// of what it consumes: its topics and its payload validation derive from
+// Types.
 type Mux map[string]Handler
+
+// Types returns the event types m handles, sorted.
+func (m Mux) Types() []string { return slices.Sorted(maps.Keys(m)) }
 
 // Handle calls the handler registered for ev.Type, or does nothing.
 func (m Mux) Handle(ctx context.Context, tx pgx.Tx, ev Event) error {

@@ -1,10 +1,28 @@
 package consumer
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/jackc/pgx/v5"
 )
+
+// On returns the Handler of one event type whose payload is a P: it
+// decodes the payload (see Decode) and hands it to h with the event.
+//
+//	consumer.Mux{"OrderCreated": consumer.On(h.orderCreated)}
+//	func (h *Handlers) orderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event, oc events.OrderCreated) error
+func On[P any](h func(ctx context.Context, tx pgx.Tx, ev Event, payload P) error) Handler {
+	return func(ctx context.Context, tx pgx.Tx, ev Event) error {
+		var p P
+		if err := Decode(ev, &p); err != nil {
+			return err
+		}
+		return h(ctx, tx, ev, p)
+	}
+}
 
 // Decode unmarshals ev's payload into v, the event's Go type. Its error
 // names the event and is permanent: a payload that does not decode never

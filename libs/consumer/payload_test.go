@@ -1,9 +1,12 @@
 package consumer_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 )
@@ -72,5 +75,46 @@ func TestValidator(t *testing.T) {
 	}
 	if strings.Join(checked, ",") != "A,B,A" {
 		t.Fatalf("checked %q, want only the types given", checked)
+	}
+}
+
+func TestOnDecodesThePayloadBeforeTheHandler(t *testing.T) {
+	type added struct {
+		Name string `json:"name"`
+	}
+	var got []string
+	mux := consumer.Mux{
+		"ItemAdded": consumer.On(func(_ context.Context, _ pgx.Tx, ev consumer.Event, p added) error {
+			got = append(got, ev.ID+":"+p.Name)
+			return nil
+		}),
+		"ItemRemoved": consumer.On(func(context.Context, pgx.Tx, consumer.Event, added) error { return nil }),
+	}
+	if types := mux.Types(); strings.Join(types, ",") != "ItemAdded,ItemRemoved" {
+		t.Fatalf("Types = %v, want the handled types sorted", types)
+	}
+	tests := []struct {
+		name, typ, payload string
+		permanent          bool
+	}{
+		{"decoded", "ItemAdded", `{"name":"book"}`, false},
+		{"undecodable is permanent, handler not called", "ItemAdded", `{"name":1}`, true},
+		{"unhandled type is ignored", "ItemSold", `nope`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			err := mux.Handle(t.Context(), nil, consumer.Event{ID: "e1", Type: tt.typ, Payload: []byte(tt.payload)})
+			if consumer.IsPermanent(err) != tt.permanent || (err != nil) != tt.permanent {
+				t.Fatalf("Handle = %v, want permanent=%v", err, tt.permanent)
+			}
+			wantCalls := 0
+			if tt.name == "decoded" {
+				wantCalls = 1
+			}
+			if len(got) != wantCalls || (wantCalls == 1 && got[0] != "e1:book") {
+				t.Fatalf("handler calls = %v", got)
+			}
+		})
 	}
 }

@@ -3,23 +3,26 @@
 // consume its topics through package consumer, serve its HTTP API through
 // package httpserver, and stop all of it in order.
 //
-// A service contributes only what is its own, through a Spec: its name,
-// migrations, topics and a Wire function that builds its event handler and
-// HTTP routes on the pool. Its app package stays the place that wires
-// them, and its main stays explicit:
+// A service's app package builds it in plain steps that read top to
+// bottom, calling this package only for what every service does alike:
 //
-//	cfg, err := service.ConfigFromEnv(getenv, "payment", service.Defaults{...})
-//	s, err := service.Start(ctx, cfg, service.Spec{
-//		Name: "payment", Migrations: migrations.FS, Topics: []string{"outbox.event.order"},
-//		Wire: func(pool *pgxpool.Pool) service.Parts { ... },
-//	}, log)
-//	err = s.Run(ctx, stop)  // until a signal or a failure, then Shutdown
+//	pool, err := service.Open(ctx, "payment", cfg, migrations.FS, log) // open, migrate
+//	repo := postgres.New(pool, ...)                                      // the service's own adapters
+//	cc := cfg.Consumer(pool, log)
+//	cc.Topics, cc.Handler, cc.Validate = ...
+//	cons, err := consumer.New(cc)
+//	e := service.HTTP(cfg, pool, cons, log)                              // /healthz, /readyz
+//	httpapi.Register(e, repo)
+//	s, err := service.Serve(ctx, "payment", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
+//	err = s.Run(ctx, stop) // in main: until a signal or a failure, then Shutdown
 //
 // # Contract
 //
-//   - Start returns once the database answers and is migrated, the
-//     consumer runs and HTTP listens (Addr); on error nothing is left
-//     running. Its context bounds start-up only.
+//   - Open returns once the database answers and is migrated; on error
+//     nothing is left open. Serve owns the pool from its call on, returns
+//     once the consumer runs and HTTP listens (Addr), and on error closes
+//     the pool and leaves nothing running. Their contexts bound start-up
+//     only.
 //   - GET /healthz answers while HTTP runs; GET /readyz reports the checks
 //     "database" (a ping) and "broker" (the consumer has joined its group
 //     and a broker answers).
@@ -38,5 +41,5 @@
 //
 // One consumer group, one HTTP listener and one database per service. The
 // service's own settings beyond Config (such as its repository options) are
-// read by its Wire function from the same Config.
+// read by its app package from the same Config.
 package service

@@ -9,15 +9,15 @@ import (
 	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/libs/service"
 )
 
-// A service's main reads the standard environment, starts the shared
-// lifecycle with its own parts and runs until a signal.
+// A service's app package builds it step by step: open and migrate its
+// database, build its adapters on the pool, then serve. Its main reads the
+// environment, starts it and runs until a signal.
 func Example() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -28,20 +28,27 @@ func Example() {
 		return
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	s, err := service.Start(ctx, cfg, service.Spec{
-		Name:       "cart",
-		Migrations: fstest.MapFS{}, // the service's embedded migrations
-		Topics:     []string{"outbox.event.order"},
-		Wire: func(pool *pgxpool.Pool) service.Parts {
-			return service.Parts{
-				Handler: consumer.Mux{"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-					_, err := tx.Exec(ctx, `INSERT INTO carts (order_id) VALUES ($1)`, ev.Key)
-					return err
-				}}.Handle,
-				Routes: func(e *echo.Echo) { e.GET("/carts/:id", func(c echo.Context) error { return c.NoContent(204) }) },
-			}
-		},
-	}, log)
+
+	pool, err := service.Open(ctx, "cart", cfg, fstest.MapFS{ /* the service's embedded migrations */ }, log)
+	if err != nil {
+		log.Error("start", "err", err)
+		return
+	}
+	mux := consumer.Mux{"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+		_, err := tx.Exec(ctx, `INSERT INTO carts (order_id) VALUES ($1)`, ev.Key)
+		return err
+	}}
+	cc := cfg.Consumer(pool, log)
+	cc.Topics, cc.Handler = []string{"outbox.event.order"}, mux.Handle
+	cons, err := consumer.New(cc)
+	if err != nil {
+		pool.Close()
+		log.Error("start", "err", err)
+		return
+	}
+	e := service.HTTP(cfg, pool, cons, log)
+	e.GET("/carts/:id", func(c echo.Context) error { return c.NoContent(204) })
+	s, err := service.Serve(ctx, "cart", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
 	if err != nil {
 		log.Error("start", "err", err)
 		return

@@ -50,24 +50,17 @@ func TestStartFails(t *testing.T) {
 	tests := []struct {
 		name   string
 		cfg    func(dsn string) Config
-		spec   func(Spec) Spec
+		cart   func(cart) cart
 		want   string
 		leaves bool // whether the database was reached, so Start must have closed its connections
 	}{
-		{"no name", nil, func(s Spec) Spec { s.Name = ""; return s }, "Spec.Name is required", false},
-		{"no migrations", nil, func(s Spec) Spec { s.Migrations = nil; return s }, "Spec.Migrations is required", false},
-		{"no wiring", nil, func(s Spec) Spec { s.Wire = nil; return s }, "Spec.Wire is required", false},
 		{"database missing", func(dsn string) Config {
 			c := config(strings.Replace(dsn, "/t_", "/missing_", 1), broker)
 			c.DatabaseWait = time.Second
 			return c
 		}, nil, "cart: pgdb: database missing_", false},
-		{"migration fails", nil, func(s Spec) Spec { s.Migrations = brokenMigrations; return s }, "cart: pgdb: migrate up", true},
-		{"no handler", nil, func(s Spec) Spec {
-			wire := s.Wire
-			s.Wire = func(p *pgxpool.Pool) Parts { parts := wire(p); parts.Handler = nil; return parts }
-			return s
-		}, "cart: consumer: Handler is required", true},
+		{"migration fails", nil, func(c cart) cart { c.migrations = brokenMigrations; return c }, "cart: pgdb: migrate up", true},
+		{"no handler", nil, func(c cart) cart { c.handler = nil; return c }, "cart: consumer: Handler is required", true},
 		{"address in use", func(dsn string) Config {
 			c := config(dsn, broker)
 			c.HTTPAddr = busy.Addr().String()
@@ -78,14 +71,14 @@ func TestStartFails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dsn := pgtest.NewDatabase(t)
-			cfg, sp := config(dsn, broker), spec()
+			cfg, c := config(dsn, broker), newCart()
 			if tt.cfg != nil {
 				cfg = tt.cfg(dsn)
 			}
-			if tt.spec != nil {
-				sp = tt.spec(sp)
+			if tt.cart != nil {
+				c = tt.cart(c)
 			}
-			s, err := Start(t.Context(), cfg, sp, discard)
+			s, err := c.start(t.Context(), cfg, discard)
 			if err == nil {
 				s.Shutdown(context.Background())
 				t.Fatal("Start succeeded")
@@ -110,7 +103,7 @@ func TestFailureClosesDone(t *testing.T) {
 	cfg := config(pgtest.NewDatabase(t), kafkatest.Start(t))
 	// The consumer's client rejects this option when Run creates it.
 	cfg.KafkaClientOpts = append(cfg.KafkaClientOpts, kgo.ConnIdleTimeout(-1))
-	s, err := Start(t.Context(), cfg, spec(), discard)
+	s, err := newCart().start(t.Context(), cfg, discard)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -137,7 +130,7 @@ func TestFailureClosesDone(t *testing.T) {
 
 func TestRunStopsWhenContextEnds(t *testing.T) {
 	t.Parallel()
-	s, err := Start(t.Context(), config(pgtest.NewDatabase(t), kafkatest.Start(t)), spec(), discard)
+	s, err := newCart().start(t.Context(), config(pgtest.NewDatabase(t), kafkatest.Start(t)), discard)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -169,7 +162,7 @@ func TestRunStopsWhenContextEnds(t *testing.T) {
 // time instead of waiting.
 func TestShutdownBoundedByContext(t *testing.T) {
 	t.Parallel()
-	s, err := Start(t.Context(), config(pgtest.NewDatabase(t), kafkatest.Start(t)), spec(), discard)
+	s, err := newCart().start(t.Context(), config(pgtest.NewDatabase(t), kafkatest.Start(t)), discard)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -19,41 +19,53 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 )
 
-// Spec is what one service brings to the shared lifecycle.
-type Spec struct {
-	// Name names the service in logs ("<name> service started") and
-	// prefixes Start's errors ("<name>: ...").
-	Name string
-	// Migrations holds the service's golang-migrate files at its root.
-	Migrations fs.FS
-	// Topics are the topics the consumer reads.
-	Topics []string
-	// Wire builds the service's own parts on the open, migrated pool. Start
-	// calls it once.
-	Wire func(pool *pgxpool.Pool) Parts
-}
-
-// Parts are a service's own pieces, built on its pool.
-type Parts struct {
-	// Handler applies each consumed event (see consumer.Handler).
-	Handler consumer.Handler
-	// Validate, when set, checks each new event before Handler.
-	Validate func(consumer.Event) error
-	// Routes, when set, registers the service's HTTP API on the echo
-	// instance, which already serves GET /healthz and GET /readyz.
-	Routes func(e *echo.Echo)
-}
-
-func (s Spec) check() error {
-	switch {
-	case s.Name == "":
-		return errors.New("service: Spec.Name is required")
-	case s.Migrations == nil:
-		return errors.New("service: Spec.Migrations is required")
-	case s.Wire == nil:
-		return errors.New("service: Spec.Wire is required")
+// Open logs that the service named name is starting, opens its pool
+// (waiting up to cfg.DatabaseWait for the database to answer) and brings
+// its schema up to date with migrations, golang-migrate files at the root
+// of the FS. On error nothing is left open; the error starts with name.
+func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, log *slog.Logger) (*pgxpool.Pool, error) {
+	cfg = cfg.withDefaults()
+	log.Info("starting "+name+" service", "http_addr", cfg.HTTPAddr, "database", envconfig.RedactURL(cfg.DatabaseURL),
+		"brokers", cfg.Brokers, "group", cfg.Group, "outbox_delete_after_insert", cfg.OutboxDeleteAfterInsert)
+	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, cfg.DatabaseWait, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return nil
+	if _, err := pgdb.Migrate(ctx, cfg.DatabaseURL, migrations, ".", log); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return pool, nil
+}
+
+// Consumer returns the consumer settings cfg holds, on pool. The service
+// adds what is its own: Topics, Handler and Validate.
+func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
+	return consumer.Config{Brokers: c.Brokers, Group: c.Group, Pool: pool, Logger: log, ClientOpts: c.KafkaClientOpts}
+}
+
+// HTTP returns the service's echo instance with cfg's body limit, GET
+// /healthz, and GET /readyz checking "database" (a ping of pool) and
+// "broker" (cons has joined its group and a broker answers). The service
+// registers its own routes on it.
+func HTTP(cfg Config, pool *pgxpool.Pool, cons *consumer.Consumer, log *slog.Logger) *echo.Echo {
+	cfg = cfg.withDefaults()
+	return httpserver.New(httpserver.Config{
+		BodyLimit: cfg.HTTPBodyLimit,
+		Logger:    log,
+		Ready: []httpserver.Check{
+			{Name: "database", Check: pool.Ping},
+			{Name: "broker", Check: cons.Ping},
+		},
+	})
+}
+
+// Parts are a service's running pieces, built by its app package on the
+// pool that Open returned.
+type Parts struct {
+	Pool     *pgxpool.Pool
+	Consumer *consumer.Consumer
+	HTTP     *echo.Echo
 }
 
 // Service is a running service.
@@ -79,62 +91,21 @@ type Service struct {
 	shutdownErr  error
 }
 
-// Start opens the pool (waiting up to cfg.DatabaseWait for the database),
-// applies the migrations, builds the service's parts, starts the consumer
-// of spec.Topics and serves HTTP on cfg.HTTPAddr. It returns once all of
-// it is under way; on error nothing is left running. Zero HTTPBodyLimit,
-// ShutdownTimeout and DatabaseWait take their defaults.
+// Serve listens on cfg.HTTPAddr, runs p.Consumer and serves p.HTTP. It
+// returns once both are under way. It owns p.Pool from the call on: on
+// error it closes it and nothing is left running; otherwise Shutdown
+// closes it after the consumer and HTTP have stopped. Zero
+// ShutdownTimeout takes its default.
 //
 // ctx bounds start-up only: the service runs until Shutdown, or until a
 // component fails (Done is closed and Err says why).
-func Start(ctx context.Context, cfg Config, spec Spec, log *slog.Logger) (*Service, error) {
-	if err := spec.check(); err != nil {
-		return nil, err
-	}
+func Serve(ctx context.Context, name string, cfg Config, p Parts, log *slog.Logger) (*Service, error) {
 	cfg = cfg.withDefaults()
-	log.Info("starting "+spec.Name+" service", "http_addr", cfg.HTTPAddr, "database", envconfig.RedactURL(cfg.DatabaseURL),
-		"brokers", cfg.Brokers, "group", cfg.Group, "outbox_delete_after_insert", cfg.OutboxDeleteAfterInsert)
-
-	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, cfg.DatabaseWait, log)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", spec.Name, err)
-	}
-	version, err := pgdb.Migrate(ctx, cfg.DatabaseURL, spec.Migrations, ".", log)
-	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("%s: %w", spec.Name, err)
-	}
-	parts := spec.Wire(pool)
-	cons, err := consumer.New(consumer.Config{
-		Brokers:    cfg.Brokers,
-		Group:      cfg.Group,
-		Topics:     spec.Topics,
-		Pool:       pool,
-		Handler:    parts.Handler,
-		Validate:   parts.Validate,
-		Logger:     log,
-		ClientOpts: cfg.KafkaClientOpts,
-	})
-	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("%s: %w", spec.Name, err)
-	}
-	e := httpserver.New(httpserver.Config{
-		BodyLimit: cfg.HTTPBodyLimit,
-		Logger:    log,
-		Ready: []httpserver.Check{
-			{Name: "database", Check: pool.Ping},
-			{Name: "broker", Check: cons.Ping},
-		},
-	})
-	if parts.Routes != nil {
-		parts.Routes(e)
-	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("%s: listen on %s: %w", spec.Name, cfg.HTTPAddr, err)
+		p.Pool.Close()
+		return nil, fmt.Errorf("%s: listen on %s: %w", name, cfg.HTTPAddr, err)
 	}
 
 	// The components outlive the start-up context: they stop on Shutdown.
@@ -142,10 +113,10 @@ func Start(ctx context.Context, cfg Config, spec Spec, log *slog.Logger) (*Servi
 	httpCtx, stopHTTP := context.WithCancel(base)
 	consumerCtx, stopConsumer := context.WithCancel(base)
 	s := &Service{
-		name:            spec.Name,
+		name:            name,
 		log:             log,
 		ln:              ln,
-		pool:            pool,
+		pool:            p.Pool,
 		shutdownTimeout: cfg.ShutdownTimeout,
 		stopHTTP:        stopHTTP,
 		stopConsumer:    stopConsumer,
@@ -155,7 +126,7 @@ func Start(ctx context.Context, cfg Config, spec Spec, log *slog.Logger) (*Servi
 	}
 	go func() {
 		defer close(s.consumerDone)
-		err := cons.Run(consumerCtx)
+		err := p.Consumer.Run(consumerCtx)
 		if consumerCtx.Err() == nil {
 			s.fail(fmt.Errorf("%s: consumer stopped: %w", s.name, orStopped(err)))
 			return
@@ -164,15 +135,14 @@ func Start(ctx context.Context, cfg Config, spec Spec, log *slog.Logger) (*Servi
 	}()
 	go func() {
 		defer close(s.httpDone)
-		err := httpserver.Serve(httpCtx, e, ln, cfg.ShutdownTimeout)
+		err := httpserver.Serve(httpCtx, p.HTTP, ln, cfg.ShutdownTimeout)
 		if httpCtx.Err() == nil {
 			s.fail(fmt.Errorf("%s: http server stopped: %w", s.name, orStopped(err)))
 			return
 		}
 		s.httpErr = err
 	}()
-	log.Info(spec.Name+" service started", "http_addr", s.Addr(), "schema_version", version,
-		"brokers", cfg.Brokers, "group", cfg.Group)
+	log.Info(name+" service started", "http_addr", s.Addr(), "brokers", cfg.Brokers, "group", cfg.Group)
 	return s, nil
 }
 

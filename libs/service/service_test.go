@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,7 +17,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -37,37 +38,49 @@ var migrations = fstest.MapFS{
 	"000001_init.down.sql": {Data: []byte("DROP TABLE inbox; DROP TABLE widgets;")},
 }
 
-// spec is a small service: each event inserts a widget named by its
-// payload, GET /widgets counts them.
-func spec() Spec {
-	return Spec{
-		Name:       "cart",
-		Migrations: migrations,
-		Topics:     []string{topic},
-		Wire: func(pool *pgxpool.Pool) Parts {
-			return Parts{
-				Handler: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-					_, err := tx.Exec(ctx, `INSERT INTO widgets (name) VALUES ($1)`, string(ev.Payload))
-					return err
-				},
-				Validate: func(ev consumer.Event) error {
-					if len(ev.Payload) == 0 {
-						return errors.New("empty payload")
-					}
-					return nil
-				},
-				Routes: func(e *echo.Echo) {
-					e.GET("/widgets", func(c echo.Context) error {
-						var n int
-						if err := pool.QueryRow(c.Request().Context(), `SELECT count(*) FROM widgets`).Scan(&n); err != nil {
-							return err
-						}
-						return c.String(http.StatusOK, strconv.Itoa(n))
-					})
-				},
-			}
-		},
+// cart is a small service, built step by step as every app package
+// builds one: each event inserts a widget named by its payload, GET
+// /widgets counts them.
+type cart struct {
+	migrations fs.FS
+	handler    consumer.Handler
+}
+
+func newCart() cart {
+	return cart{migrations: migrations, handler: func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+		_, err := tx.Exec(ctx, `INSERT INTO widgets (name) VALUES ($1)`, string(ev.Payload))
+		return err
+	}}
+}
+
+func (c cart) start(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	pool, err := Open(ctx, "cart", cfg, c.migrations, log)
+	if err != nil {
+		return nil, err
 	}
+	cc := cfg.Consumer(pool, log)
+	cc.Topics = []string{topic}
+	cc.Handler = c.handler
+	cc.Validate = func(ev consumer.Event) error {
+		if len(ev.Payload) == 0 {
+			return errors.New("empty payload")
+		}
+		return nil
+	}
+	cons, err := consumer.New(cc)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cart: %w", err)
+	}
+	e := HTTP(cfg, pool, cons, log)
+	e.GET("/widgets", func(c echo.Context) error {
+		var n int
+		if err := pool.QueryRow(c.Request().Context(), `SELECT count(*) FROM widgets`).Scan(&n); err != nil {
+			return err
+		}
+		return c.String(http.StatusOK, strconv.Itoa(n))
+	})
+	return Serve(ctx, "cart", cfg, Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
 }
 
 // logBuffer collects log output for the test to read.
@@ -97,7 +110,7 @@ func config(dsn, broker string) Config {
 
 func start(t *testing.T, cfg Config, out io.Writer) *Service {
 	t.Helper()
-	s, err := Start(t.Context(), cfg, spec(), slog.New(slog.NewTextHandler(out, nil)))
+	s, err := newCart().start(t.Context(), cfg, slog.New(slog.NewTextHandler(out, nil)))
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

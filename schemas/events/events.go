@@ -1,5 +1,7 @@
 package events
 
+import "slices"
+
 // Aggregate types: the outbox aggregatetype column, which routes the topic.
 const (
 	AggregateOrder     = "order"
@@ -44,3 +46,29 @@ type Event interface {
 
 // Topic returns the topic events of aggregateType are routed to.
 func Topic(aggregateType string) string { return "outbox.event." + aggregateType }
+
+// aggregateOf maps each event type to its aggregate type.
+var aggregateOf = map[string]string{
+	TypeOrderCreated: AggregateOrder, TypeOrderConfirmed: AggregateOrder, TypeOrderCancelled: AggregateOrder,
+	TypePaymentCaptured: AggregatePayment, TypePaymentFailed: AggregatePayment, TypePaymentRefunded: AggregatePayment,
+	TypeInventoryReserved: AggregateInventory, TypeInventoryRejected: AggregateInventory, TypeInventoryReleased: AggregateInventory,
+}
+
+// TopicsOf returns the topics that carry events of the given types, sorted
+// and without repeats: what a consumer of those types subscribes to. It
+// panics on a type this package does not define, a programming error that
+// any start-up reveals.
+func TopicsOf(types ...string) []string {
+	var topics []string
+	for _, t := range types {
+		agg, ok := aggregateOf[t]
+		if !ok {
+			panic("events: unknown event type " + t)
+		}
+		if topic := Topic(agg); !slices.Contains(topics, topic) {
+			topics = append(topics, topic)
+		}
+	}
+	slices.Sort(topics)
+	return topics
+}

@@ -72,7 +72,7 @@ var DomainLibraries = []string{Repo + "schemas", Repo + "libs/validation", "gith
 // Service returns the rules of a service module laid out the way every
 // service of this repository is: the domain at module/domain (for example
 // "internal/payment"), the adapters internal/postgres, internal/httpapi and
-// internal/events, the last also being the event handlers, and the domain
+// internal/kafkaapi, the last also being the event handlers, and the domain
 // free to import DomainLibraries.
 func Service(module, domain string) Rules {
 	return Rules{
@@ -80,10 +80,10 @@ func Service(module, domain string) Rules {
 		Domain:          module + "/" + domain,
 		DomainMayImport: slices.Clone(DomainLibraries),
 		Infrastructure:  Infrastructure,
-		Handlers:        module + "/internal/events",
+		Handlers:        module + "/internal/kafkaapi",
 		HTTP:            HTTP,
 		Opaque:          Libraries,
-		Adapters:        []string{module + "/internal/postgres", module + "/internal/httpapi", module + "/internal/events"},
+		Adapters:        []string{module + "/internal/postgres", module + "/internal/httpapi", module + "/internal/kafkaapi"},
 		Deployables:     Deployables,
 	}
 }

@@ -13,10 +13,10 @@ var rules = Rules{
 	Domain:          mod + "/internal/cart",
 	DomainMayImport: []string{"example.com/shop/schemas"},
 	Infrastructure:  []string{"github.com/jackc/pgx", "github.com/labstack/echo"},
-	Handlers:        mod + "/internal/events",
+	Handlers:        mod + "/internal/kafkaapi",
 	HTTP:            []string{"net/http", "github.com/labstack/echo"},
 	Opaque:          []string{"example.com/shop/libs"},
-	Adapters:        []string{mod + "/internal/postgres", mod + "/internal/httpapi", mod + "/internal/events"},
+	Adapters:        []string{mod + "/internal/postgres", mod + "/internal/httpapi", mod + "/internal/kafkaapi"},
 	Deployables:     []string{"example.com/shop/services", "example.com/shop/connectors"},
 }
 
@@ -47,8 +47,8 @@ func TestViolations(t *testing.T) {
 			Package{ImportPath: mod + "/app", Deps: []string{mod + "-v2/app"}},
 		), []string{mod + "/app depends on " + mod + "-v2/app: another deployable's code"}},
 		{"a connector", graphOf(
-			Package{ImportPath: mod + "/internal/events", Deps: []string{"example.com/shop/connectors/relay/internal/x"}},
-		), []string{mod + "/internal/events depends on example.com/shop/connectors/relay/internal/x: another deployable's code"}},
+			Package{ImportPath: mod + "/internal/kafkaapi", Deps: []string{"example.com/shop/connectors/relay/internal/x"}},
+		), []string{mod + "/internal/kafkaapi depends on example.com/shop/connectors/relay/internal/x: another deployable's code"}},
 		{"domain imports pgx", graphOf(
 			Package{ImportPath: mod + "/internal/cart", Imports: []string{"github.com/jackc/pgx/v5"}, Deps: []string{"github.com/jackc/pgx/v5"}},
 		), []string{
@@ -61,28 +61,28 @@ func TestViolations(t *testing.T) {
 		), []string{mod + "/internal/cart/money depends on github.com/labstack/echo/v4: the domain must not reach infrastructure"}},
 		{"handlers import net/http", graphOf(
 			std("net/http"),
-			Package{ImportPath: mod + "/internal/events", Imports: []string{"net/http"}, Deps: []string{"net/http"}},
-		), []string{mod + "/internal/events depends on net/http: event handlers must not speak HTTP"}},
+			Package{ImportPath: mod + "/internal/kafkaapi", Imports: []string{"net/http"}, Deps: []string{"net/http"}},
+		), []string{mod + "/internal/kafkaapi depends on net/http: event handlers must not speak HTTP"}},
 		{"handlers import the HTTP adapter", graphOf(
-			Package{ImportPath: mod + "/internal/events", Imports: []string{mod + "/internal/httpapi"},
+			Package{ImportPath: mod + "/internal/kafkaapi", Imports: []string{mod + "/internal/httpapi"},
 				Deps: []string{mod + "/internal/httpapi", "github.com/labstack/echo/v4"}},
 			Package{ImportPath: mod + "/internal/httpapi", Imports: []string{"github.com/labstack/echo/v4"}},
 		), []string{
-			mod + "/internal/events depends on github.com/labstack/echo/v4: event handlers must not speak HTTP",
-			mod + "/internal/events imports " + mod + "/internal/httpapi: adapters must not import each other",
+			mod + "/internal/kafkaapi depends on github.com/labstack/echo/v4: event handlers must not speak HTTP",
+			mod + "/internal/kafkaapi imports " + mod + "/internal/httpapi: adapters must not import each other",
 		}},
 		{"handlers reach net/http through a package of their own module", graphOf(
-			Package{ImportPath: mod + "/internal/events", Imports: []string{mod + "/internal/notify"}},
+			Package{ImportPath: mod + "/internal/kafkaapi", Imports: []string{mod + "/internal/notify"}},
 			Package{ImportPath: mod + "/internal/notify", Imports: []string{"strings", "net/http"}},
 			std("strings"), std("net/http"),
-		), []string{mod + "/internal/events depends on net/http: event handlers must not speak HTTP"}},
+		), []string{mod + "/internal/kafkaapi depends on net/http: event handlers must not speak HTTP"}},
 		{"handlers reach net/http through a third-party helper", graphOf(
-			Package{ImportPath: mod + "/internal/events", Imports: []string{"example.com/retry"}},
+			Package{ImportPath: mod + "/internal/kafkaapi", Imports: []string{"example.com/retry"}},
 			Package{ImportPath: "example.com/retry", Imports: []string{"example.com/retry/internal/client"}},
 			Package{ImportPath: "example.com/retry/internal/client", Imports: []string{"net/http"}},
-		), []string{mod + "/internal/events depends on net/http: event handlers must not speak HTTP"}},
+		), []string{mod + "/internal/kafkaapi depends on net/http: event handlers must not speak HTTP"}},
 		{"a library the handlers use may reach net/http", graphOf(
-			Package{ImportPath: mod + "/internal/events", Imports: []string{"example.com/shop/libs/consumer"},
+			Package{ImportPath: mod + "/internal/kafkaapi", Imports: []string{"example.com/shop/libs/consumer"},
 				Deps: []string{"example.com/shop/libs/consumer", "example.com/shop/libs/tracing", "net/http"}},
 			Package{ImportPath: "example.com/shop/libs/consumer", Imports: []string{"example.com/shop/libs/tracing"}},
 			Package{ImportPath: "example.com/shop/libs/tracing", Imports: []string{"net/http"}},
@@ -103,7 +103,7 @@ func TestViolations(t *testing.T) {
 func TestRulesSwitchedOff(t *testing.T) {
 	g := graphOf(
 		Package{ImportPath: mod + "/internal/cart", Imports: []string{"github.com/jackc/pgx/v5"}, Deps: []string{"github.com/jackc/pgx/v5"}},
-		Package{ImportPath: mod + "/internal/events", Imports: []string{"net/http", mod + "/internal/postgres"}, Deps: []string{"net/http"}},
+		Package{ImportPath: mod + "/internal/kafkaapi", Imports: []string{"net/http", mod + "/internal/postgres"}, Deps: []string{"net/http"}},
 		Package{ImportPath: mod + "/app", Deps: []string{"example.com/shop/services/payment"}},
 	)
 	if got := Violations(Rules{Module: mod}, g); len(got) != 0 {
@@ -135,7 +135,7 @@ func TestDecodeMergesTestVariants(t *testing.T) {
 }
 
 func TestMissing(t *testing.T) {
-	g := graphOf(Package{ImportPath: rules.Domain}, Package{ImportPath: mod + "/internal/events"})
+	g := graphOf(Package{ImportPath: rules.Domain}, Package{ImportPath: mod + "/internal/kafkaapi"})
 	want := []string{mod + "/internal/postgres", mod + "/internal/httpapi"}
 	if got := missing(rules, g); !slices.Equal(got, want) {
 		t.Fatalf("missing = %q, want %q", got, want)
@@ -144,7 +144,7 @@ func TestMissing(t *testing.T) {
 
 func TestService(t *testing.T) {
 	r := Service(Repo+"services/cart", "internal/cart")
-	if r.Domain != Repo+"services/cart/internal/cart" || r.Handlers != Repo+"services/cart/internal/events" ||
+	if r.Domain != Repo+"services/cart/internal/cart" || r.Handlers != Repo+"services/cart/internal/kafkaapi" ||
 		!slices.Contains(r.Adapters, r.Handlers) || len(r.Adapters) != 3 || !slices.Contains(r.DomainMayImport, Repo+"schemas") ||
 		!slices.Contains(r.DomainMayImport, Repo+"libs/validation") ||
 		!slices.Contains(r.Opaque, Repo+"libs") || !slices.Contains(r.HTTP, Repo+"libs/httpserver") {

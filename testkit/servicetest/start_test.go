@@ -10,7 +10,6 @@ import (
 	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
@@ -25,14 +24,20 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // startCart is the Start of a service with no API and a handler that does
 // nothing.
 func startCart(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.Service, error) {
-	return service.Start(ctx, cfg, service.Spec{
-		Name:       "cart",
-		Migrations: fstest.MapFS{"000001_init.up.sql": {Data: []byte(inbox.Schema)}, "000001_init.down.sql": {Data: []byte("DROP TABLE inbox")}},
-		Topics:     []string{"outbox.event.cart"},
-		Wire: func(*pgxpool.Pool) service.Parts {
-			return service.Parts{Handler: func(context.Context, pgx.Tx, consumer.Event) error { return nil }}
-		},
-	}, log)
+	migrations := fstest.MapFS{"000001_init.up.sql": {Data: []byte(inbox.Schema)}, "000001_init.down.sql": {Data: []byte("DROP TABLE inbox")}}
+	pool, err := service.Open(ctx, "cart", cfg, migrations, log)
+	if err != nil {
+		return nil, err
+	}
+	cc := cfg.Consumer(pool, log)
+	cc.Topics = []string{"outbox.event.cart"}
+	cc.Handler = func(context.Context, pgx.Tx, consumer.Event) error { return nil }
+	cons, err := consumer.New(cc)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return service.Serve(ctx, "cart", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: service.HTTP(cfg, pool, cons, log)}, log)
 }
 
 func healthz(t *testing.T, addr string) error {

@@ -2,39 +2,46 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/labstack/echo/v4"
-
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/libs/service"
-	saga "github.com/outboxcdc/outboxcdc/schemas/events"
-	"github.com/outboxcdc/outboxcdc/services/inventory/internal/events"
+	"github.com/outboxcdc/outboxcdc/schemas"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/httpapi"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/kafkaapi"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
 )
 
-// App is a running inventory service; package service describes its lifecycle
-// (Addr, Done, Err, Shutdown, Run).
-type App = service.Service
+// Start builds the inventory service in the order it depends on itself: its
+// database (opened and migrated), the storage adapter on the pool, the
+// consumer of the order events its Kafka adapter handles, and the HTTP
+// API. It returns once the consumer runs and HTTP listens on cfg.HTTPAddr;
+// on error nothing is left running. Package service describes the running
+// service (Addr, Done, Err, Shutdown, Run).
+func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.Service, error) {
+	pool, err := service.Open(ctx, "inventory", cfg, migrations.FS, log)
+	if err != nil {
+		return nil, err
+	}
+	repo := postgres.New(pool, postgres.Options{DeleteAfterInsert: cfg.OutboxDeleteAfterInsert})
 
-// Start migrates the database, starts the consumer of outbox.event.order and
-// serves HTTP on cfg.HTTPAddr. It returns once all three are under way; on
-// error nothing is left running.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	return service.Start(ctx, cfg, service.Spec{
-		Name:       "inventory",
-		Migrations: migrations.FS,
-		Topics:     []string{saga.TopicOrder},
-		Wire: func(pool *pgxpool.Pool) service.Parts {
-			repo := postgres.New(pool, postgres.Options{DeleteAfterInsert: cfg.OutboxDeleteAfterInsert})
-			handlers := events.New(repo, log)
-			return service.Parts{
-				Handler:  handlers.Mux().Handle,
-				Validate: events.Validate,
-				Routes:   func(e *echo.Echo) { httpapi.Register(e, repo) },
-			}
-		},
-	}, log)
+	// The Kafka adapter's mux is the one list of what the service consumes:
+	// the topics and the schema checks follow from its event types.
+	mux := kafkaapi.New(repo, log).Mux()
+	cc := cfg.Consumer(pool, log)
+	cc.Topics = events.TopicsOf(mux.Types()...)
+	cc.Handler = mux.Handle
+	cc.Validate = consumer.Validator(schemas.Validate, mux.Types()...)
+	cons, err := consumer.New(cc)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+
+	e := service.HTTP(cfg, pool, cons, log)
+	httpapi.Register(e, repo)
+	return service.Serve(ctx, "inventory", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/app"
@@ -24,14 +25,14 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-type service struct {
-	app    *app.App
+type running struct {
+	app    *service.Service
 	pool   *pgxpool.Pool
 	broker string
 	url    string
 }
 
-func start(t *testing.T) *service {
+func start(t *testing.T) *running {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	broker := kafkatest.Start(t)
@@ -50,11 +51,11 @@ func start(t *testing.T) *service {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return &service{app: a, pool: pool, broker: broker, url: "http://" + a.Addr()}
+	return &running{app: a, pool: pool, broker: broker, url: "http://" + a.Addr()}
 }
 
 // stock returns [available, reserved] of sku through the API.
-func (s *service) stock(t *testing.T, sku string) [2]int {
+func (s *running) stock(t *testing.T, sku string) [2]int {
 	t.Helper()
 	status, body := apitest.Call(t, http.MethodGet, s.url+"/stock/"+sku, "")
 	if status != http.StatusOK {
@@ -63,7 +64,7 @@ func (s *service) stock(t *testing.T, sku string) [2]int {
 	return [2]int{int(body["available"].(float64)), int(body["reserved"].(float64))}
 }
 
-func (s *service) put(t *testing.T, sku string, n int) {
+func (s *running) put(t *testing.T, sku string, n int) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]int{"available": n})
 	if status, resp := apitest.Call(t, http.MethodPut, s.url+"/stock/"+sku, string(body)); status != http.StatusOK {
@@ -105,14 +106,14 @@ func confirmed(t *testing.T, orderID string) *kgo.Record {
 
 // handled waits until the consumer has committed every one of recs (and
 // every record before each on its partition).
-func (s *service) handled(t *testing.T, recs ...*kgo.Record) {
+func (s *running) handled(t *testing.T, recs ...*kgo.Record) {
 	t.Helper()
 	eventtest.WaitHandled(t, s.pool, app.DefaultKafkaGroup, eventtest.IDs(recs...)...)
 }
 
 // emitted returns the types of the events emitted for orderID, in order,
 // after checking their routing columns and schemas.
-func (s *service) emitted(t *testing.T, orderID string) string {
+func (s *running) emitted(t *testing.T, orderID string) string {
 	t.Helper()
 	rows := eventtest.Outbox(t, s.pool, eventtest.Expect{AggregateType: saga.AggregateInventory, Validate: schemas.Validate}, orderID)
 	return strings.Join(eventtest.Types(rows), ",")

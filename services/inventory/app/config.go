@@ -2,25 +2,17 @@ package app
 
 import "github.com/outboxcdc/outboxcdc/libs/service"
 
-// Defaults of the environment variables ConfigFromEnv reads.
+// The inventory service's own defaults; the others are service.ConfigFromEnv's.
 const (
-	DefaultHTTPAddr        = "127.0.0.1:8082"
-	DefaultDatabaseURL     = "postgres://inventory_service:inventory_service@127.0.0.1:5432/inventory?sslmode=disable"
-	DefaultKafkaBrokers    = service.DefaultKafkaBrokers
-	DefaultKafkaGroup      = "inventory-service"
-	DefaultHTTPBodyLimit   = service.DefaultHTTPBodyLimit
-	DefaultShutdownTimeout = service.DefaultShutdownTimeout
-	DefaultDatabaseWait    = service.DefaultDatabaseWait
+	DefaultHTTPAddr    = "127.0.0.1:8082"
+	DefaultDatabaseURL = "postgres://inventory_service:inventory_service@127.0.0.1:5432/inventory?sslmode=disable"
+	DefaultKafkaGroup  = "inventory-service"
 )
-
-// Config is everything Start needs: the settings every service shares
-// (see service.Config).
-type Config = service.Config
 
 // ConfigFromEnv reads the configuration through getenv, filling this
 // service's defaults for unset variables (the variables are those of
 // service.ConfigFromEnv). The error names every bad variable.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
+func ConfigFromEnv(getenv func(string) string) (service.Config, error) {
 	return service.ConfigFromEnv(getenv, "inventory", service.Defaults{
 		HTTPAddr: DefaultHTTPAddr, DatabaseURL: DefaultDatabaseURL, Group: DefaultKafkaGroup,
 	})

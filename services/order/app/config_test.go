@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/services/order/app"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
@@ -62,7 +63,7 @@ func TestStartFailsWithoutDatabase(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	// A database that does not exist on the test cluster.
 	bad := strings.Replace(dsn, "/t_", "/missing_", 1)
-	_, err := app.Start(t.Context(), app.Config{
+	_, err := app.Start(t.Context(), service.Config{
 		HTTPAddr: "127.0.0.1:0", DatabaseURL: bad, Brokers: []string{"127.0.0.1:1"}, Group: "g",
 		DatabaseWait: time.Second,
 	}, slog.New(slog.DiscardHandler))

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/app"
@@ -32,7 +33,7 @@ const waitFor = 30 * time.Second
 // env is one running order service with its own database and broker.
 type env struct {
 	t      *testing.T
-	app    *app.App
+	app    *service.Service
 	base   string
 	db     *pgxpool.Pool
 	broker string
@@ -43,13 +44,13 @@ func start(t *testing.T) *env {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	broker := kafkatest.Start(t)
-	cfg := app.Config{
+	cfg := service.Config{
 		HTTPAddr:                "127.0.0.1:0",
 		DatabaseURL:             dsn,
 		Brokers:                 []string{broker},
 		Group:                   app.DefaultKafkaGroup,
 		OutboxDeleteAfterInsert: false,
-		HTTPBodyLimit:           app.DefaultHTTPBodyLimit,
+		HTTPBodyLimit:           service.DefaultHTTPBodyLimit,
 		ShutdownTimeout:         10 * time.Second,
 		KafkaClientOpts: []kgo.Opt{
 			kgo.HeartbeatInterval(100 * time.Millisecond),

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/app"
@@ -23,14 +24,14 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-type service struct {
-	app    *app.App
+type running struct {
+	app    *service.Service
 	pool   *pgxpool.Pool
 	broker string
 	url    string
 }
 
-func start(t *testing.T) *service {
+func start(t *testing.T) *running {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	broker := kafkatest.Start(t)
@@ -49,10 +50,10 @@ func start(t *testing.T) *service {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return &service{app: a, pool: pool, broker: broker, url: "http://" + a.Addr()}
+	return &running{app: a, pool: pool, broker: broker, url: "http://" + a.Addr()}
 }
 
-func (s *service) balance(t *testing.T, customer string) int64 {
+func (s *running) balance(t *testing.T, customer string) int64 {
 	t.Helper()
 	status, body := apitest.Call(t, http.MethodGet, s.url+"/accounts/"+customer, "")
 	if status != http.StatusOK {
@@ -95,7 +96,7 @@ func confirmed(t *testing.T, orderID, customer string) *kgo.Record {
 
 // outbox returns the events emitted for orderID, in order, after checking
 // their routing columns and schemas.
-func (s *service) outbox(t *testing.T, orderID string) []eventtest.Row {
+func (s *running) outbox(t *testing.T, orderID string) []eventtest.Row {
 	t.Helper()
 	return eventtest.Outbox(t, s.pool, eventtest.Expect{AggregateType: saga.AggregatePayment, Validate: schemas.Validate}, orderID)
 }

@@ -2,25 +2,17 @@ package app
 
 import "github.com/outboxcdc/outboxcdc/libs/service"
 
-// Defaults of the environment variables ConfigFromEnv reads.
+// The payment service's own defaults; the others are service.ConfigFromEnv's.
 const (
-	DefaultHTTPAddr        = "127.0.0.1:8081"
-	DefaultDatabaseURL     = "postgres://payment_service:payment_service@127.0.0.1:5432/payments?sslmode=disable"
-	DefaultKafkaBrokers    = service.DefaultKafkaBrokers
-	DefaultKafkaGroup      = "payment-service"
-	DefaultHTTPBodyLimit   = service.DefaultHTTPBodyLimit
-	DefaultShutdownTimeout = service.DefaultShutdownTimeout
-	DefaultDatabaseWait    = service.DefaultDatabaseWait
+	DefaultHTTPAddr    = "127.0.0.1:8081"
+	DefaultDatabaseURL = "postgres://payment_service:payment_service@127.0.0.1:5432/payments?sslmode=disable"
+	DefaultKafkaGroup  = "payment-service"
 )
-
-// Config is everything Start needs: the settings every service shares
-// (see service.Config).
-type Config = service.Config
 
 // ConfigFromEnv reads the configuration through getenv, filling this
 // service's defaults for unset variables (the variables are those of
 // service.ConfigFromEnv). The error names every bad variable.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
+func ConfigFromEnv(getenv func(string) string) (service.Config, error) {
 	return service.ConfigFromEnv(getenv, "payment", service.Defaults{
 		HTTPAddr: DefaultHTTPAddr, DatabaseURL: DefaultDatabaseURL, Group: DefaultKafkaGroup,
 	})

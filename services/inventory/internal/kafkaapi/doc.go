@@ -1,4 +1,4 @@
-// Package events applies the order saga's events to stock. Mux routes them
+// Package kafkaapi applies the order saga's events to stock. Mux routes them
 // for libs/consumer, which calls each handler in a transaction that also
 // holds the event's inbox claim:
 //
@@ -14,4 +14,4 @@
 //
 // Lock order: stock rows first, sorted by SKU, then reservation rows, in
 // every handler, so concurrent events cannot deadlock on each other.
-package events
+package kafkaapi

@@ -1,4 +1,4 @@
-package events
+package kafkaapi
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 )
@@ -44,12 +43,6 @@ func (h *Handlers) Mux() consumer.Mux {
 		saga.TypeOrderConfirmed: h.OrderConfirmed,
 	}
 }
-
-// Validate checks the payload of every event type the Mux handles against
-// its JSON schema; other types pass untouched (the Mux ignores them).
-func Validate(ev consumer.Event) error { return validate(ev) }
-
-var validate = consumer.Validator(schemas.Validate, saga.TypeOrderCreated, saga.TypeOrderCancelled, saga.TypeOrderConfirmed)
 
 func (h *Handlers) clock() time.Time {
 	// PostgreSQL keeps microseconds; rounding here makes what the handler

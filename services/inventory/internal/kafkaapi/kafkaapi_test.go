@@ -1,4 +1,4 @@
-package events_test
+package kafkaapi_test
 
 import (
 	"errors"
@@ -15,8 +15,8 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
-	"github.com/outboxcdc/outboxcdc/services/inventory/internal/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
+	"github.com/outboxcdc/outboxcdc/services/inventory/internal/kafkaapi"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
 	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
@@ -46,7 +46,7 @@ func setup(t *testing.T, stock map[string]int) fixture {
 			t.Fatal(err)
 		}
 	}
-	return fixture{pool: pool, repo: repo, mux: events.New(repo, log).Mux()}
+	return fixture{pool: pool, repo: repo, mux: kafkaapi.New(repo, log).Mux()}
 }
 
 // deliver runs the handler for ev in its own transaction, as the consumer
@@ -325,6 +325,8 @@ func TestUndecodablePayloadIsPermanent(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	// What the app wires: the schema check of every type the mux handles.
+	validate := consumer.Validator(schemas.Validate, kafkaapi.New(nil, nil).Mux().Types()...)
 	for _, tc := range []struct {
 		name    string
 		ev      consumer.Event
@@ -336,7 +338,7 @@ func TestValidate(t *testing.T) {
 		{"ignored type is not checked", consumer.Event{Type: saga.TypePaymentCaptured, Payload: []byte(`nope`)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := events.Validate(tc.ev); (err != nil) != tc.wantErr {
+			if err := validate(tc.ev); (err != nil) != tc.wantErr {
 				t.Fatalf("Validate = %v, want error %v", err, tc.wantErr)
 			}
 		})

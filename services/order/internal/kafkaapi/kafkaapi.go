@@ -1,4 +1,4 @@
-// Package events applies the payment and inventory services' events to
+// Package kafkaapi applies the payment and inventory services' events to
 // orders. Each handler runs inside the consumer runtime's transaction (the
 // one that claims the event in the inbox): it decodes the payload into its
 // schemas type, locks the order, lets the domain decide, and saves the
@@ -9,28 +9,22 @@
 // types on those topics are acknowledged and ignored by the mux. An event
 // for an unknown order is ignored with a warning; one for a finished order
 // changes nothing. A payload that does not decode is a permanent error.
-package events
+package kafkaapi
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 )
-
-// Topics are the topics the order service consumes.
-var Topics = []string{events.TopicPayment, events.TopicInventory}
 
 // Repository is what the handlers need from storage.
 type Repository interface {
@@ -45,26 +39,16 @@ type Handlers struct {
 	repo Repository
 	log  *slog.Logger
 	now  func() time.Time
-	mux  consumer.Mux
-
-	validate func(consumer.Event) error
 }
 
 // New returns the handlers.
 func New(repo Repository, log *slog.Logger) *Handlers {
-	h := &Handlers{repo: repo, log: log, now: time.Now}
-	h.mux = h.routes()
-	h.validate = consumer.Validator(schemas.Validate, slices.Collect(maps.Keys(h.mux))...)
-	return h
+	return &Handlers{repo: repo, log: log, now: time.Now}
 }
 
-// Handle is the consumer.Handler: it routes ev by type and acknowledges
-// types it does not handle.
-func (h *Handlers) Handle(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-	return h.mux.Handle(ctx, tx, ev)
-}
-
-func (h *Handlers) routes() consumer.Mux {
+// Mux routes each event type the order service handles to its handler;
+// other types are acknowledged and ignored.
+func (h *Handlers) Mux() consumer.Mux {
 	return consumer.Mux{
 		events.TypePaymentCaptured: on(h, func(o *order.Order, _ events.PaymentCaptured, c order.Cause, now time.Time) order.Outcome {
 			return o.ApplyPaymentCaptured(c, now)
@@ -94,11 +78,6 @@ func on[P events.Event](h *Handlers, change func(*order.Order, P, order.Cause, t
 		})
 	}
 }
-
-// Validate checks the payload of a handled event against its JSON schema;
-// events of other types pass (the mux ignores them). An invalid payload
-// never becomes valid, so the runtime dead-letters it.
-func (h *Handlers) Validate(ev consumer.Event) error { return h.validate(ev) }
 
 // apply locks the order, applies change and saves the order when it
 // changed.

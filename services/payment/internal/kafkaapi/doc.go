@@ -1,4 +1,4 @@
-// Package events applies the order saga's events to payments. Mux routes
+// Package kafkaapi applies the order saga's events to payments. Mux routes
 // them for libs/consumer, which calls each handler in a transaction that
 // also holds the event's inbox claim:
 //
@@ -13,4 +13,4 @@
 //
 // Lock order: the account row first, then the payment row, in every
 // handler, so concurrent events cannot deadlock on each other.
-package events
+package kafkaapi

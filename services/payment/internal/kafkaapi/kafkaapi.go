@@ -1,4 +1,4 @@
-package events
+package kafkaapi
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/libs/validation"
-	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 )
@@ -45,12 +44,6 @@ func (h *Handlers) Mux() consumer.Mux {
 		saga.TypeOrderCancelled: h.OrderCancelled,
 	}
 }
-
-// Validate checks the payload of every event type the Mux handles against
-// its JSON schema; other types pass untouched (the Mux ignores them).
-func Validate(ev consumer.Event) error { return validate(ev) }
-
-var validate = consumer.Validator(schemas.Validate, saga.TypeOrderCreated, saga.TypeOrderCancelled)
 
 func (h *Handlers) clock() time.Time {
 	// PostgreSQL keeps microseconds; rounding here makes what the handler

@@ -1,4 +1,4 @@
-package events_test
+package kafkaapi_test
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	saga "github.com/outboxcdc/outboxcdc/schemas/events"
-	"github.com/outboxcdc/outboxcdc/services/payment/internal/events"
+	"github.com/outboxcdc/outboxcdc/services/payment/internal/kafkaapi"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/payment/migrations"
@@ -36,7 +36,7 @@ func setup(t *testing.T) fixture {
 	pool := migrationtest.Pool(t, migrations.FS)
 	log := slog.New(slog.DiscardHandler)
 	repo := postgres.New(pool, postgres.Options{})
-	return fixture{pool: pool, repo: repo, mux: events.New(repo, log).Mux()}
+	return fixture{pool: pool, repo: repo, mux: kafkaapi.New(repo, log).Mux()}
 }
 
 // deliver runs the handler for ev in its own transaction, as the consumer
@@ -282,6 +282,8 @@ func TestUndecodablePayloadIsPermanent(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	// What the app wires: the schema check of every type the mux handles.
+	validate := consumer.Validator(schemas.Validate, kafkaapi.New(nil, nil).Mux().Types()...)
 	good := orderCreated(t, newOrderID(), "cust-42", 10)
 	for _, tc := range []struct {
 		name    string
@@ -294,7 +296,7 @@ func TestValidate(t *testing.T) {
 		{"ignored type is not checked", consumer.Event{Type: saga.TypeOrderConfirmed, Payload: []byte(`nope`)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := events.Validate(tc.ev); (err != nil) != tc.wantErr {
+			if err := validate(tc.ev); (err != nil) != tc.wantErr {
 				t.Fatalf("Validate = %v, want error %v", err, tc.wantErr)
 			}
 		})
