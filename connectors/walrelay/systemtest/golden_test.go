@@ -1,4 +1,4 @@
-package e2e
+package systemtest
 
 import (
 	"bytes"
@@ -116,7 +116,7 @@ func converterProps(prefix, kind string) map[string]string {
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-// TestGolden runs every golden case end to end: a table with the case's
+// TestGolden runs every golden case through the whole relay: a table with the case's
 // columns, the connector registered over REST, the operation in
 // PostgreSQL, and the record read back from the broker, byte for byte.
 // Cases share one database; each gets its own broker and relay so topics
