@@ -16,5 +16,13 @@
 //   - an *Error for any other expected failure: its own status and code.
 //
 // Anything else is logged and answered with a 500 that reveals nothing
-// internal.
+// internal: its body carries an "errorId" that the log line also holds.
+// GET /readyz names a failing check ("failing") and an errorId, never the
+// check's error text.
+//
+// Path parameters reach handlers percent-decoded exactly once; one that
+// holds a control character (NUL included) is a 400 bad_path_parameter
+// before any handler runs. Every connection is bounded by Timeouts (header,
+// whole request, response, idle), so a slow or silent client cannot hold
+// one for long.
 package httpserver

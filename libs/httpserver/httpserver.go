@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -27,6 +29,8 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Details any    `json:"details,omitempty"`
+	// ErrorID, on a 5xx, names the log line that holds the cause.
+	ErrorID string `json:"errorId,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -42,10 +46,53 @@ type Check struct {
 	Check func(ctx context.Context) error
 }
 
+// Timeouts bound how long one connection may take; zero fields take the
+// Default* values. A client that sends half a header or reads its answer
+// slowly holds a connection at most this long.
+type Timeouts struct {
+	ReadHeader time.Duration // request line and headers
+	Read       time.Duration // the whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the response
+	Idle       time.Duration // between requests on a kept-alive connection
+}
+
+// Default timeouts: generous for any request the services serve, short
+// enough that idle or stalled clients cannot pile up connections.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+)
+
+// WithDefaults returns t with its zero fields set to the defaults.
+func (t Timeouts) WithDefaults() Timeouts {
+	or := func(d, def time.Duration) time.Duration {
+		if d <= 0 {
+			return def
+		}
+		return d
+	}
+	return Timeouts{
+		ReadHeader: or(t.ReadHeader, DefaultReadHeaderTimeout),
+		Read:       or(t.Read, DefaultReadTimeout),
+		Write:      or(t.Write, DefaultWriteTimeout),
+		Idle:       or(t.Idle, DefaultIdleTimeout),
+	}
+}
+
+// Apply sets t, with defaults for its zero fields, on srv.
+func (t Timeouts) Apply(srv *http.Server) {
+	t = t.WithDefaults()
+	srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = t.ReadHeader, t.Read, t.Write, t.Idle
+}
+
 // Config configures New.
 type Config struct {
 	// BodyLimit caps request bodies (echo notation, default "1M").
 	BodyLimit string
+	// Timeouts bound each connection (see Timeouts).
+	Timeouts Timeouts
 	// Ready are the checks behind GET /readyz.
 	Ready []Check
 	// Logger receives request logs and 5xx causes.
@@ -65,12 +112,14 @@ func New(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	cfg.Timeouts.Apply(e.Server)
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		log.Error("panic in handler", "method", c.Request().Method, "path", c.Path(), "err", err, "stack", string(stack))
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(unescapeParams)
 	// A caller's W3C traceparent becomes the request context's trace, so the
 	// outbox rows the request writes carry it onward through Kafka.
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -102,19 +151,26 @@ func New(cfg Config) *echo.Echo {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 		defer cancel()
 		status, checks := http.StatusOK, map[string]string{}
+		var errorID string
 		for _, ch := range cfg.Ready {
 			if err := ch.Check(ctx); err != nil {
+				// The cause stays in the log: it may name hosts, users or
+				// internals. The answer carries an id to find it.
+				if errorID == "" {
+					errorID = newErrorID()
+				}
+				log.Warn("readiness check failing", "check", ch.Name, "err", err, "error_id", errorID)
 				status = http.StatusServiceUnavailable
-				checks[ch.Name] = err.Error()
+				checks[ch.Name] = "failing"
 				continue
 			}
 			checks[ch.Name] = "ok"
 		}
-		overall := "ready"
+		body := map[string]any{"status": "ready", "checks": checks}
 		if status != http.StatusOK {
-			overall = "not ready"
+			body["status"], body["errorId"] = "not ready", errorID
 		}
-		return c.JSON(status, map[string]any{"status": overall, "checks": checks})
+		return c.JSON(status, body)
 	})
 	return e
 }
@@ -126,7 +182,8 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		body := toError(err)
 		if body.Status >= 500 {
-			log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+			body.ErrorID = newErrorID()
+			log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err, "error_id", body.ErrorID)
 		}
 		var werr error
 		if c.Request().Method == http.MethodHead {
@@ -137,6 +194,38 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if werr != nil {
 			log.Warn("writing error response", "err", werr)
 		}
+	}
+}
+
+// newErrorID returns a short random id that ties an answer to its log line.
+func newErrorID() string { return strings.ReplaceAll(uuid.NewString(), "-", "")[:16] }
+
+// unescapeParams gives handlers path parameters decoded exactly once, and
+// answers 400 for one that holds a control character (NUL included), so no
+// handler ever sees one. The router matches on the escaped path when the
+// request's escaping is not Go's default (an escaped slash, say): then the
+// parameters arrive escaped, and /accounts/a%2Fb must reach :id as "a/b",
+// not "a%2Fb". Otherwise it matches on the decoded path and they arrive
+// decoded already.
+func unescapeParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		escaped := c.Request().URL.RawPath != ""
+		names, values := c.ParamNames(), c.ParamValues()
+		for i := range min(len(names), len(values)) {
+			v := values[i]
+			if escaped {
+				var err error
+				if v, err = url.PathUnescape(v); err != nil {
+					return NewError(http.StatusBadRequest, "bad_path_parameter", fmt.Sprintf("path parameter %s is not validly escaped", names[i]))
+				}
+			}
+			if strings.ContainsFunc(v, unicode.IsControl) {
+				return NewError(http.StatusBadRequest, "bad_path_parameter", fmt.Sprintf("path parameter %s contains a control character", names[i]))
+			}
+			values[i] = v
+		}
+		c.SetParamValues(values...)
+		return next(c)
 	}
 }
 

@@ -43,6 +43,7 @@ func serve(t *testing.T, cfg httpserver.Config) string {
 	})
 	e.GET("/boom", func(echo.Context) error { return errors.New("secret database detail") })
 	e.GET("/panic", func(echo.Context) error { panic("oops") })
+	e.GET("/things/:id", func(c echo.Context) error { return c.JSON(http.StatusOK, c.Param("id")) })
 	e.GET("/trace", func(c echo.Context) error {
 		return c.String(http.StatusOK, tracecontext.TraceParent(c.Request().Context()))
 	})
@@ -102,10 +103,14 @@ func TestErrorsAreJSON(t *testing.T) {
 				Error struct {
 					Code, Message string
 					Details       []struct{ Field, Message string }
+					ErrorID       string `json:"errorId"`
 				} `json:"error"`
 			}
 			if err := json.Unmarshal(raw, &body); err != nil {
 				t.Fatalf("error body is not JSON: %s", raw)
+			}
+			if (tc.status >= 500) != (len(body.Error.ErrorID) == 16) {
+				t.Fatalf("errorId = %q; a 5xx, and only a 5xx, names its log line", body.Error.ErrorID)
 			}
 			if body.Error.Code != tc.code || body.Error.Message == "" {
 				t.Fatalf("error = %+v, want code %q with a message", body.Error, tc.code)
@@ -143,6 +148,20 @@ func TestReadiness(t *testing.T) {
 	down.Store(true)
 	if got := get("/readyz"); got != 503 {
 		t.Fatalf("readyz with a failing check = %d, want 503", got)
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Status  string            `json:"status"`
+		Checks  map[string]string `json:"checks"`
+		ErrorID string            `json:"errorId"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || body.Status != "not ready" || body.Checks["db"] != "failing" || len(body.ErrorID) != 16 {
+		t.Fatalf("readyz body = %+v, %v; want the failing check named, its cause kept out, an error id", body, err)
 	}
 	if got := get("/healthz"); got != 200 {
 		t.Fatalf("healthz = %d, want 200 (liveness ignores dependencies)", got)
@@ -185,5 +204,88 @@ func TestIsCanonicalUUID(t *testing.T) {
 		if got := httpserver.IsCanonicalUUID(tc.in); got != tc.want {
 			t.Errorf("IsCanonicalUUID(%q) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestPathParametersAreDecodedOnceAndClean(t *testing.T) {
+	base := serve(t, httpserver.Config{})
+	tests := []struct {
+		path   string
+		status int
+		want   string // the parameter the handler saw, or the error code
+	}{
+		{"/things/plain", 200, "plain"},
+		{"/things/a%2Fb", 200, "a/b"},
+		{"/things/a%2Fb%25", 200, "a/b%"},
+		{"/things/100%25", 200, "100%"},
+		{"/things/caf%C3%A9", 200, "café"},
+		{"/things/a%20b", 200, "a b"},
+		{"/things/a%00b", 400, "bad_path_parameter"},
+		{"/things/%0A", 400, "bad_path_parameter"},
+		{"/things/a%2F%7F", 400, "bad_path_parameter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := http.Get(base + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status = %d (%s), want %d", resp.StatusCode, raw, tt.status)
+			}
+			var got string
+			if tt.status == 200 {
+				err = json.Unmarshal(raw, &got)
+			} else {
+				var e struct {
+					Error struct{ Code string } `json:"error"`
+				}
+				err = json.Unmarshal(raw, &e)
+				got = e.Error.Code
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q (%s), want %q", got, raw, tt.want)
+			}
+		})
+	}
+}
+
+func TestTimeoutsDefaults(t *testing.T) {
+	got := httpserver.Timeouts{Write: time.Minute}.WithDefaults()
+	want := httpserver.Timeouts{
+		ReadHeader: httpserver.DefaultReadHeaderTimeout, Read: httpserver.DefaultReadTimeout,
+		Write: time.Minute, Idle: httpserver.DefaultIdleTimeout,
+	}
+	if got != want {
+		t.Fatalf("WithDefaults = %+v, want %+v", got, want)
+	}
+	var srv http.Server
+	httpserver.Timeouts{}.Apply(&srv)
+	if srv.ReadHeaderTimeout != httpserver.DefaultReadHeaderTimeout || srv.ReadTimeout != httpserver.DefaultReadTimeout ||
+		srv.WriteTimeout != httpserver.DefaultWriteTimeout || srv.IdleTimeout != httpserver.DefaultIdleTimeout {
+		t.Fatalf("Apply left %+v", srv)
+	}
+}
+
+// A client that sends half a header loses its connection after the header
+// timeout, instead of holding it for as long as it likes.
+func TestHalfAHeaderIsCutOff(t *testing.T) {
+	base := serve(t, httpserver.Config{Timeouts: httpserver.Timeouts{ReadHeader: 300 * time.Millisecond}})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Far longer than the header timeout: the server must close first.
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server kept a connection with half a header open for 20s")
 	}
 }

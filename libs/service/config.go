@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/envconfig"
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 )
 
 // Defaults shared by every service; each service sets its own HTTP
@@ -40,9 +41,12 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown (default
 	// DefaultShutdownTimeout).
 	ShutdownTimeout time.Duration
-	// DatabaseWait is how long Start waits for the database to answer
+	// DatabaseWait is how long Open waits for the database to answer
 	// (default DefaultDatabaseWait).
 	DatabaseWait time.Duration
+	// HTTPTimeouts bound each HTTP connection (zero fields take
+	// httpserver's defaults).
+	HTTPTimeouts httpserver.Timeouts
 	// KafkaClientOpts are extra franz-go options for the consumer (tests
 	// shorten group timings with them); not read from the environment.
 	KafkaClientOpts []kgo.Opt
@@ -69,6 +73,10 @@ type Defaults struct {
 //	HTTP_BODY_LIMIT             default 64K
 //	SHUTDOWN_TIMEOUT            Go duration, default 10s
 //	DATABASE_WAIT               Go duration, default 30s
+//	HTTP_READ_HEADER_TIMEOUT    Go duration, default 5s
+//	HTTP_READ_TIMEOUT           Go duration, default 30s
+//	HTTP_WRITE_TIMEOUT          Go duration, default 30s
+//	HTTP_IDLE_TIMEOUT           Go duration, default 2m
 func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config, error) {
 	r := envconfig.New(getenv)
 	cfg := Config{
@@ -81,6 +89,12 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		HTTPBodyLimit:           r.ByteSize("HTTP_BODY_LIMIT", DefaultHTTPBodyLimit),
 		ShutdownTimeout:         r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		DatabaseWait:            r.Duration("DATABASE_WAIT", DefaultDatabaseWait),
+		HTTPTimeouts: httpserver.Timeouts{
+			ReadHeader: r.Duration("HTTP_READ_HEADER_TIMEOUT", httpserver.DefaultReadHeaderTimeout),
+			Read:       r.Duration("HTTP_READ_TIMEOUT", httpserver.DefaultReadTimeout),
+			Write:      r.Duration("HTTP_WRITE_TIMEOUT", httpserver.DefaultWriteTimeout),
+			Idle:       r.Duration("HTTP_IDLE_TIMEOUT", httpserver.DefaultIdleTimeout),
+		},
 	}
 	if err := r.Err(); err != nil {
 		return Config{}, fmt.Errorf("%s config: %w", name, err)

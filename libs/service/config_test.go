@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 )
 
 var defaults = Defaults{HTTPAddr: "127.0.0.1:8089", DatabaseURL: "postgres://cart:cart@127.0.0.1:5432/carts?sslmode=disable", Group: "cart-service"}
@@ -21,22 +23,25 @@ func TestConfigFromEnv(t *testing.T) {
 			HTTPAddr: "127.0.0.1:8089", DatabaseURL: defaults.DatabaseURL, Brokers: []string{"127.0.0.1:9092"},
 			Group: "cart-service", OutboxDeleteAfterInsert: true, LogLevel: slog.LevelInfo, HTTPBodyLimit: "64K",
 			ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second,
+			HTTPTimeouts: httpserver.Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute},
 		}},
 		{name: "overrides", env: map[string]string{
 			"HTTP_ADDR": ":0", "DATABASE_URL": "postgresql://u:p@db:5432/o", "KAFKA_BROKERS": "k1:9092, k2:9093,",
 			"KAFKA_GROUP": "g", "OUTBOX_DELETE_AFTER_INSERT": "false", "LOG_LEVEL": "debug",
 			"HTTP_BODY_LIMIT": "1M", "SHUTDOWN_TIMEOUT": "3s", "DATABASE_WAIT": "100ms",
+			"HTTP_READ_HEADER_TIMEOUT": "1s", "HTTP_READ_TIMEOUT": "2s", "HTTP_WRITE_TIMEOUT": "3s", "HTTP_IDLE_TIMEOUT": "4s",
 		}, want: Config{
 			HTTPAddr: ":0", DatabaseURL: "postgresql://u:p@db:5432/o", Brokers: []string{"k1:9092", "k2:9093"},
 			Group: "g", OutboxDeleteAfterInsert: false, LogLevel: slog.LevelDebug, HTTPBodyLimit: "1M",
 			ShutdownTimeout: 3 * time.Second, DatabaseWait: 100 * time.Millisecond,
+			HTTPTimeouts: httpserver.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second},
 		}},
 		{name: "bad values", env: map[string]string{
 			"HTTP_ADDR": "8081", "DATABASE_URL": "mysql://user:secret@x/y", "KAFKA_BROKERS": "k1:9092,,",
 			"OUTBOX_DELETE_AFTER_INSERT": "maybe", "LOG_LEVEL": "loud", "HTTP_BODY_LIMIT": "lots",
-			"SHUTDOWN_TIMEOUT": "-1s", "DATABASE_WAIT": "soon",
+			"SHUTDOWN_TIMEOUT": "-1s", "DATABASE_WAIT": "soon", "HTTP_READ_HEADER_TIMEOUT": "0", "HTTP_IDLE_TIMEOUT": "forever",
 		}, bad: []string{"HTTP_ADDR=", "DATABASE_URL=", "KAFKA_BROKERS=", "OUTBOX_DELETE_AFTER_INSERT=", "LOG_LEVEL=",
-			"HTTP_BODY_LIMIT=", "SHUTDOWN_TIMEOUT=", "DATABASE_WAIT="}},
+			"HTTP_BODY_LIMIT=", "SHUTDOWN_TIMEOUT=", "DATABASE_WAIT=", "HTTP_READ_HEADER_TIMEOUT=", "HTTP_IDLE_TIMEOUT="}},
 		{name: "no broker", env: map[string]string{"KAFKA_BROKERS": " , "}, bad: []string{"KAFKA_BROKERS="}},
 		{name: "broker without a port", env: map[string]string{"KAFKA_BROKERS": "no-port"}, bad: []string{"KAFKA_BROKERS="}},
 		{name: "unparsable database URL", env: map[string]string{"DATABASE_URL": "postgres://u:secret@h/db\x7f"},

@@ -52,6 +52,7 @@ func HTTP(cfg Config, pool *pgxpool.Pool, cons *consumer.Consumer, log *slog.Log
 	cfg = cfg.withDefaults()
 	return httpserver.New(httpserver.Config{
 		BodyLimit: cfg.HTTPBodyLimit,
+		Timeouts:  cfg.HTTPTimeouts,
 		Logger:    log,
 		Ready: []httpserver.Check{
 			{Name: "database", Check: pool.Ping},

@@ -46,6 +46,37 @@ type Config struct {
 	// Registry receives the relay's metrics; nil means a new registry with
 	// the Go and process collectors.
 	Registry *prometheus.Registry
+	// HTTPTimeouts bound each REST connection; zero fields take
+	// DefaultHTTPTimeouts' values.
+	HTTPTimeouts HTTPTimeouts
+}
+
+// HTTPTimeouts bound how long one connection to the REST API may take, so
+// that a client sending half a header or reading slowly cannot hold it.
+type HTTPTimeouts struct {
+	ReadHeader time.Duration // request line and headers
+	Read       time.Duration // the whole request
+	Write      time.Duration // the response (a CPU profile takes its seconds= plus this)
+	Idle       time.Duration // between requests on a kept-alive connection
+}
+
+// DefaultHTTPTimeouts are the timeouts of a zero HTTPTimeouts.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 60 * time.Second, Idle: 2 * time.Minute}
+
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	or := func(d, def time.Duration) time.Duration {
+		if d <= 0 {
+			return def
+		}
+		return d
+	}
+	d := DefaultHTTPTimeouts
+	return HTTPTimeouts{or(t.ReadHeader, d.ReadHeader), or(t.Read, d.Read), or(t.Write, d.Write), or(t.Idle, d.Idle)}
+}
+
+func (t HTTPTimeouts) server(h http.Handler) *http.Server {
+	t = t.withDefaults()
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
 }
 
 // Relay is a running relay.
@@ -108,7 +139,7 @@ func Start(ctx context.Context, cfg Config) (*Relay, error) {
 	r := &Relay{
 		log:      cfg.Logger,
 		worker:   worker,
-		srv:      &http.Server{Handler: routes(cfg.Pprof, reg, worker.Handler()), ReadHeaderTimeout: 10 * time.Second},
+		srv:      cfg.HTTPTimeouts.server(routes(cfg.Pprof, reg, worker.Handler())),
 		url:      "http://" + cfg.Listener.Addr().String(),
 		served:   make(chan error, 1),
 		shutdown: cfg.ShutdownTimeout,

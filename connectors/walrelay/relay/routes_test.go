@@ -1,11 +1,14 @@
 package relay
 
 import (
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -43,5 +46,35 @@ func TestRoutesProfiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A client that sends half a header loses its connection after the header
+// timeout instead of holding it.
+func TestHalfAHeaderIsCutOff(t *testing.T) {
+	if got := (HTTPTimeouts{Write: time.Hour}).withDefaults(); got != (HTTPTimeouts{ReadHeader: DefaultHTTPTimeouts.ReadHeader,
+		Read: DefaultHTTPTimeouts.Read, Write: time.Hour, Idle: DefaultHTTPTimeouts.Idle}) {
+		t.Fatalf("withDefaults = %+v", got)
+	}
+	srv := HTTPTimeouts{ReadHeader: 300 * time.Millisecond}.server(http.NotFoundHandler())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /connectors HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server kept a connection with half a header open for 20s")
 	}
 }

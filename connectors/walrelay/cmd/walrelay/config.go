@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
 )
 
 // config is the program's configuration, from flags and environment
@@ -26,6 +28,8 @@ type config struct {
 	// Pprof serves net/http/pprof under /debug/pprof/ on the REST
 	// listener.
 	Pprof bool
+	// HTTPTimeouts bound each REST connection.
+	HTTPTimeouts relay.HTTPTimeouts
 }
 
 // loadConfig reads flags over environment variables over defaults.
@@ -42,6 +46,10 @@ type config struct {
 //	                        e.g. CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE
 //	LOG_LEVEL               debug, info (default), warn, error
 //	WALRELAY_PPROF          true serves /debug/pprof/ (default false)
+//	WALRELAY_HTTP_READ_HEADER_TIMEOUT, WALRELAY_HTTP_READ_TIMEOUT,
+//	WALRELAY_HTTP_WRITE_TIMEOUT, WALRELAY_HTTP_IDLE_TIMEOUT
+//	                        REST connection timeouts, Go durations
+//	                        (defaults 5s, 30s, 60s, 2m)
 //
 // GROUP_ID, OFFSET_STORAGE_TOPIC and STATUS_STORAGE_TOPIC are accepted and
 // unused: one worker needs no group, and the slot is the resume point.
@@ -87,6 +95,24 @@ func loadConfig(args []string, lookup func(string) (string, bool), environ []str
 		return config{}, fmt.Errorf("WALRELAY_PPROF: %w", err)
 	}
 	fs.BoolVar(&cfg.Pprof, "pprof", pprofDefault, "serve Go profiles under /debug/pprof/ on the REST listener (env WALRELAY_PPROF)")
+	for _, d := range []struct {
+		flag, env string
+		into      *time.Duration
+		def       time.Duration
+	}{
+		{"http-read-header-timeout", "WALRELAY_HTTP_READ_HEADER_TIMEOUT", &cfg.HTTPTimeouts.ReadHeader, relay.DefaultHTTPTimeouts.ReadHeader},
+		{"http-read-timeout", "WALRELAY_HTTP_READ_TIMEOUT", &cfg.HTTPTimeouts.Read, relay.DefaultHTTPTimeouts.Read},
+		{"http-write-timeout", "WALRELAY_HTTP_WRITE_TIMEOUT", &cfg.HTTPTimeouts.Write, relay.DefaultHTTPTimeouts.Write},
+		{"http-idle-timeout", "WALRELAY_HTTP_IDLE_TIMEOUT", &cfg.HTTPTimeouts.Idle, relay.DefaultHTTPTimeouts.Idle},
+	} {
+		def := d.def
+		if v := env(d.env, ""); v != "" {
+			if def, err = time.ParseDuration(v); err != nil || def <= 0 {
+				return config{}, fmt.Errorf("%s: %q is not a positive Go duration", d.env, v)
+			}
+		}
+		fs.DurationVar(d.into, d.flag, def, "REST connection timeout (env "+d.env+")")
+	}
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		Logger:          log,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Pprof:           cfg.Pprof,
+		HTTPTimeouts:    cfg.HTTPTimeouts,
 		Version:         version,
 		Commit:          commit(),
 	})

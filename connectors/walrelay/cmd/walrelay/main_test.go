@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+
+	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -66,6 +68,15 @@ func TestLoadConfig(t *testing.T) {
 			want: config{Listen: "127.0.0.1:8083", Brokers: []string{"127.0.0.1:9092"}, ConfigTopic: "connect_configs",
 				LogLevel: slog.LevelInfo, Worker: map[string]string{}, WorkerID: "127.0.0.1:8083"},
 		},
+		{
+			name: "REST timeouts from the environment, flags win",
+			args: []string{"-http-idle-timeout", "9s"},
+			env:  map[string]string{"WALRELAY_HTTP_READ_HEADER_TIMEOUT": "1s", "WALRELAY_HTTP_WRITE_TIMEOUT": "3m", "WALRELAY_HTTP_IDLE_TIMEOUT": "1h"},
+			want: config{Listen: "127.0.0.1:8083", Brokers: []string{"127.0.0.1:9092"}, ConfigTopic: "connect_configs",
+				LogLevel: slog.LevelInfo, Worker: map[string]string{}, WorkerID: "127.0.0.1:8083",
+				HTTPTimeouts: relay.HTTPTimeouts{ReadHeader: time.Second, Read: 30 * time.Second, Write: 3 * time.Minute, Idle: 9 * time.Second}},
+		},
+		{name: "bad REST timeout", env: map[string]string{"WALRELAY_HTTP_READ_TIMEOUT": "0s"}, wantErr: "WALRELAY_HTTP_READ_TIMEOUT"},
 		{name: "bad profiles switch", env: map[string]string{"WALRELAY_PPROF": "sometimes"}, wantErr: "WALRELAY_PPROF"},
 		{name: "bad listen address", args: []string{"-listen", "nope"}, wantErr: "listen address"},
 		{name: "bad log level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "log level"},
@@ -89,6 +100,9 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.want.ShutdownTimeout, tt.want.StartTimeout = 30*time.Second, 2*time.Minute
+			if tt.want.HTTPTimeouts == (relay.HTTPTimeouts{}) {
+				tt.want.HTTPTimeouts = relay.DefaultHTTPTimeouts
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("config\n%+v\nwant\n%+v", got, tt.want)
 			}

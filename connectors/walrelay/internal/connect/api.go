@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/eventrouter"
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/internal/sourcetask"
 )
@@ -67,6 +69,9 @@ func writeError(rw http.ResponseWriter, status int, msg string) {
 	writeJSON(rw, status, errorBody{ErrorCode: status, Message: msg})
 }
 
+// errorID returns a short random id that ties an answer to its log line.
+func errorID() string { return strings.ReplaceAll(uuid.NewString(), "-", "")[:16] }
+
 // fail maps an error to Kafka Connect's status and body.
 func (w *Worker) fail(rw http.ResponseWriter, err error) {
 	var bad *BadRequestError
@@ -81,8 +86,11 @@ func (w *Worker) fail(rw http.ResponseWriter, err error) {
 	case errors.Is(err, ErrExists):
 		writeError(rw, http.StatusConflict, strings.TrimSuffix(err.Error(), ": "+ErrExists.Error()))
 	default:
-		w.log.Error("request failed", "error", err)
-		writeError(rw, http.StatusInternalServerError, err.Error())
+		// The cause stays in the log (it may name hosts, users or SQL); the
+		// answer names the log line.
+		id := errorID()
+		w.log.Error("request failed", "error", err, "error_id", id)
+		writeError(rw, http.StatusInternalServerError, "internal error; the walrelay log has the cause under error_id "+id)
 	}
 }
 
