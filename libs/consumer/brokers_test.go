@@ -84,5 +84,6 @@ func TestConsumer(t *testing.T) {
 		{"DatabaseOutageDoesNotDeadLetter", testDatabaseOutageDoesNotDeadLetter},
 		{"AbortedTransactionsAreSkipped", testAbortedTransactionsAreSkipped},
 		{"DeadLetterTopicsExistBeforeTheFirstDeadLetter", testDeadLetterTopicsExistBeforeTheFirstDeadLetter},
+		{"LostCommitAnswerIsNotDeadLettered", testLostCommitAnswerIsNotDeadLettered},
 	})
 }

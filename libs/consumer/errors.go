@@ -54,6 +54,13 @@ type unavailableError struct{ err error }
 func (e *unavailableError) Error() string { return e.err.Error() }
 func (e *unavailableError) Unwrap() error { return e.err }
 
+// commitUnknownError marks a failed commit: the transaction may or may not
+// have committed (the answer, not the commit, may have been lost).
+type commitUnknownError struct{ err error }
+
+func (e *commitUnknownError) Error() string { return e.err.Error() }
+func (e *commitUnknownError) Unwrap() error { return e.err }
+
 // class is what the runtime does after a failed attempt.
 type class int
 

@@ -41,13 +41,13 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 			if pe := (*panicError)(nil); errors.As(err, &pe) {
 				log.Error("handler panicked", "attempt", attempt, "error", err, "stack", string(pe.stack))
 			}
-			return c.deadLetter(stop, cl, r, ev, err, attempt, log)
+			return c.deadLetterUnlessCommitted(stop, cl, r, ev, err, attempt, log)
 		case unavailable:
 			log.Warn("postgresql unavailable; retrying", "attempt", attempt, "error", err)
 		default:
 			counted++
 			if counted >= c.cfg.MaxAttempts {
-				return c.deadLetter(stop, cl, r, ev, fmt.Errorf("attempts exhausted: %w", err), attempt, log)
+				return c.deadLetterUnlessCommitted(stop, cl, r, ev, fmt.Errorf("attempts exhausted: %w", err), attempt, log)
 			}
 			log.Warn("event failed; retrying", "attempt", attempt, "error", err)
 		}
@@ -97,7 +97,7 @@ func (c *Consumer) attempt(stop context.Context, ev Event, validate func() error
 		log.Debug("duplicate event skipped")
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("consumer: commit: %w", err)
+		return &commitUnknownError{fmt.Errorf("consumer: commit: %w", err)}
 	}
 	return nil
 }
@@ -123,6 +123,36 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = tx.Rollback(rctx) // after Commit this is a no-op; otherwise the error is the attempt's
+}
+
+// deadLetterUnlessCommitted dead-letters the record, unless the last
+// attempt failed at its commit and the inbox shows that the commit did
+// happen: then the event's effect took place once, and it is done. The
+// inbox is asked until it answers (or stop), since a lost commit answer
+// usually means a lost connection.
+func (c *Consumer) deadLetterUnlessCommitted(stop context.Context, cl *kgo.Client, r *kgo.Record, ev Event, cause error, attempts int, log *slog.Logger) bool {
+	var cu *commitUnknownError
+	if !errors.As(cause, &cu) {
+		return c.deadLetter(stop, cl, r, ev, cause, attempts, log)
+	}
+	for n := 1; ; n++ {
+		ctx, cancel := c.attemptContext(stop)
+		outcome, found, err := inbox.Lookup(ctx, c.cfg.Pool, c.cfg.InboxTable, c.cfg.Group, ev.ID)
+		cancel()
+		switch {
+		case err == nil && found && outcome == inbox.Processed:
+			log.Warn("the commit reported an error but took place; the event is processed, not dead-lettered",
+				"attempt", attempts, "error", cause)
+			return true
+		case err == nil:
+			return c.deadLetter(stop, cl, r, ev, cause, attempts, log)
+		}
+		log.Warn("checking whether a failed commit took place; retrying", "attempt", n, "error", err)
+		if !sleep(stop, backoff(n, c.cfg.BackoffMin, c.cfg.BackoffMax, jitter)) {
+			log.Info("stopped before the commit's outcome was known; the event will be redelivered")
+			return false
+		}
+	}
 }
 
 // deadLetter produces the record to its dead-letter topic, retrying until

@@ -70,3 +70,27 @@ ON CONFLICT (consumer_group, event_id) DO NOTHING`
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// Querier runs one query; a pool, a connection and a transaction are all
+// Queriers.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Lookup reports how group disposed of eventID, with found = false when
+// it has no committed row for it. table may be empty (meaning "inbox") or
+// schema-qualified.
+func Lookup(ctx context.Context, q Querier, table, group, eventID string) (outcome Outcome, found bool, err error) {
+	if table == "" {
+		table = DefaultTable
+	}
+	err = q.QueryRow(ctx, `SELECT outcome FROM `+pgx.Identifier(strings.Split(table, ".")).Sanitize()+`
+WHERE consumer_group = $1 AND event_id = $2::uuid`, group, eventID).Scan(&outcome)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("inbox: look up %s for %s in %s: %w", eventID, group, table, err)
+	}
+	return outcome, true, nil
+}

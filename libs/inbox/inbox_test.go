@@ -195,3 +195,33 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool) {
 		<-tick.C
 	}
 }
+
+func TestLookup(t *testing.T) {
+	pool := setup(t)
+	processed, dead, unknown := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	if _, err := claim(t, pool, "", "payment", processed, inbox.Meta{Topic: "t", EventType: "OrderCreated"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claim(t, pool, "", "payment", dead, inbox.Meta{Topic: "t", EventType: "OrderCreated", Outcome: inbox.DeadLettered}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, group, id string
+		want            inbox.Outcome
+		found           bool
+	}{
+		{"processed", "payment", processed, inbox.Processed, true},
+		{"dead-lettered", "payment", dead, inbox.DeadLettered, true},
+		{"never claimed", "payment", unknown, "", false},
+		{"another group's row is not ours", "inventory", processed, "", false},
+	}
+	for _, tt := range tests {
+		got, found, err := inbox.Lookup(t.Context(), pool, "", tt.group, tt.id)
+		if err != nil || got != tt.want || found != tt.found {
+			t.Errorf("%s: Lookup = %q, %v, %v; want %q, %v", tt.name, got, found, err, tt.want, tt.found)
+		}
+	}
+	if _, _, err := inbox.Lookup(t.Context(), pool, "missing_table", "payment", processed); err == nil {
+		t.Error("Lookup in a missing table succeeded")
+	}
+}

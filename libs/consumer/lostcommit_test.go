@@ -1,0 +1,183 @@
+package consumer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+)
+
+// commitLosingProxy forwards PostgreSQL connections. Once armed, it lets
+// the next COMMIT reach the server, waits for the server's answer, then
+// closes both sides without passing the answer on: the transaction has
+// committed, and the client sees a broken connection.
+type commitLosingProxy struct {
+	ln     net.Listener
+	target string
+	armed  atomic.Bool
+	lost   atomic.Int32
+	wg     sync.WaitGroup
+}
+
+func startCommitLosingProxy(t *testing.T, target string) *commitLosingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &commitLosingProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Add(1)
+			go func() { defer p.wg.Done(); p.serve(c) }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+// dsn rewrites dsn's host and port to the proxy's.
+func (p *commitLosingProxy) dsn(t *testing.T, dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = p.ln.Addr().String()
+	return u.String()
+}
+
+func (p *commitLosingProxy) serve(client net.Conn) {
+	defer client.Close()
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	lose := make(chan struct{}) // closed when a COMMIT went to the server and its answer must be lost
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := server.Read(buf)
+			select {
+			case <-lose:
+				// The server answered the COMMIT: drop the answer.
+				p.lost.Add(1)
+				client.Close()
+				return
+			default:
+			}
+			if n > 0 {
+				if _, werr := client.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// Client to server, message by message: the startup message has no
+	// type byte, every later one has.
+	startup := true
+	for {
+		var msg []byte
+		if startup {
+			var hdr [4]byte
+			if _, err := io.ReadFull(client, hdr[:]); err != nil {
+				break
+			}
+			body := make([]byte, binary.BigEndian.Uint32(hdr[:])-4)
+			if _, err := io.ReadFull(client, body); err != nil {
+				break
+			}
+			msg, startup = append(hdr[:], body...), false
+		} else {
+			var hdr [5]byte
+			if _, err := io.ReadFull(client, hdr[:]); err != nil {
+				break
+			}
+			body := make([]byte, binary.BigEndian.Uint32(hdr[1:])-4)
+			if _, err := io.ReadFull(client, body); err != nil {
+				break
+			}
+			msg = append(hdr[:], body...)
+			if hdr[0] == 'Q' && bytes.HasPrefix(bytes.ToLower(body), []byte("commit")) && p.armed.CompareAndSwap(true, false) {
+				close(lose)
+			}
+		}
+		if _, err := server.Write(msg); err != nil {
+			break
+		}
+	}
+	server.Close()
+	<-done
+}
+
+// testLostCommitAnswerIsNotDeadLettered: the last attempt's commit takes
+// place but its answer is lost. The runtime must find the event in the
+// inbox and call it processed, not dead-letter an event whose effect
+// happened.
+func testLostCommitAnswerIsNotDeadLettered(t *testing.T, e *env) {
+	u, err := url.Parse(e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startCommitLosingProxy(t, u.Host)
+	pool, err := pgxpool.New(t.Context(), proxy.dsn(t, e.dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+
+	id := newID()
+	kafkatest.Produce(t, e.addr, e.topic, event("order-1", id, "OrderCreated", "1"))
+	var c calls
+	cfg := e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+		if c.add(ev.ID) == 1 {
+			proxy.armed.Store(true)
+		}
+		return insertEffect(ctx, tx, ev, "")
+	})
+	cfg.Pool = pool
+	cfg.MaxAttempts = 1 // the lost commit is the last attempt
+	r := e.start(cfg)
+	waitFor(t, 30*time.Second, "the event committed and its offset too", func() bool {
+		return e.count(`SELECT count(*) FROM inbox WHERE outcome = 'processed'`) == 1 && e.allCommitted(e.group("payment"), e.topic)
+	})
+	r.stop(t)
+	if proxy.lost.Load() != 1 {
+		t.Fatalf("the proxy lost %d commit answers, want 1", proxy.lost.Load())
+	}
+	if n := e.count(`SELECT count(*) FROM effects`); n != 1 {
+		t.Fatalf("effects = %d, want 1", n)
+	}
+	if n := e.logs.count("the commit reported an error but took place; the event is processed, not dead-lettered"); n != 1 {
+		t.Fatalf("lost-commit log lines = %d, want 1", n)
+	}
+	if n, ok := e.recordsOK(e.topic + ".dlq"); ok && n != 0 {
+		t.Fatalf("dead-letter topic has %d records; the event's effect took place", n)
+	}
+	if c.get(id) != 1 {
+		t.Fatalf("handler ran %d times, want 1", c.get(id))
+	}
+}
