@@ -85,5 +85,6 @@ func TestConsumer(t *testing.T) {
 		{"AbortedTransactionsAreSkipped", testAbortedTransactionsAreSkipped},
 		{"DeadLetterTopicsExistBeforeTheFirstDeadLetter", testDeadLetterTopicsExistBeforeTheFirstDeadLetter},
 		{"LostCommitAnswerIsNotDeadLettered", testLostCommitAnswerIsNotDeadLettered},
+		{"DeadLetterTooLargeForTheBrokerMovesOn", testDeadLetterTooLargeForTheBrokerMovesOn},
 	})
 }

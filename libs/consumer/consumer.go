@@ -74,7 +74,15 @@ const (
 	HeaderDLQOriginalOffset    = "dlq.original.offset"    // source offset, decimal
 	HeaderDLQGroup             = "dlq.group"              // consumer group
 	HeaderDLQFailedAt          = "dlq.failed.at"          // RFC 3339 UTC time of the decision
+	// HeaderDLQValueDropped is present when the broker refused the dead
+	// letter as too large: the value (and, if that was not enough, the
+	// original headers other than id, eventType and traceparent) were left
+	// out. It says how many bytes and why.
+	HeaderDLQValueDropped = "dlq.value.dropped"
 )
+
+// maxDLQErrorLen caps the dlq.error header; longer error texts are cut.
+const maxDLQErrorLen = 8 << 10
 
 // Errors returned by Ping.
 var (

@@ -117,8 +117,13 @@
 //	dlq.group               consumer group
 //	dlq.failed.at           time of the decision, RFC 3339 in UTC
 //
-// The produce is retried until the broker acknowledges it; until then the
-// offset is not committed and the partition waits, so no record is lost.
+// dlq.error is cut at 8 KiB. The produce is retried until the broker
+// acknowledges it; until then the offset is not committed and the
+// partition waits, so no record is lost. A dead letter the broker refuses
+// for its size would wait forever: it goes without its value (and, if that
+// is not enough, without the original headers other than id, eventType and
+// traceparent), and dlq.value.dropped says what was left out and why; the
+// original stays in the source topic for its retention.
 // Then the event (when it has an id) is claimed in the inbox with outcome
 // 'dead_lettered' in its own transaction, so a redelivered copy is skipped
 // rather than handled or dead-lettered again, and the partition moves on.

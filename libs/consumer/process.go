@@ -8,10 +8,12 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
@@ -161,23 +163,44 @@ func (c *Consumer) deadLetterUnlessCommitted(stop context.Context, cl *kgo.Clien
 // first; the record is then left for redelivery.
 func (c *Consumer) deadLetter(stop context.Context, cl *kgo.Client, r *kgo.Record, ev Event, cause error, attempts int, log *slog.Logger) bool {
 	dlq := r.Topic + DLQSuffix
-	headers := append(slices.Clone(r.Headers),
-		kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(cause.Error())},
-		kgo.RecordHeader{Key: HeaderDLQAttempts, Value: []byte(strconv.Itoa(attempts))},
-		kgo.RecordHeader{Key: HeaderDLQOriginalTopic, Value: []byte(r.Topic)},
-		kgo.RecordHeader{Key: HeaderDLQOriginalPartition, Value: []byte(strconv.FormatInt(int64(r.Partition), 10))},
-		kgo.RecordHeader{Key: HeaderDLQOriginalOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
-		kgo.RecordHeader{Key: HeaderDLQGroup, Value: []byte(c.cfg.Group)},
-		kgo.RecordHeader{Key: HeaderDLQFailedAt, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
-	)
+	reason := cause.Error()
+	if len(reason) > maxDLQErrorLen {
+		reason = strings.ToValidUTF8(reason[:maxDLQErrorLen], "") + "…"
+	}
+	dlqHeaders := []kgo.RecordHeader{
+		{Key: HeaderDLQError, Value: []byte(reason)},
+		{Key: HeaderDLQAttempts, Value: []byte(strconv.Itoa(attempts))},
+		{Key: HeaderDLQOriginalTopic, Value: []byte(r.Topic)},
+		{Key: HeaderDLQOriginalPartition, Value: []byte(strconv.FormatInt(int64(r.Partition), 10))},
+		{Key: HeaderDLQOriginalOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
+		{Key: HeaderDLQGroup, Value: []byte(c.cfg.Group)},
+		{Key: HeaderDLQFailedAt, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+	}
+	value, original := r.Value, r.Headers
+	var dropped []kgo.RecordHeader
 	for n := 1; ; n++ {
 		ctx, cancel := c.attemptContext(stop)
 		// A fresh record per try: the client owns a record until its
 		// produce finishes.
-		err := cl.ProduceSync(ctx, &kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers}).FirstErr()
+		headers := slices.Concat(original, dlqHeaders, dropped)
+		err := cl.ProduceSync(ctx, &kgo.Record{Topic: dlq, Key: r.Key, Value: value, Headers: headers}).FirstErr()
 		cancel()
 		if err == nil {
 			break
+		}
+		if tooLarge(err) && (value != nil || len(original) > len(routingHeaders(r.Headers))) {
+			// Retrying the same record can never succeed, and the
+			// partition would wait forever: keep the key, the reason and
+			// the routing headers, leave out the bulk, and say so.
+			what := fmt.Sprintf("value of %d bytes", len(r.Value))
+			if value == nil {
+				original = routingHeaders(r.Headers)
+				what = fmt.Sprintf("value of %d bytes and headers other than id, eventType and traceparent", len(r.Value))
+			}
+			value = nil
+			dropped = []kgo.RecordHeader{{Key: HeaderDLQValueDropped, Value: []byte(what + ": " + err.Error())}}
+			log.Error("dead letter refused as too large; producing it without its "+what, "dlq_topic", dlq, "error", err)
+			continue
 		}
 		log.Error("dead-letter produce failed; retrying", "dlq_topic", dlq, "attempt", n, "error", err)
 		if !sleep(stop, backoff(n, c.cfg.BackoffMin, c.cfg.BackoffMax, jitter)) {
@@ -211,6 +234,20 @@ func (c *Consumer) deadLetter(stop context.Context, cl *kgo.Client, r *kgo.Recor
 			return false
 		}
 	}
+}
+
+// tooLarge reports whether the broker (or the client, before sending)
+// refused a record for its size.
+func tooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
+}
+
+// routingHeaders are the headers that identify an event: id, eventType
+// and traceparent.
+func routingHeaders(hs []kgo.RecordHeader) []kgo.RecordHeader {
+	return slices.DeleteFunc(slices.Clone(hs), func(h kgo.RecordHeader) bool {
+		return h.Key != HeaderID && h.Key != HeaderEventType && h.Key != HeaderTraceParent
+	})
 }
 
 func (c *Consumer) claimDeadLettered(stop context.Context, ev Event) error {

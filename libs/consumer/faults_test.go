@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
@@ -179,5 +184,54 @@ func testLostCommitAnswerIsNotDeadLettered(t *testing.T, e *env) {
 	}
 	if c.get(id) != 1 {
 		t.Fatalf("handler ran %d times, want 1", c.get(id))
+	}
+}
+
+// testDeadLetterTooLargeForTheBrokerMovesOn: a poison record that the
+// source topic accepts but its dead-letter topic refuses for its size goes
+// to the dead-letter topic without its value, with the reason, and the
+// partition moves on instead of retrying that produce forever.
+func testDeadLetterTooLargeForTheBrokerMovesOn(t *testing.T, e *env) {
+	const big = 3 << 20 // over the dead-letter topic's (and producer's) 1 MiB default
+	if _, err := e.adm.AlterTopicConfigs(t.Context(), []kadm.AlterConfig{{Name: "max.message.bytes", Value: kadm.StringPtr("8388608")}}, e.topic); err != nil {
+		t.Fatal(err)
+	}
+	poison, next := newID(), newID()
+	cl := kafkatest.Client(t, e.addr, kgo.ProducerBatchMaxBytes(8<<20), kgo.MaxBufferedBytes(64<<20))
+	rec := event("order-1", poison, "Permanent", strings.Repeat("x", big))
+	rec.Topic = e.topic
+	if err := cl.ProduceSync(t.Context(), rec).FirstErr(); err != nil {
+		t.Fatalf("produce the large record to its source topic: %v", err)
+	}
+	kafkatest.Produce(t, e.addr, e.topic, event("order-1", next, "OrderCreated", "1"))
+
+	cfg := e.config(e.group("payment"), consumer.Mux{
+		"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error { return insertEffect(ctx, tx, ev, "") },
+		"Permanent": func(context.Context, pgx.Tx, consumer.Event) error {
+			return consumer.Permanent(errors.New("no such product"))
+		},
+	}.Handle)
+	cfg.ClientOpts = append(cfg.ClientOpts, kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(16<<20))
+	r := e.start(cfg)
+	waitFor(t, 60*time.Second, "the record after the large poison one handled and committed", func() bool {
+		return e.count(`SELECT count(*) FROM effects`) == 1 && e.allCommitted(e.group("payment"), e.topic)
+	})
+	r.stop(t)
+	dead := kafkatest.Consume(t, e.addr, e.topic+consumer.DLQSuffix, 1, 30*time.Second)
+	d := dead[0]
+	header := func(k string) string {
+		for _, h := range d.Headers {
+			if h.Key == k {
+				return string(h.Value)
+			}
+		}
+		return ""
+	}
+	if len(d.Value) != 0 || string(d.Key) != "order-1" || header("id") != poison || !strings.Contains(header(consumer.HeaderDLQError), "no such product") ||
+		!strings.Contains(header(consumer.HeaderDLQValueDropped), fmt.Sprintf("value of %d bytes", big)) {
+		t.Fatalf("dead letter: key %q, %d value bytes, headers %v", d.Key, len(d.Value), d.Headers)
+	}
+	if n := e.count(`SELECT count(*) FROM inbox WHERE outcome = 'dead_lettered' AND event_id = $1`, poison); n != 1 {
+		t.Fatalf("dead-lettered inbox rows = %d, want 1", n)
 	}
 }
