@@ -88,8 +88,10 @@
 //
 // # Failures
 //
-//   - Permanent: errors marked with Permanent, handler panics (recovered;
-//     the text is "panic: <value>", the stack is logged), Validate
+//   - Permanent: errors marked with Permanent, a *validation.Error from the
+//     handler (the event breaks a domain rule, which no retry changes),
+//     handler panics (recovered; the text is "panic: <value>", the stack is
+//     logged), Validate
 //     rejections (wrapping ErrInvalid) and undecodable records (wrapping
 //     ErrUndecodable) are dead-lettered at once.
 //   - Retried: any other error, including serialization failures (40001),

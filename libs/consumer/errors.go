@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 )
 
 // ErrUndecodable is wrapped by the error of a record that cannot become an
@@ -87,12 +89,16 @@ func (c class) String() string {
 	}
 }
 
-// classify decides what to do after a failed attempt. Permanent marks win;
-// then failures to reach the database; everything else (serialization
+// classify decides what to do after a failed attempt. Permanent marks win,
+// and so does a *validation.Error (the event's content breaks a domain rule,
+// which no retry changes); then failures to reach the database; everything else (serialization
 // failures, deadlocks, attempt timeouts, connections lost mid-transaction,
 // unknown handler errors) is retried a bounded number of times.
 func classify(err error) class {
 	if IsPermanent(err) {
+		return permanent
+	}
+	if _, ok := errors.AsType[*validation.Error](err); ok {
 		return permanent
 	}
 	var ua *unavailableError

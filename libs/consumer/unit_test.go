@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 )
 
 func TestBackoffBounds(t *testing.T) {
@@ -74,6 +76,7 @@ func TestClassify(t *testing.T) {
 		{"permanent beats unavailable", Permanent(pg("08006")), permanent},
 		{"panic", Permanent(&panicError{value: "boom"}), permanent},
 		{"undecodable", mustDecodeErr(t, &kgo.Record{}), permanent},
+		{"input that breaks a domain rule", fmt.Errorf("order o-1: %w", validation.Field("quantity", "must be >= 1")), permanent},
 		{"serialization failure", fmt.Errorf("exec: %w", pg("40001")), retry},
 		{"deadlock", pg("40P01"), retry},
 		{"unique violation", pg("23505"), retry},
