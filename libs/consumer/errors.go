@@ -34,11 +34,16 @@ func Permanent(err error) error {
 	return &permanentError{err}
 }
 
-// IsPermanent reports whether err, or an error it wraps, was marked by
-// Permanent (decode failures, Validate rejections and handler panics are).
+// IsPermanent reports whether the runtime dead-letters err without retrying:
+// err, or an error it wraps, was marked by Permanent (decode failures,
+// Validate rejections and handler panics are) or is a *validation.Error
+// (the event breaks a domain rule, which no retry changes).
 func IsPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
+	if _, ok := errors.AsType[*permanentError](err); ok {
+		return true
+	}
+	_, ok := errors.AsType[*validation.Error](err)
+	return ok
 }
 
 // panicError carries a recovered handler panic.
@@ -89,16 +94,12 @@ func (c class) String() string {
 	}
 }
 
-// classify decides what to do after a failed attempt. Permanent marks win,
-// and so does a *validation.Error (the event's content breaks a domain rule,
-// which no retry changes); then failures to reach the database; everything else (serialization
+// classify decides what to do after a failed attempt. Permanent errors
+// (IsPermanent) win; then failures to reach the database; everything else (serialization
 // failures, deadlocks, attempt timeouts, connections lost mid-transaction,
 // unknown handler errors) is retried a bounded number of times.
 func classify(err error) class {
 	if IsPermanent(err) {
-		return permanent
-	}
-	if _, ok := errors.AsType[*validation.Error](err); ok {
 		return permanent
 	}
 	var ua *unavailableError

@@ -14,7 +14,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/schemas"
-	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/app"
 	"github.com/outboxcdc/outboxcdc/testkit/apitest"
 	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
@@ -76,7 +76,7 @@ func (s *running) put(t *testing.T, sku string, n int) {
 // after checking its payload against the event's schema.
 func record(t *testing.T, typ, orderID string, payload any) *kgo.Record {
 	t.Helper()
-	r := eventtest.Record(t, saga.TopicOrder, typ, orderID, payload)
+	r := eventtest.Record(t, events.TopicOrder, typ, orderID, payload)
 	if err := schemas.Validate(typ, r.Value); err != nil {
 		t.Fatalf("test payload: %v", err)
 	}
@@ -88,20 +88,20 @@ func newID() string { return eventtest.NewID() }
 // created builds OrderCreated with lines given as SKU, quantity pairs.
 func created(t *testing.T, orderID string, lines ...any) *kgo.Record {
 	t.Helper()
-	oc := saga.OrderCreated{OrderID: orderID, CustomerID: "cust-42", Currency: "EUR", CreatedAt: time.Now().UTC()}
+	oc := events.OrderCreated{OrderID: orderID, CustomerID: "cust-42", Currency: "EUR", CreatedAt: time.Now().UTC()}
 	for i := 0; i < len(lines); i += 2 {
-		oc.Items = append(oc.Items, saga.OrderItem{SKU: lines[i].(string), Quantity: lines[i+1].(int), UnitPriceCents: 100})
+		oc.Items = append(oc.Items, events.OrderItem{SKU: lines[i].(string), Quantity: lines[i+1].(int), UnitPriceCents: 100})
 		oc.TotalCents += int64(100 * lines[i+1].(int))
 	}
-	return record(t, saga.TypeOrderCreated, orderID, oc)
+	return record(t, events.TypeOrderCreated, orderID, oc)
 }
 
 func cancelled(t *testing.T, orderID string) *kgo.Record {
-	return record(t, saga.TypeOrderCancelled, orderID, saga.OrderCancelled{OrderID: orderID, CustomerID: "cust-42", Reason: "payment failed", CancelledAt: time.Now().UTC()})
+	return record(t, events.TypeOrderCancelled, orderID, events.OrderCancelled{OrderID: orderID, CustomerID: "cust-42", Reason: "payment failed", CancelledAt: time.Now().UTC()})
 }
 
 func confirmed(t *testing.T, orderID string) *kgo.Record {
-	return record(t, saga.TypeOrderConfirmed, orderID, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
+	return record(t, events.TypeOrderConfirmed, orderID, events.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
 }
 
 // handled waits until the consumer has committed every one of recs (and
@@ -115,7 +115,7 @@ func (s *running) handled(t *testing.T, recs ...*kgo.Record) {
 // after checking their routing columns and schemas.
 func (s *running) emitted(t *testing.T, orderID string) string {
 	t.Helper()
-	rows := eventtest.Outbox(t, s.pool, eventtest.Expect{AggregateType: saga.AggregateInventory, Validate: schemas.Validate}, orderID)
+	rows := eventtest.Outbox(t, s.pool, eventtest.Expect{AggregateType: events.AggregateInventory, Validate: schemas.Validate}, orderID)
 	return strings.Join(eventtest.Types(rows), ",")
 }
 
@@ -129,16 +129,16 @@ func TestInventorySagaOverTheBroker(t *testing.T) {
 	// each step waits for the one before.
 	keptCreated, keptAgain := created(t, kept, "A", 2, "B", 1), created(t, kept, "A", 2, "B", 1)
 	// Redelivered as is, and again under another event id.
-	kafkatest.Produce(t, s.broker, saga.TopicOrder, keptCreated, eventtest.Redelivery(keptCreated), keptAgain)
+	kafkatest.Produce(t, s.broker, events.TopicOrder, keptCreated, eventtest.Redelivery(keptCreated), keptAgain)
 	s.handled(t, keptCreated, keptAgain)
 	others := []*kgo.Record{
 		created(t, rejected, "A", 1, "B", 1), // B is gone: nothing of A may be taken either
 		created(t, released, "A", 1, "A", 1), // same SKU twice: 2 units
 	}
-	kafkatest.Produce(t, s.broker, saga.TopicOrder, others...)
+	kafkatest.Produce(t, s.broker, events.TopicOrder, others...)
 	s.handled(t, others...)
 	markers := []*kgo.Record{confirmed(t, kept), cancelled(t, rejected), cancelled(t, released)}
-	kafkatest.Produce(t, s.broker, saga.TopicOrder, markers...)
+	kafkatest.Produce(t, s.broker, events.TopicOrder, markers...)
 	s.handled(t, markers...)
 
 	if got := s.stock(t, "A"); got != [2]int{3, 2} {
@@ -179,7 +179,7 @@ func TestConcurrentOrdersOverPartitions(t *testing.T) {
 		orders[i] = newID()
 		recs[i] = created(t, orders[i], "HOT", 1)
 	}
-	kafkatest.Produce(t, s.broker, saga.TopicOrder, recs...)
+	kafkatest.Produce(t, s.broker, events.TopicOrder, recs...)
 	s.handled(t, recs...)
 
 	partitions := map[int32]bool{}

@@ -8,5 +8,6 @@
 // plus GET /healthz and GET /readyz. Errors leave as
 // {"error": {"code", "message", "details"}}: 400 for malformed JSON, wrong
 // types and unknown fields, 422 with field details for invalid values, 404
-// for unknown SKUs, 413 for an oversize body.
+// for unknown SKUs, 413 for an oversize body. Each stock level set is
+// logged.
 package httpapi

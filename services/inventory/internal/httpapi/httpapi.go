@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -21,8 +22,8 @@ type Store interface {
 }
 
 // Register routes the API on e, which the caller built with httpserver.New.
-func Register(e *echo.Echo, store Store) {
-	h := handlers{store: store, now: time.Now}
+func Register(e *echo.Echo, store Store, log *slog.Logger) {
+	h := handlers{store: store, log: log, now: time.Now}
 	e.PUT("/stock/:sku", h.putStock)
 	e.GET("/stock/:sku", h.getStock)
 	e.GET("/reservations", h.listReservations)
@@ -30,6 +31,7 @@ func Register(e *echo.Echo, store Store) {
 
 type handlers struct {
 	store Store
+	log   *slog.Logger
 	now   func() time.Time
 }
 
@@ -51,21 +53,23 @@ func (h handlers) putStock(c echo.Context) error {
 	if req.Available == nil {
 		return validation.Field("available", "is required")
 	}
-	s, err := inventory.NewStock(c.Param("sku"), *req.Available, h.now().UTC())
+	s, err := inventory.NewStock(c.Param("sku"), *req.Available, h.now())
 	if err != nil {
-		return toHTTPError(err)
+		return httpError(err)
 	}
-	stored, err := h.store.PutStock(c.Request().Context(), s)
+	ctx := c.Request().Context()
+	stored, err := h.store.PutStock(ctx, s)
 	if err != nil {
-		return toHTTPError(err)
+		return httpError(err)
 	}
+	h.log.InfoContext(ctx, "stock set", "sku", stored.SKU, "available", stored.Available, "reserved", stored.Reserved)
 	return c.JSON(http.StatusOK, stockJSON{SKU: stored.SKU, Available: stored.Available, Reserved: stored.Reserved})
 }
 
 func (h handlers) getStock(c echo.Context) error {
 	s, err := h.store.Stock(c.Request().Context(), c.Param("sku"))
 	if err != nil {
-		return toHTTPError(err)
+		return httpError(err)
 	}
 	return c.JSON(http.StatusOK, stockJSON{SKU: s.SKU, Available: s.Available, Reserved: s.Reserved})
 }
@@ -107,10 +111,10 @@ func (h handlers) listReservations(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// toHTTPError maps inventory.ErrNotFound to a 404; anything else stays as
-// it is for the shared error handler (a *validation.Error becomes a 422,
-// the rest a 500).
-func toHTTPError(err error) error {
+// httpError maps inventory.ErrNotFound to a 404; anything else stays as it
+// is for the shared error handler (a *validation.Error becomes a 422, the
+// rest a 500).
+func httpError(err error) error {
 	if errors.Is(err, inventory.ErrNotFound) {
 		return httpserver.NewError(http.StatusNotFound, "not_found", "sku not found")
 	}

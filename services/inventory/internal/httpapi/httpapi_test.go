@@ -33,10 +33,11 @@ func setup(t *testing.T) fixture {
 	t.Helper()
 	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
+	log := slog.New(slog.DiscardHandler)
 	url := apitest.Server(t, httpserver.Config{
-		BodyLimit: "64K", Logger: slog.New(slog.DiscardHandler),
+		BodyLimit: "64K", Logger: log,
 		Ready: []httpserver.Check{{Name: "database", Check: pool.Ping}},
-	}, func(e *echo.Echo) { httpapi.Register(e, repo) })
+	}, func(e *echo.Echo) { httpapi.Register(e, repo, log) })
 	return fixture{pool: pool, repo: repo, url: url}
 }
 
@@ -132,11 +133,11 @@ func TestListReservations(t *testing.T) {
 	if list, ok := body["reservations"].([]any); status != http.StatusOK || !ok || len(list) != 0 {
 		t.Fatalf("unknown order = %d %v, want an empty list", status, body)
 	}
-	res, err := inventory.Reserve(orderID, []inventory.Line{{SKU: "A", Quantity: 2}, {SKU: "B", Quantity: 1}}, nil, time.Now().UTC())
+	res, err := inventory.Reserve(orderID, []inventory.Line{{SKU: "A", Quantity: 2}, {SKU: "B", Quantity: 1}}, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.repo.SaveReservation(t.Context(), tx, res) }); err != nil {
+	if err := pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.repo.Stockroom(tx).SaveReservation(t.Context(), res) }); err != nil {
 		t.Fatal(err)
 	}
 	status, body = f.do(t, http.MethodGet, "/reservations?orderId="+orderID, "")

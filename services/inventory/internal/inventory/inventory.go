@@ -66,6 +66,7 @@ func NewStock(sku string, available int, now time.Time) (*Stock, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	now = instant(now)
 	return &Stock{SKU: sku, Available: available, CreatedAt: now, UpdatedAt: now}, nil
 }
 
@@ -94,8 +95,8 @@ type Reservation struct {
 	// Lines has one entry per SKU, sorted by SKU.
 	Lines  []Line
 	Status Status
-	// Version counts saves; 0 means never stored. The repository uses it
-	// to detect a concurrent writer.
+	// Version counts saves; 0 means never stored. Storage uses it to
+	// detect a concurrent writer.
 	Version   int
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -149,7 +150,7 @@ func Merge(lines []Line) ([]Line, error) {
 // RESERVED (InventoryReserved); otherwise no stock changes and it is
 // REJECTED (InventoryRejected naming every short SKU).
 //
-// Reserve must be called at most once per order: the caller looks for an
+// Reserve must be called at most once per order: ReserveOrder looks for an
 // existing reservation first, under the same locks.
 func Reserve(orderID string, lines []Line, stock map[string]*Stock, now time.Time) (*Reservation, error) {
 	if orderID == "" {
@@ -159,6 +160,7 @@ func Reserve(orderID string, lines []Line, stock map[string]*Stock, now time.Tim
 	if err != nil {
 		return nil, err
 	}
+	now = instant(now)
 	r := &Reservation{OrderID: orderID, Lines: merged, CreatedAt: now, UpdatedAt: now}
 	var short []events.Shortage
 	for _, l := range merged {
@@ -209,6 +211,7 @@ func (r *Reservation) Release(stock map[string]*Stock, now time.Time) (bool, err
 			return false, fmt.Errorf("release order %s: %s has %d reserved, the order holds %d: %w", r.OrderID, l.SKU, s.Reserved, l.Quantity, ErrConflict)
 		}
 	}
+	now = instant(now)
 	for _, l := range r.Lines {
 		s := stock[l.SKU]
 		s.Reserved -= l.Quantity
@@ -229,17 +232,21 @@ func (r *Reservation) Commit(now time.Time) bool {
 		return false
 	}
 	r.Status = StatusCommitted
-	r.UpdatedAt = now
+	r.UpdatedAt = instant(now)
 	return true
 }
 
 // PullEvents returns the events recorded since the last call and forgets
-// them; the repository calls it when saving.
+// them; Stockroom.SaveReservation calls it when saving.
 func (r *Reservation) PullEvents() []events.Event {
 	evs := r.events
 	r.events = nil
 	return evs
 }
+
+// instant normalises a time to UTC at microsecond precision, what the
+// database keeps, so what is emitted equals what is stored and read back.
+func instant(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func items(lines []Line) []events.StockItem {
 	out := make([]events.StockItem, len(lines))

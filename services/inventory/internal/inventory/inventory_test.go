@@ -193,3 +193,54 @@ func TestReleaseDetectsInconsistentStock(t *testing.T) {
 		t.Fatalf("a failed release changed state: %+v %s", st["A"], r.Status)
 	}
 }
+
+// TestTimesAreNormalised passes a clock reading in another zone with
+// nanoseconds: everything built from it is in UTC at microseconds, what
+// PostgreSQL keeps, so what is emitted equals what is stored.
+func TestTimesAreNormalised(t *testing.T) {
+	reading := time.Date(2026, 3, 14, 10, 26, 53, 123456789, time.FixedZone("CET", 3600))
+	want := time.Date(2026, 3, 14, 9, 26, 53, 123456000, time.UTC)
+	check := func(what string, got time.Time) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+
+	s, err := inventory.NewStock("A", 5, reading)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("new stock CreatedAt", s.CreatedAt)
+	check("new stock UpdatedAt", s.UpdatedAt)
+
+	st := stock(map[string]int{"A": 5})
+	r, err := inventory.Reserve(orderID, []inventory.Line{{"A", 1}}, st, reading)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("reservation CreatedAt", r.CreatedAt)
+	check("reservation UpdatedAt", r.UpdatedAt)
+	check("reserved stock UpdatedAt", st["A"].UpdatedAt)
+	check("InventoryReserved ReservedAt", r.PullEvents()[0].(events.InventoryReserved).ReservedAt)
+
+	rejected, err := inventory.Reserve(orderID, []inventory.Line{{"B", 1}}, st, reading)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("InventoryRejected RejectedAt", rejected.PullEvents()[0].(events.InventoryRejected).RejectedAt)
+
+	st["A"].UpdatedAt = time.Time{}
+	if released, err := r.Release(st, reading); err != nil || !released {
+		t.Fatalf("Release = %v, %v", released, err)
+	}
+	check("released reservation UpdatedAt", r.UpdatedAt)
+	check("released stock UpdatedAt", st["A"].UpdatedAt)
+	check("InventoryReleased ReleasedAt", r.PullEvents()[0].(events.InventoryReleased).ReleasedAt)
+
+	committed, _ := inventory.Reserve(orderID, []inventory.Line{{"A", 1}}, st, now)
+	if !committed.Commit(reading) {
+		t.Fatal("Commit refused a RESERVED reservation")
+	}
+	check("committed reservation UpdatedAt", committed.UpdatedAt)
+}

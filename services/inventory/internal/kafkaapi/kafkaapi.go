@@ -2,7 +2,6 @@ package kafkaapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -10,17 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
-	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 )
 
-// Store is the persistence the handlers need, all inside the consumer's
-// transaction.
+// Store is the storage the handlers need: the domain's Stockroom bound to
+// the consumer's transaction.
 type Store interface {
-	LockStock(ctx context.Context, tx pgx.Tx, skus []string) (map[string]*inventory.Stock, error)
-	SaveStock(ctx context.Context, tx pgx.Tx, stock ...*inventory.Stock) error
-	Reservation(ctx context.Context, tx pgx.Tx, orderID string, lock bool) (*inventory.Reservation, error)
-	SaveReservation(ctx context.Context, tx pgx.Tx, r *inventory.Reservation) error
+	Stockroom(tx pgx.Tx) inventory.Stockroom
 }
 
 // Handlers applies order events to stock.
@@ -30,7 +26,7 @@ type Handlers struct {
 	now   func() time.Time
 }
 
-// New returns Handlers saving through store.
+// New returns Handlers working through store.
 func New(store Store, log *slog.Logger) *Handlers {
 	return &Handlers{store: store, log: log, now: time.Now}
 }
@@ -38,129 +34,58 @@ func New(store Store, log *slog.Logger) *Handlers {
 // Mux routes the order events this service reacts to.
 func (h *Handlers) Mux() consumer.Mux {
 	return consumer.Mux{
-		saga.TypeOrderCreated:   h.OrderCreated,
-		saga.TypeOrderCancelled: h.OrderCancelled,
-		saga.TypeOrderConfirmed: h.OrderConfirmed,
+		events.TypeOrderCreated:   consumer.On(h.orderCreated),
+		events.TypeOrderCancelled: consumer.On(h.orderCancelled),
+		events.TypeOrderConfirmed: consumer.On(h.orderConfirmed),
 	}
 }
 
-func (h *Handlers) clock() time.Time {
-	// PostgreSQL keeps microseconds; rounding here makes what the handler
-	// emits equal what it stores.
-	return h.now().UTC().Truncate(time.Microsecond)
-}
-
-// OrderCreated reserves the order's lines, once per order.
-func (h *Handlers) OrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-	var oc saga.OrderCreated
-	if err := consumer.Decode(ev, &oc); err != nil {
-		return err
-	}
-	lines := make([]inventory.Line, len(oc.Items))
-	for i, it := range oc.Items {
+// orderCreated reserves the order's lines, once per order.
+func (h *Handlers) orderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event, p events.OrderCreated) error {
+	lines := make([]inventory.Line, len(p.Items))
+	for i, it := range p.Items {
 		lines[i] = inventory.Line{SKU: it.SKU, Quantity: it.Quantity}
 	}
-	merged, err := inventory.Merge(lines)
+	r, decided, err := inventory.ReserveOrder(ctx, h.store.Stockroom(tx), p.OrderID, lines, h.now())
 	if err != nil {
-		return consumer.Permanent(fmt.Errorf("order %s: %w", oc.OrderID, err))
+		return consumerError(p.OrderID, err)
 	}
-	skus := make([]string, len(merged))
-	for i, l := range merged {
-		skus[i] = l.SKU
-	}
-	stock, err := h.store.LockStock(ctx, tx, skus)
-	if err != nil {
-		return err
-	}
-	// Looked up after the stock locks: a concurrent reservation of the
-	// same order has committed by now, and this statement sees it.
-	existing, err := h.store.Reservation(ctx, tx, oc.OrderID, false)
-	switch {
-	case err == nil:
+	if !decided {
 		h.log.InfoContext(ctx, "order already has a reservation; not reserving again",
-			"order_id", oc.OrderID, "status", existing.Status, "event_id", ev.ID)
+			"order_id", p.OrderID, "status", r.Status, "event_id", ev.ID)
 		return nil
-	case !errors.Is(err, inventory.ErrNotFound):
-		return err
-	}
-	r, err := inventory.Reserve(oc.OrderID, merged, stock, h.clock())
-	if err != nil {
-		return consumer.Permanent(fmt.Errorf("order %s: %w", oc.OrderID, err))
-	}
-	if r.Status == inventory.StatusReserved {
-		if err := h.store.SaveStock(ctx, tx, held(r, stock)...); err != nil {
-			return err
-		}
-	}
-	if err := h.store.SaveReservation(ctx, tx, r); err != nil {
-		return err
 	}
 	h.log.InfoContext(ctx, "order stock decided", "order_id", r.OrderID, "status", r.Status, "lines", len(r.Lines), "event_id", ev.ID)
 	return nil
 }
 
-// OrderCancelled releases the stock the order holds, if any.
-func (h *Handlers) OrderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-	var oc saga.OrderCancelled
-	if err := consumer.Decode(ev, &oc); err != nil {
-		return err
-	}
-	r, err := h.store.Reservation(ctx, tx, oc.OrderID, false)
-	switch {
-	case errors.Is(err, inventory.ErrNotFound):
-		return nil
-	case err != nil:
-		return err
-	case !r.Holds():
-		return nil
-	}
-	stock, err := h.store.LockStock(ctx, tx, r.SKUs())
+// orderCancelled releases the stock the order holds, if any.
+func (h *Handlers) orderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Event, p events.OrderCancelled) error {
+	r, released, err := inventory.ReleaseOrder(ctx, h.store.Stockroom(tx), p.OrderID, h.now())
 	if err != nil {
-		return err
+		return consumerError(p.OrderID, err)
 	}
-	// Re-read under the locks: a concurrent release may have won.
-	if r, err = h.store.Reservation(ctx, tx, oc.OrderID, true); err != nil {
-		return err
+	if released {
+		h.log.InfoContext(ctx, "order stock released", "order_id", r.OrderID, "lines", len(r.Lines), "event_id", ev.ID)
 	}
-	released, err := r.Release(stock, h.clock())
-	if err != nil || !released {
-		return err
-	}
-	if err := h.store.SaveStock(ctx, tx, held(r, stock)...); err != nil {
-		return err
-	}
-	if err := h.store.SaveReservation(ctx, tx, r); err != nil {
-		return err
-	}
-	h.log.InfoContext(ctx, "order stock released", "order_id", r.OrderID, "lines", len(r.Lines), "event_id", ev.ID)
 	return nil
 }
 
-// OrderConfirmed marks the order's reservation COMMITTED.
-func (h *Handlers) OrderConfirmed(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-	var oc saga.OrderConfirmed
-	if err := consumer.Decode(ev, &oc); err != nil {
-		return err
+// orderConfirmed marks the order's reservation COMMITTED.
+func (h *Handlers) orderConfirmed(ctx context.Context, tx pgx.Tx, ev consumer.Event, p events.OrderConfirmed) error {
+	r, _, err := inventory.CommitOrder(ctx, h.store.Stockroom(tx), p.OrderID, h.now())
+	if err != nil {
+		return consumerError(p.OrderID, err)
 	}
-	r, err := h.store.Reservation(ctx, tx, oc.OrderID, true)
-	switch {
-	case errors.Is(err, inventory.ErrNotFound):
-		h.log.WarnContext(ctx, "confirmed order has no reservation", "order_id", oc.OrderID, "event_id", ev.ID)
-		return nil
-	case err != nil:
-		return err
+	if r == nil {
+		h.log.WarnContext(ctx, "confirmed order has no reservation", "order_id", p.OrderID, "event_id", ev.ID)
 	}
-	if !r.Commit(h.clock()) {
-		return nil
-	}
-	return h.store.SaveReservation(ctx, tx, r)
+	return nil
 }
 
-// held returns the stock rows of r's SKUs.
-func held(r *inventory.Reservation, stock map[string]*inventory.Stock) []*inventory.Stock {
-	out := make([]*inventory.Stock, 0, len(r.Lines))
-	for _, l := range r.Lines {
-		out = append(out, stock[l.SKU])
-	}
-	return out
+// consumerError names the order in err. The consumer runtime dead-letters
+// a *validation.Error at once (no retry changes the event) and retries the
+// rest.
+func consumerError(orderID string, err error) error {
+	return fmt.Errorf("order %s: %w", orderID, err)
 }

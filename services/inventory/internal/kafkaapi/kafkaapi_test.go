@@ -14,7 +14,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/schemas"
-	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/kafkaapi"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
@@ -76,32 +76,32 @@ func (f fixture) levels(t *testing.T) map[string][2]int {
 // schema and its routing columns.
 func (f fixture) outbox(t *testing.T) []eventtest.Row {
 	t.Helper()
-	return eventtest.Outbox(t, f.pool, eventtest.Expect{AggregateType: saga.AggregateInventory, Validate: schemas.Validate})
+	return eventtest.Outbox(t, f.pool, eventtest.Expect{AggregateType: events.AggregateInventory, Validate: schemas.Validate})
 }
 
 func event(t *testing.T, typ, orderID string, payload any) consumer.Event {
 	t.Helper()
-	return eventtest.Event(t, saga.TopicOrder, typ, orderID, payload)
+	return eventtest.Event(t, events.TopicOrder, typ, orderID, payload)
 }
 
 // orderCreated builds an OrderCreated with lines given as SKU, quantity
 // pairs.
 func orderCreated(t *testing.T, orderID string, lines ...any) consumer.Event {
 	t.Helper()
-	oc := saga.OrderCreated{OrderID: orderID, CustomerID: "cust-42", Currency: "EUR", CreatedAt: time.Now().UTC()}
+	oc := events.OrderCreated{OrderID: orderID, CustomerID: "cust-42", Currency: "EUR", CreatedAt: time.Now().UTC()}
 	for i := 0; i < len(lines); i += 2 {
-		oc.Items = append(oc.Items, saga.OrderItem{SKU: lines[i].(string), Quantity: lines[i+1].(int), UnitPriceCents: 100})
+		oc.Items = append(oc.Items, events.OrderItem{SKU: lines[i].(string), Quantity: lines[i+1].(int), UnitPriceCents: 100})
 		oc.TotalCents += int64(100 * lines[i+1].(int))
 	}
-	return event(t, saga.TypeOrderCreated, orderID, oc)
+	return event(t, events.TypeOrderCreated, orderID, oc)
 }
 
 func orderCancelled(t *testing.T, orderID string) consumer.Event {
-	return event(t, saga.TypeOrderCancelled, orderID, saga.OrderCancelled{OrderID: orderID, CustomerID: "cust-42", Reason: "payment failed", CancelledAt: time.Now().UTC()})
+	return event(t, events.TypeOrderCancelled, orderID, events.OrderCancelled{OrderID: orderID, CustomerID: "cust-42", Reason: "payment failed", CancelledAt: time.Now().UTC()})
 }
 
 func orderConfirmed(t *testing.T, orderID string) consumer.Event {
-	return event(t, saga.TypeOrderConfirmed, orderID, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
+	return event(t, events.TypeOrderConfirmed, orderID, events.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC()})
 }
 
 func newOrderID() string { return eventtest.NewID() }
@@ -116,20 +116,20 @@ func TestOrderCreated(t *testing.T) {
 	}{
 		{
 			name: "every line covered", lines: []any{"A", 2, "B", 1},
-			wantType: saga.TypeInventoryReserved, wantLevels: map[string][2]int{"A": {3, 2}, "B": {0, 1}, "C": {1, 0}},
+			wantType: events.TypeInventoryReserved, wantLevels: map[string][2]int{"A": {3, 2}, "B": {0, 1}, "C": {1, 0}},
 		},
 		{
 			name: "same SKU twice is summed", lines: []any{"A", 2, "A", 3},
-			wantType: saga.TypeInventoryReserved, wantLevels: map[string][2]int{"A": {0, 5}, "B": {1, 0}, "C": {1, 0}},
+			wantType: events.TypeInventoryReserved, wantLevels: map[string][2]int{"A": {0, 5}, "B": {1, 0}, "C": {1, 0}},
 		},
 		{
 			name: "one short SKU leaves every row unchanged", lines: []any{"A", 2, "B", 2, "C", 1},
-			wantType: saga.TypeInventoryRejected, wantLevels: map[string][2]int{"A": {5, 0}, "B": {1, 0}, "C": {1, 0}},
+			wantType: events.TypeInventoryRejected, wantLevels: map[string][2]int{"A": {5, 0}, "B": {1, 0}, "C": {1, 0}},
 			wantShort: []any{map[string]any{"sku": "B", "requested": float64(2), "available": float64(1)}},
 		},
 		{
 			name: "unknown SKU is short with 0 available", lines: []any{"A", 1, "NO SUCH", 1},
-			wantType: saga.TypeInventoryRejected, wantLevels: map[string][2]int{"A": {5, 0}, "B": {1, 0}, "C": {1, 0}},
+			wantType: events.TypeInventoryRejected, wantLevels: map[string][2]int{"A": {5, 0}, "B": {1, 0}, "C": {1, 0}},
 			wantShort: []any{map[string]any{"sku": "NO SUCH", "requested": float64(1), "available": float64(0)}},
 		},
 	} {
@@ -205,9 +205,9 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 	var reserved, rejected int
 	for _, r := range f.outbox(t) {
 		switch r.Type {
-		case saga.TypeInventoryReserved:
+		case events.TypeInventoryReserved:
 			reserved++
-		case saga.TypeInventoryRejected:
+		case events.TypeInventoryRejected:
 			rejected++
 		}
 	}
@@ -239,7 +239,7 @@ func TestConcurrentDuplicatesOfAnOrderWithOnlyUnknownSKUs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if out := f.outbox(t); len(out) != 1 || out[0].Type != saga.TypeInventoryRejected {
+	if out := f.outbox(t); len(out) != 1 || out[0].Type != events.TypeInventoryRejected {
 		t.Fatalf("outbox = %+v, want one InventoryRejected", out)
 	}
 }
@@ -259,7 +259,7 @@ func TestOrderCancelledReleases(t *testing.T) {
 		t.Fatalf("stock = %v, want everything back", got)
 	}
 	out := f.outbox(t)
-	if len(out) != 2 || out[1].Type != saga.TypeInventoryReleased {
+	if len(out) != 2 || out[1].Type != events.TypeInventoryReleased {
 		t.Fatalf("outbox = %+v, want InventoryReserved then one InventoryReleased", out)
 	}
 	r, err := f.repo.ReservationOf(t.Context(), orderID)
@@ -282,7 +282,7 @@ func TestOrderCancelledHoldingNothingDoesNothing(t *testing.T) {
 	if got := f.levels(t)["A"]; got != [2]int{1, 0} {
 		t.Fatalf("A = %v, want [1 0]", got)
 	}
-	if out := f.outbox(t); len(out) != 1 || out[0].Type != saga.TypeInventoryRejected {
+	if out := f.outbox(t); len(out) != 1 || out[0].Type != events.TypeInventoryRejected {
 		t.Fatalf("outbox = %+v, want only the rejection", out)
 	}
 }
@@ -310,9 +310,42 @@ func TestOrderConfirmedCommits(t *testing.T) {
 	}
 }
 
+// TestEmittedTimesEqualStored: each event carries the time its
+// reservation row was written with, to the microsecond.
+func TestEmittedTimesEqualStored(t *testing.T) {
+	f := setup(t, map[string]int{"A": 5})
+	orderID := newOrderID()
+	for _, ev := range []consumer.Event{orderCreated(t, orderID, "A", 2), orderCancelled(t, orderID)} {
+		if err := f.deliver(t, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := f.repo.ReservationOf(t.Context(), orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := f.outbox(t)
+	if len(out) != 2 {
+		t.Fatalf("outbox = %+v, want InventoryReserved, InventoryReleased", out)
+	}
+	for _, tc := range []struct {
+		row    eventtest.Row
+		field  string
+		stored time.Time
+	}{
+		{out[0], "reservedAt", r.CreatedAt},
+		{out[1], "releasedAt", r.UpdatedAt},
+	} {
+		at, err := time.Parse(time.RFC3339Nano, tc.row.Fields[tc.field].(string))
+		if err != nil || !at.Equal(tc.stored) {
+			t.Errorf("%s %s = %v (%v), want the stored %v", tc.row.Type, tc.field, at, err, tc.stored)
+		}
+	}
+}
+
 func TestUndecodablePayloadIsPermanent(t *testing.T) {
 	f := setup(t, nil)
-	for _, typ := range []string{saga.TypeOrderCreated, saga.TypeOrderCancelled, saga.TypeOrderConfirmed} {
+	for _, typ := range []string{events.TypeOrderCreated, events.TypeOrderCancelled, events.TypeOrderConfirmed} {
 		err := f.deliver(t, consumer.Event{ID: uuid.NewString(), Type: typ, Payload: []byte(`{"orderId": 42}`)})
 		if !consumer.IsPermanent(err) {
 			t.Fatalf("%s: err = %v, want permanent", typ, err)
@@ -334,8 +367,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid OrderCreated", orderCreated(t, newOrderID(), "A", 1), false},
 		{"zero quantity", orderCreated(t, newOrderID(), "A", 0), true},
-		{"OrderConfirmed not JSON", consumer.Event{Type: saga.TypeOrderConfirmed, Payload: []byte(`nope`)}, true},
-		{"ignored type is not checked", consumer.Event{Type: saga.TypePaymentCaptured, Payload: []byte(`nope`)}, false},
+		{"OrderConfirmed not JSON", consumer.Event{Type: events.TypeOrderConfirmed, Payload: []byte(`nope`)}, true},
+		{"ignored type is not checked", consumer.Event{Type: events.TypePaymentCaptured, Payload: []byte(`nope`)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := validate(tc.ev); (err != nil) != tc.wantErr {

@@ -75,14 +75,27 @@ func (r *Repository) Stock(ctx context.Context, sku string) (*inventory.Stock, e
 	return s, nil
 }
 
+// Stockroom returns the domain's storage bound to tx: its reads, locks and
+// writes, and the outbox appends of the reservations it saves, all run in
+// tx.
+func (r *Repository) Stockroom(tx pgx.Tx) inventory.Stockroom {
+	return stockroom{tx: tx, outbox: r.outbox}
+}
+
+// stockroom implements inventory.Stockroom on one transaction.
+type stockroom struct {
+	tx     pgx.Tx
+	outbox *outbox.Writer
+}
+
 // The stable order is what keeps two transactions locking overlapping SKU
 // sets from deadlocking.
 const lockStock = `SELECT ` + stockColumns + ` FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`
 
-// LockStock locks the stock rows of skus in SKU order until tx ends and
-// returns them by SKU; unknown SKUs are absent from the map.
-func (r *Repository) LockStock(ctx context.Context, tx pgx.Tx, skus []string) (map[string]*inventory.Stock, error) {
-	rows, err := tx.Query(ctx, lockStock, skus)
+// LockStock locks the stock rows of skus in SKU order until the transaction
+// ends and returns them by SKU; unknown SKUs are absent from the map.
+func (s stockroom) LockStock(ctx context.Context, skus []string) (map[string]*inventory.Stock, error) {
+	rows, err := s.tx.Query(ctx, lockStock, skus)
 	if err != nil {
 		return nil, fmt.Errorf("lock stock: %w", err)
 	}
@@ -91,8 +104,8 @@ func (r *Repository) LockStock(ctx context.Context, tx pgx.Tx, skus []string) (m
 		return nil, fmt.Errorf("lock stock: %w", err)
 	}
 	out := make(map[string]*inventory.Stock, len(list))
-	for _, s := range list {
-		out[s.SKU] = s
+	for _, st := range list {
+		out[st.SKU] = st
 	}
 	return out, nil
 }
@@ -112,15 +125,15 @@ FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]) AS u(sku, avail
 WHERE stock.sku = u.sku`
 
 // SaveStock writes the counts of (locked) stock rows.
-func (r *Repository) SaveStock(ctx context.Context, tx pgx.Tx, stock ...*inventory.Stock) error {
+func (s stockroom) SaveStock(ctx context.Context, stock ...*inventory.Stock) error {
 	if len(stock) == 0 {
 		return nil
 	}
 	skus, avail, reserved, at := make([]string, len(stock)), make([]int, len(stock)), make([]int, len(stock)), make([]time.Time, len(stock))
-	for i, s := range stock {
-		skus[i], avail[i], reserved[i], at[i] = s.SKU, s.Available, s.Reserved, s.UpdatedAt
+	for i, st := range stock {
+		skus[i], avail[i], reserved[i], at[i] = st.SKU, st.Available, st.Reserved, st.UpdatedAt
 	}
-	tag, err := tx.Exec(ctx, updateStock, skus, avail, reserved, at)
+	tag, err := s.tx.Exec(ctx, updateStock, skus, avail, reserved, at)
 	if err != nil {
 		return fmt.Errorf("save stock: %w", err)
 	}
@@ -135,16 +148,17 @@ SELECT order_id::text, sku, quantity, status, version, created_at, updated_at
 FROM reservations WHERE order_id = $1 ORDER BY sku`
 
 // Reservation returns the reservation of orderID, or inventory.ErrNotFound.
-// With lock, its rows stay locked for update until tx ends.
-func (r *Repository) Reservation(ctx context.Context, tx pgx.Tx, orderID string, lock bool) (*inventory.Reservation, error) {
+// With lock, its rows stay locked for update until the transaction ends.
+func (s stockroom) Reservation(ctx context.Context, orderID string, lock bool) (*inventory.Reservation, error) {
 	sql := selectReservation
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	return reservation(ctx, tx, sql, orderID)
+	return reservation(ctx, s.tx, sql, orderID)
 }
 
-// ReservationOf is Reservation outside a transaction, for reads.
+// ReservationOf returns the reservation of orderID, or
+// inventory.ErrNotFound, reading outside any transaction.
 func (r *Repository) ReservationOf(ctx context.Context, orderID string) (*inventory.Reservation, error) {
 	return reservation(ctx, r.pool, selectReservation, orderID)
 }
@@ -191,22 +205,23 @@ WHERE order_id = $1 AND version = $3`
 
 // SaveReservation inserts a new reservation (Version 0) or updates the
 // status of a stored one, appends the events it recorded to the outbox, all
-// through tx, and bumps r.Version. A second reservation for the same order,
-// or an update that lost to a concurrent one, is inventory.ErrConflict.
-func (r *Repository) SaveReservation(ctx context.Context, tx pgx.Tx, res *inventory.Reservation) error {
+// in the transaction, and bumps res.Version. A second reservation for the
+// same order, or an update that lost to a concurrent one, is
+// inventory.ErrConflict.
+func (s stockroom) SaveReservation(ctx context.Context, res *inventory.Reservation) error {
 	if res.Version == 0 {
 		skus, qty := make([]string, len(res.Lines)), make([]int, len(res.Lines))
 		for i, l := range res.Lines {
 			skus[i], qty[i] = l.SKU, l.Quantity
 		}
-		if _, err := tx.Exec(ctx, insertReservation, res.OrderID, skus, qty, string(res.Status), res.CreatedAt); err != nil {
+		if _, err := s.tx.Exec(ctx, insertReservation, res.OrderID, skus, qty, string(res.Status), res.CreatedAt); err != nil {
 			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation {
 				return fmt.Errorf("save reservation of order %s: %w: %w", res.OrderID, inventory.ErrConflict, err)
 			}
 			return fmt.Errorf("save reservation of order %s: %w", res.OrderID, err)
 		}
 	} else {
-		tag, err := tx.Exec(ctx, updateReservation, res.OrderID, string(res.Status), res.Version, res.UpdatedAt)
+		tag, err := s.tx.Exec(ctx, updateReservation, res.OrderID, string(res.Status), res.Version, res.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("save reservation of order %s: %w", res.OrderID, err)
 		}
@@ -214,7 +229,7 @@ func (r *Repository) SaveReservation(ctx context.Context, tx pgx.Tx, res *invent
 			return fmt.Errorf("save reservation of order %s at version %d: %w", res.OrderID, res.Version, inventory.ErrConflict)
 		}
 	}
-	if err := outbox.AppendTyped(ctx, tx, r.outbox, res.UpdatedAt, res.PullEvents()...); err != nil {
+	if err := outbox.AppendTyped(ctx, s.tx, s.outbox, res.UpdatedAt, res.PullEvents()...); err != nil {
 		return err
 	}
 	res.Version++

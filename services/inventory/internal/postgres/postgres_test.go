@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/schemas"
-	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/inventory/migrations"
@@ -58,7 +58,8 @@ func TestStock(t *testing.T) {
 	put(t, repo, "A", 5)
 	// Reserve 2 so a later PUT can show it keeps the reserved count.
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		st, err := repo.LockStock(ctx, tx, []string{"A", "missing"})
+		room := repo.Stockroom(tx)
+		st, err := room.LockStock(ctx, []string{"A", "missing"})
 		if err != nil {
 			return err
 		}
@@ -66,7 +67,7 @@ func TestStock(t *testing.T) {
 			t.Errorf("LockStock returned %d rows, want 1 (unknown SKUs absent)", len(st))
 		}
 		st["A"].Available, st["A"].Reserved = 3, 2
-		return repo.SaveStock(ctx, tx, st["A"])
+		return room.SaveStock(ctx, st["A"])
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func TestStock(t *testing.T) {
 	}
 	// The CHECK constraints hold even when the code does not.
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		return repo.SaveStock(ctx, tx, &inventory.Stock{SKU: "A", Available: -1, Reserved: 13, UpdatedAt: now})
+		return repo.Stockroom(tx).SaveStock(ctx, &inventory.Stock{SKU: "A", Available: -1, Reserved: 13, UpdatedAt: now})
 	})
 	if err == nil {
 		t.Fatal("negative available stock was stored")
@@ -96,7 +97,8 @@ func TestSaveReservation(t *testing.T) {
 
 	var saved *inventory.Reservation
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		st, err := repo.LockStock(ctx, tx, []string{"A", "B"})
+		room := repo.Stockroom(tx)
+		st, err := room.LockStock(ctx, []string{"A", "B"})
 		if err != nil {
 			return err
 		}
@@ -104,11 +106,11 @@ func TestSaveReservation(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := repo.SaveStock(ctx, tx, st["A"], st["B"]); err != nil {
+		if err := room.SaveStock(ctx, st["A"], st["B"]); err != nil {
 			return err
 		}
 		saved = res
-		return repo.SaveReservation(ctx, tx, res)
+		return room.SaveReservation(ctx, res)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +127,7 @@ func TestSaveReservation(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT type, aggregatetype, aggregateid, payload FROM outbox`).Scan(&typ, &aggType, &aggID, &payload); err != nil {
 		t.Fatal(err)
 	}
-	if typ != saga.TypeInventoryReserved || aggType != saga.AggregateInventory || aggID != orderID {
+	if typ != events.TypeInventoryReserved || aggType != events.AggregateInventory || aggID != orderID {
 		t.Fatalf("outbox row = %s %s %s", typ, aggType, aggID)
 	}
 	if err := schemas.Validate(typ, payload); err != nil {
@@ -137,7 +139,7 @@ func TestSaveReservation(t *testing.T) {
 		stale := *got
 		stale.Lines = got.Lines
 		stale.Commit(now.Add(time.Duration(i+1) * time.Second))
-		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.SaveReservation(ctx, tx, &stale) })
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.Stockroom(tx).SaveReservation(ctx, &stale) })
 		if !errors.Is(err, wantErr) {
 			t.Fatalf("update %d: err = %v, want %v", i, err, wantErr)
 		}
@@ -145,7 +147,7 @@ func TestSaveReservation(t *testing.T) {
 	// A second reservation for the order is refused outright.
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		res, _ := inventory.Reserve(orderID, []inventory.Line{{SKU: "A", Quantity: 1}}, nil, now)
-		return repo.SaveReservation(ctx, tx, res)
+		return repo.Stockroom(tx).SaveReservation(ctx, res)
 	})
 	if !errors.Is(err, inventory.ErrConflict) {
 		t.Fatalf("second reservation: err = %v, want ErrConflict", err)
@@ -161,7 +163,7 @@ func TestSaveReservation(t *testing.T) {
 func TestReservationNotFound(t *testing.T) {
 	pool, repo := setup(t)
 	err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
-		_, err := repo.Reservation(t.Context(), tx, orderID, true)
+		_, err := repo.Stockroom(tx).Reservation(t.Context(), orderID, true)
 		return err
 	})
 	if !errors.Is(err, inventory.ErrNotFound) {
