@@ -5,8 +5,22 @@
 -- environment, with local-only defaults.
 --
 -- Each service gets a login role that owns only its database. The cdc role is
--- what the connectors log in as: it may replicate and, once each service's
--- first migration has run, read that service's outbox table, nothing else.
+-- what the connectors log in as. What it can do, honestly:
+--
+--   * Connect only to the three service databases (pg_hba.conf; the CONNECT
+--     grants below), and open no physical replication connection, so no base
+--     backup of the cluster (pg_hba.conf has no "replication" line).
+--   * Read with SQL only each service's outbox table (granted by that
+--     service's first migration), nothing else.
+--   * But REPLICATION lets it create logical slots in those databases and
+--     decode them with any installed output plugin. With test_decoding (or
+--     pgoutput and a publication someone else made) it can read every change
+--     to every table of the three databases from then on: payments, balances,
+--     stock, not only the outbox. PostgreSQL has no finer grant for logical
+--     decoding. Treat cdc's password like the services' own.
+--   * Each slot it creates holds back WAL; max_slot_wal_keep_size caps that
+--     per slot, and max_replication_slots caps the number of slots (both in
+--     compose.yaml and the embedded stack's settings).
 
 CREATE ROLE order_service LOGIN PASSWORD :'order_password';
 CREATE ROLE payment_service LOGIN PASSWORD :'payment_password';

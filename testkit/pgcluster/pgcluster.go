@@ -46,6 +46,12 @@ type Config struct {
 	Durable bool
 	// Settings are extra server settings (postgres -c name=value).
 	Settings map[string]string
+	// HBA, when set, is the client authentication file (pg_hba.conf) the
+	// server runs with; it is written before every start, so a kept
+	// cluster gets the current rules. Empty keeps initdb's: password
+	// (scram-sha-256) for every role and database over TCP, physical
+	// replication included.
+	HBA []byte
 	// Logger receives the harness's own progress messages; nil discards.
 	Logger *slog.Logger
 }
@@ -115,6 +121,16 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if _, err := os.Stat(filepath.Join(dataDir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		cfg.Logger.Info("initialising postgresql cluster", "dir", dataDir)
 		if err := c.initdb(ctx, bindir, owner, dataDir); err != nil {
+			return fail(err)
+		}
+	}
+
+	if cfg.HBA != nil {
+		hba := filepath.Join(dataDir, "pg_hba.conf")
+		if err := os.WriteFile(hba, cfg.HBA, 0o600); err != nil {
+			return fail(fmt.Errorf("pgcluster: %w", err))
+		}
+		if err := owner.own(hba); err != nil {
 			return fail(err)
 		}
 	}

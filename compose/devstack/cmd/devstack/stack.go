@@ -156,10 +156,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer sup.stopAll()
 
 	tr.waiting("postgres", fmt.Sprintf("postgres on 127.0.0.1:%d", cfg.pgPort))
-	pg, err := pgcluster.Start(ctx, pgcluster.Config{
-		Dir: filepath.Join(cfg.dir, "postgres"), Port: cfg.pgPort, Password: cfg.pgPassword, Durable: true,
-		Logger: log.With("component", "postgres"),
-	})
+	pg, err := startPostgres(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -168,9 +165,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			log.Warn("stopping postgresql", "err", err)
 		}
 	})
-	if err := initDatabases(ctx, cfg, pg); err != nil {
-		return err
-	}
 	tr.ready("postgres", pg.Pid(), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort))
 
 	kafkaAddr := fmt.Sprintf("127.0.0.1:%d", cfg.kafkaPort)
@@ -357,6 +351,42 @@ func build(ctx context.Context, root, bin string) error {
 		return fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	return nil
+}
+
+// startPostgres starts the stack's cluster with the shared settings and
+// access rules, and on its first start creates the roles and databases
+// (compose/postgres/init.sql).
+func startPostgres(ctx context.Context, cfg config, log *slog.Logger) (*pgcluster.Cluster, error) {
+	hba, err := os.ReadFile(filepath.Join(cfg.root, "compose", "postgres", "pg_hba.conf"))
+	if err != nil {
+		return nil, fmt.Errorf("postgres access rules: %w", err)
+	}
+	pg, err := pgcluster.Start(ctx, pgcluster.Config{
+		Dir: filepath.Join(cfg.dir, "postgres"), Port: cfg.pgPort, Password: cfg.pgPassword, Durable: true,
+		Settings: postgresSettings, HBA: hba,
+		Logger: log.With("component", "postgres"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := initDatabases(ctx, cfg, pg); err != nil {
+		_ = pg.Stop()
+		return nil, err
+	}
+	return pg, nil
+}
+
+// postgresSettings are the server settings of both stacks' PostgreSQL (the
+// postgres command in compose/compose.yaml; a test keeps them equal):
+// logical decoding, few slots, and a cap on the WAL one slot may hold back,
+// so a connector that stays away cannot fill the disk. A slot past the cap
+// is invalidated: its connector must then be set up again and events
+// written meanwhile are not captured (see the README).
+var postgresSettings = map[string]string{
+	"wal_level":              "logical",
+	"max_replication_slots":  "10",
+	"max_wal_senders":        "10",
+	"max_slot_wal_keep_size": "2GB",
 }
 
 // psqlVar matches psql's :'name' variable interpolation used by init.sql.
