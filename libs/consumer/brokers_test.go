@@ -86,5 +86,6 @@ func TestConsumer(t *testing.T) {
 		{"DeadLetterTopicsExistBeforeTheFirstDeadLetter", testDeadLetterTopicsExistBeforeTheFirstDeadLetter},
 		{"LostCommitAnswerIsNotDeadLettered", testLostCommitAnswerIsNotDeadLettered},
 		{"DeadLetterTooLargeForTheBrokerMovesOn", testDeadLetterTooLargeForTheBrokerMovesOn},
+		{"InboxRowsOlderThanTheRetentionArePruned", testInboxRowsOlderThanTheRetentionArePruned},
 	})
 }

@@ -44,6 +44,13 @@ type Config struct {
 	// attempt counts as a transient failure. It also bounds how long
 	// shutdown and partition revocation wait for the record in flight.
 	AttemptTimeout time.Duration
+	// InboxRetention is how long the group's inbox rows are kept (default
+	// 7 days); older ones are deleted in batches every InboxPruneInterval
+	// (default 1h) while Run runs. A duplicate of an event older than the
+	// retention would take effect again, so it must exceed any redelivery
+	// window. Negative keeps the rows forever.
+	InboxRetention     time.Duration
+	InboxPruneInterval time.Duration
 	// Logger receives the runtime's logs; nil discards them.
 	Logger *slog.Logger
 	// ClientOpts are appended to the franz-go options (tests use them for
@@ -59,6 +66,9 @@ const (
 	DefaultBackoffMin     = 100 * time.Millisecond
 	DefaultBackoffMax     = 5 * time.Second
 	DefaultAttemptTimeout = 30 * time.Second
+
+	DefaultInboxRetention     = 7 * 24 * time.Hour
+	DefaultInboxPruneInterval = time.Hour
 )
 
 // DLQSuffix is appended to a topic to name its dead-letter topic.
@@ -149,6 +159,12 @@ func New(cfg Config) (*Consumer, error) {
 	if cfg.AttemptTimeout == 0 {
 		cfg.AttemptTimeout = DefaultAttemptTimeout
 	}
+	if cfg.InboxRetention == 0 {
+		cfg.InboxRetention = DefaultInboxRetention
+	}
+	if cfg.InboxPruneInterval <= 0 {
+		cfg.InboxPruneInterval = DefaultInboxPruneInterval
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -198,6 +214,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.cl = cl
 	c.mu.Unlock()
 	c.createDeadLetterTopics(ctx, cl)
+	pruneCtx, stopPruning := context.WithCancel(ctx)
+	pruned := make(chan struct{})
+	go func() { defer close(pruned); c.pruneInbox(pruneCtx) }()
+	defer func() { stopPruning(); <-pruned }()
 	c.log.Info("consumer started", "topics", c.cfg.Topics)
 
 	for {
@@ -231,6 +251,32 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.mu.Unlock()
 	c.log.Info("consumer stopped")
 	return err
+}
+
+// pruneInbox deletes the group's inbox rows older than InboxRetention, at
+// start and every InboxPruneInterval, until ctx is done. A failure is
+// logged and tried again at the next interval: old rows cost space, not
+// correctness.
+func (c *Consumer) pruneInbox(ctx context.Context) {
+	if c.cfg.InboxRetention < 0 {
+		return
+	}
+	tick := time.NewTicker(c.cfg.InboxPruneInterval)
+	defer tick.Stop()
+	for {
+		n, err := inbox.Prune(ctx, c.cfg.Pool, c.cfg.InboxTable, c.cfg.Group, time.Now().Add(-c.cfg.InboxRetention), 1000)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			c.log.Warn("pruning the inbox failed; trying again later", "error", err)
+		case n > 0:
+			c.log.Info("inbox pruned", "rows", n, "retention", c.cfg.InboxRetention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // createDeadLetterTopics creates the dead-letter topics with the broker's

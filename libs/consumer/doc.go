@@ -136,6 +136,17 @@
 // broker allows automatic topic creation; otherwise create it with the
 // source topic.
 //
+// # Inbox retention
+//
+// While Run runs, the group's inbox rows older than Config.InboxRetention
+// (default 7 days) are deleted every InboxPruneInterval, in batches of 1000
+// rows, each batch a short statement that skips rows a claim holds. The
+// retention is the window in which a duplicate is recognised: a copy of an
+// event delivered later than that (a topic replayed from further back, say)
+// would take effect again. Redeliveries after a crash come within seconds
+// or minutes; keep the retention well above the oldest offset a consumer
+// group could be reset to.
+//
 // # Required tables
 //
 // The inbox table (inbox.Schema, name set by Config.InboxTable) in the

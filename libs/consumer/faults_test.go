@@ -235,3 +235,27 @@ func testDeadLetterTooLargeForTheBrokerMovesOn(t *testing.T, e *env) {
 		t.Fatalf("dead-lettered inbox rows = %d, want 1", n)
 	}
 }
+
+// testInboxRowsOlderThanTheRetentionArePruned: a running consumer deletes
+// its group's inbox rows older than the retention, and keeps the rest.
+func testInboxRowsOlderThanTheRetentionArePruned(t *testing.T, e *env) {
+	old, fresh := newID(), newID()
+	kafkatest.Produce(t, e.addr, e.topic, event("order-1", old, "OrderCreated", "1"), event("order-1", fresh, "OrderCreated", "2"))
+	cfg := e.config(e.group("payment"), func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+		return insertEffect(ctx, tx, ev, "")
+	})
+	cfg.InboxRetention = 24 * time.Hour
+	cfg.InboxPruneInterval = 50 * time.Millisecond
+	r := e.start(cfg)
+	waitFor(t, 30*time.Second, "both events handled", func() bool { return e.count(`SELECT count(*) FROM inbox`) == 2 })
+	if _, err := e.pool.Exec(t.Context(), `UPDATE inbox SET received_at = now() - interval '25 hours' WHERE event_id = $1`, old); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the old inbox row pruned", func() bool {
+		return e.count(`SELECT count(*) FROM inbox WHERE event_id = $1`, old) == 0
+	})
+	r.stop(t)
+	if n := e.count(`SELECT count(*) FROM inbox WHERE event_id = $1`, fresh); n != 1 {
+		t.Fatalf("the fresh inbox row is gone (%d rows)", n)
+	}
+}

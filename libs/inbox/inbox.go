@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Schema is the inbox table DDL for service migrations.
@@ -93,4 +95,37 @@ WHERE consumer_group = $1 AND event_id = $2::uuid`, group, eventID).Scan(&outcom
 		return "", false, fmt.Errorf("inbox: look up %s for %s in %s: %w", eventID, group, table, err)
 	}
 	return outcome, true, nil
+}
+
+// Execer runs one statement; a pool and a connection are Execers.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Prune deletes group's rows received before before, in batches of at most
+// batch rows, each batch its own short statement, so concurrent claims
+// never wait long behind it. It returns how many rows it deleted. A
+// duplicate of a pruned event would take effect again: before must lie
+// further back than any redelivery.
+func Prune(ctx context.Context, db Execer, table, group string, before time.Time, batch int) (int64, error) {
+	if table == "" {
+		table = DefaultTable
+	}
+	if batch <= 0 {
+		batch = 1000
+	}
+	q := `DELETE FROM ` + pgx.Identifier(strings.Split(table, ".")).Sanitize() + ` WHERE ctid = ANY (ARRAY(
+  SELECT ctid FROM ` + pgx.Identifier(strings.Split(table, ".")).Sanitize() + `
+  WHERE consumer_group = $1 AND received_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED))`
+	var total int64
+	for {
+		tag, err := db.Exec(ctx, q, group, before, batch)
+		if err != nil {
+			return total, fmt.Errorf("inbox: prune %s for %s: %w", table, group, err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < int64(batch) {
+			return total, nil
+		}
+	}
 }

@@ -225,3 +225,53 @@ func TestLookup(t *testing.T) {
 		t.Error("Lookup in a missing table succeeded")
 	}
 }
+
+func TestPrune(t *testing.T) {
+	pool := setup(t)
+	now := time.Now()
+	age := func(id string, d time.Duration) {
+		if _, err := pool.Exec(t.Context(), `UPDATE inbox SET received_at = $2 WHERE event_id = $1`, id, now.Add(-d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var old, fresh, otherGroup []string
+	for i := range 7 {
+		id := uuid.NewString()
+		if _, err := claim(t, pool, "", "payment", id, inbox.Meta{Topic: "t", EventType: "OrderCreated"}); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case i < 5:
+			age(id, 8*24*time.Hour)
+			old = append(old, id)
+		default:
+			age(id, time.Hour)
+			fresh = append(fresh, id)
+		}
+	}
+	id := uuid.NewString()
+	if _, err := claim(t, pool, "", "inventory", id, inbox.Meta{Topic: "t", EventType: "OrderCreated"}); err != nil {
+		t.Fatal(err)
+	}
+	age(id, 30*24*time.Hour)
+	otherGroup = append(otherGroup, id)
+
+	n, err := inbox.Prune(t.Context(), pool, "", "payment", now.Add(-7*24*time.Hour), 2) // three batches: 2, 2, 1
+	if err != nil || n != int64(len(old)) {
+		t.Fatalf("Prune = %d, %v; want %d", n, err, len(old))
+	}
+	for _, c := range []struct {
+		ids   []string
+		group string
+		found bool
+	}{{old, "payment", false}, {fresh, "payment", true}, {otherGroup, "inventory", true}} {
+		for _, id := range c.ids {
+			if _, found, err := inbox.Lookup(t.Context(), pool, "", c.group, id); err != nil || found != c.found {
+				t.Errorf("%s row %s: found = %v (%v), want %v", c.group, id, found, err, c.found)
+			}
+		}
+	}
+	if n, err := inbox.Prune(t.Context(), pool, "", "payment", now.Add(-7*24*time.Hour), 2); err != nil || n != 0 {
+		t.Fatalf("second Prune = %d, %v; want 0", n, err)
+	}
+}

@@ -18,6 +18,7 @@ const (
 	DefaultHTTPBodyLimit   = "64K"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultDatabaseWait    = 30 * time.Second
+	DefaultRetention       = 7 * 24 * time.Hour
 )
 
 // Config is what a service binary is configured with.
@@ -47,6 +48,10 @@ type Config struct {
 	// HTTPTimeouts bound each HTTP connection (zero fields take
 	// httpserver's defaults).
 	HTTPTimeouts httpserver.Timeouts
+	// Retention is how long the service keeps the rows that make
+	// duplicates harmless: the consumer's inbox rows (and a service's own
+	// idempotency records). Zero takes DefaultRetention.
+	Retention time.Duration
 	// KafkaClientOpts are extra franz-go options for the consumer (tests
 	// shorten group timings with them); not read from the environment.
 	KafkaClientOpts []kgo.Opt
@@ -77,6 +82,8 @@ type Defaults struct {
 //	HTTP_READ_TIMEOUT           Go duration, default 30s
 //	HTTP_WRITE_TIMEOUT          Go duration, default 30s
 //	HTTP_IDLE_TIMEOUT           Go duration, default 2m
+//	RETENTION                   Go duration, default 168h (7 days): how long
+//	                            inbox rows and idempotency keys are kept
 func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config, error) {
 	r := envconfig.New(getenv)
 	cfg := Config{
@@ -89,6 +96,7 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		HTTPBodyLimit:           r.ByteSize("HTTP_BODY_LIMIT", DefaultHTTPBodyLimit),
 		ShutdownTimeout:         r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		DatabaseWait:            r.Duration("DATABASE_WAIT", DefaultDatabaseWait),
+		Retention:               r.Duration("RETENTION", DefaultRetention),
 		HTTPTimeouts: httpserver.Timeouts{
 			ReadHeader: r.Duration("HTTP_READ_HEADER_TIMEOUT", httpserver.DefaultReadHeaderTimeout),
 			Read:       r.Duration("HTTP_READ_TIMEOUT", httpserver.DefaultReadTimeout),
@@ -112,6 +120,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DatabaseWait <= 0 {
 		c.DatabaseWait = DefaultDatabaseWait
+	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
 	}
 	return c
 }

@@ -22,7 +22,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "defaults", want: Config{
 			HTTPAddr: "127.0.0.1:8089", DatabaseURL: defaults.DatabaseURL, Brokers: []string{"127.0.0.1:9092"},
 			Group: "cart-service", OutboxDeleteAfterInsert: true, LogLevel: slog.LevelInfo, HTTPBodyLimit: "64K",
-			ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second,
+			ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second, Retention: 7 * 24 * time.Hour,
 			HTTPTimeouts: httpserver.Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute},
 		}},
 		{name: "overrides", env: map[string]string{
@@ -30,18 +30,20 @@ func TestConfigFromEnv(t *testing.T) {
 			"KAFKA_GROUP": "g", "OUTBOX_DELETE_AFTER_INSERT": "false", "LOG_LEVEL": "debug",
 			"HTTP_BODY_LIMIT": "1M", "SHUTDOWN_TIMEOUT": "3s", "DATABASE_WAIT": "100ms",
 			"HTTP_READ_HEADER_TIMEOUT": "1s", "HTTP_READ_TIMEOUT": "2s", "HTTP_WRITE_TIMEOUT": "3s", "HTTP_IDLE_TIMEOUT": "4s",
+			"RETENTION": "720h",
 		}, want: Config{
 			HTTPAddr: ":0", DatabaseURL: "postgresql://u:p@db:5432/o", Brokers: []string{"k1:9092", "k2:9093"},
 			Group: "g", OutboxDeleteAfterInsert: false, LogLevel: slog.LevelDebug, HTTPBodyLimit: "1M",
-			ShutdownTimeout: 3 * time.Second, DatabaseWait: 100 * time.Millisecond,
+			ShutdownTimeout: 3 * time.Second, DatabaseWait: 100 * time.Millisecond, Retention: 720 * time.Hour,
 			HTTPTimeouts: httpserver.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second},
 		}},
 		{name: "bad values", env: map[string]string{
 			"HTTP_ADDR": "8081", "DATABASE_URL": "mysql://user:secret@x/y", "KAFKA_BROKERS": "k1:9092,,",
 			"OUTBOX_DELETE_AFTER_INSERT": "maybe", "LOG_LEVEL": "loud", "HTTP_BODY_LIMIT": "lots",
 			"SHUTDOWN_TIMEOUT": "-1s", "DATABASE_WAIT": "soon", "HTTP_READ_HEADER_TIMEOUT": "0", "HTTP_IDLE_TIMEOUT": "forever",
+			"RETENTION": "a week",
 		}, bad: []string{"HTTP_ADDR=", "DATABASE_URL=", "KAFKA_BROKERS=", "OUTBOX_DELETE_AFTER_INSERT=", "LOG_LEVEL=",
-			"HTTP_BODY_LIMIT=", "SHUTDOWN_TIMEOUT=", "DATABASE_WAIT=", "HTTP_READ_HEADER_TIMEOUT=", "HTTP_IDLE_TIMEOUT="}},
+			"HTTP_BODY_LIMIT=", "SHUTDOWN_TIMEOUT=", "DATABASE_WAIT=", "HTTP_READ_HEADER_TIMEOUT=", "HTTP_IDLE_TIMEOUT=", "RETENTION="}},
 		{name: "no broker", env: map[string]string{"KAFKA_BROKERS": " , "}, bad: []string{"KAFKA_BROKERS="}},
 		{name: "broker without a port", env: map[string]string{"KAFKA_BROKERS": "no-port"}, bad: []string{"KAFKA_BROKERS="}},
 		{name: "unparsable database URL", env: map[string]string{"DATABASE_URL": "postgres://u:secret@h/db\x7f"},
@@ -81,6 +83,7 @@ func equal(a, b Config) bool {
 	return a.HTTPAddr == b.HTTPAddr && a.DatabaseURL == b.DatabaseURL && slices.Equal(a.Brokers, b.Brokers) &&
 		a.Group == b.Group && a.OutboxDeleteAfterInsert == b.OutboxDeleteAfterInsert && a.LogLevel == b.LogLevel &&
 		a.HTTPBodyLimit == b.HTTPBodyLimit && a.ShutdownTimeout == b.ShutdownTimeout && a.DatabaseWait == b.DatabaseWait &&
+		a.HTTPTimeouts == b.HTTPTimeouts && a.Retention == b.Retention &&
 		len(a.KafkaClientOpts) == 0 && len(b.KafkaClientOpts) == 0
 }
 
@@ -90,11 +93,11 @@ func TestWithDefaults(t *testing.T) {
 		in   Config
 		want Config
 	}{
-		{"zero", Config{}, Config{HTTPBodyLimit: "64K", ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second}},
-		{"set", Config{HTTPBodyLimit: "1M", ShutdownTimeout: time.Second, DatabaseWait: time.Millisecond},
-			Config{HTTPBodyLimit: "1M", ShutdownTimeout: time.Second, DatabaseWait: time.Millisecond}},
-		{"negative", Config{ShutdownTimeout: -1, DatabaseWait: -1},
-			Config{HTTPBodyLimit: "64K", ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second}},
+		{"zero", Config{}, Config{HTTPBodyLimit: "64K", ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second, Retention: DefaultRetention}},
+		{"set", Config{HTTPBodyLimit: "1M", ShutdownTimeout: time.Second, DatabaseWait: time.Millisecond, Retention: time.Hour},
+			Config{HTTPBodyLimit: "1M", ShutdownTimeout: time.Second, DatabaseWait: time.Millisecond, Retention: time.Hour}},
+		{"negative", Config{ShutdownTimeout: -1, DatabaseWait: -1, Retention: -1},
+			Config{HTTPBodyLimit: "64K", ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second, Retention: DefaultRetention}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

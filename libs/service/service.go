@@ -41,7 +41,9 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, log *s
 // Consumer returns the consumer settings cfg holds, on pool. The service
 // adds what is its own: Topics, Handler and Validate.
 func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
-	return consumer.Config{Brokers: c.Brokers, Group: c.Group, Pool: pool, Logger: log, ClientOpts: c.KafkaClientOpts}
+	c = c.withDefaults()
+	return consumer.Config{Brokers: c.Brokers, Group: c.Group, Pool: pool, Logger: log, ClientOpts: c.KafkaClientOpts,
+		InboxRetention: c.Retention}
 }
 
 // HTTP returns the service's echo instance with cfg's body limit, GET
