@@ -14,7 +14,7 @@
 //	e := service.HTTP(cfg, pool, cons, log)                              // /healthz, /readyz
 //	httpapi.Register(e, repo)
 //	s, err := service.Serve(ctx, "payment", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
-//	err = s.Run(ctx, stop) // in main: until a signal or a failure, then Shutdown
+//	err = s.Run(ctx, release) // until a signal or a failure, then Shutdown (main: program.Main)
 //
 // # Contract
 //

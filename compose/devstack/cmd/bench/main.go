@@ -31,16 +31,19 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/libs/program"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	program.Main("bench", func(ctx context.Context, _ context.CancelFunc) error { return parseAndRun(ctx, os.Args[1:]) })
+}
+
+// parseAndRun reads the flags and runs the benchmark.
+func parseAndRun(ctx context.Context, args []string) error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	var cfg benchConfig
 	flag.IntVar(&cfg.events, "events", 100_000, "backlog size (outbox inserts, one per transaction)")
@@ -58,14 +61,12 @@ func main() {
 		cfg.set = append(cfg.set, [2]string{k, v})
 		return nil
 	})
-	flag.Parse()
-	cfg.args = os.Args[1:]
+	if err := flag.CommandLine.Parse(args); err != nil {
+		return program.Exit(2, "")
+	}
+	cfg.args = args
 	if cfg.events < 1 || cfg.rate < 1 || cfg.duration <= 0 {
-		fmt.Fprintln(os.Stderr, "bench: -events, -rate and -duration must be positive")
-		os.Exit(2)
+		return program.Exit(2, "-events, -rate and -duration must be positive")
 	}
-	if err := run(ctx, cfg, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	return run(ctx, cfg, os.Stdout)
 }

@@ -44,17 +44,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/outboxcdc/outboxcdc/libs/program"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := dispatch(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "devstack:", err)
-		os.Exit(1)
-	}
+	program.Main("devstack", func(ctx context.Context, _ context.CancelFunc) error { return dispatch(ctx, os.Args[1:]) })
 }
 
 func dispatch(ctx context.Context, args []string) error {

@@ -23,22 +23,23 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/libs/program"
 )
 
+// main exits 1 when a check failed, 2 when the checks could not run.
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	failed, err := run(ctx, os.Getenv, os.Stdout)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(2)
-	}
-	if failed > 0 {
-		os.Exit(1)
-	}
+	program.Main("e2e", func(ctx context.Context, _ context.CancelFunc) error {
+		failed, err := run(ctx, os.Getenv, os.Stdout)
+		switch {
+		case err != nil:
+			return program.Exit(2, err.Error())
+		case failed > 0:
+			return program.Exit(1, "")
+		}
+		return nil
+	})
 }
 
 func run(ctx context.Context, getenv func(string) string, out io.Writer) (failed int, err error) {

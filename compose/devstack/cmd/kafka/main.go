@@ -15,20 +15,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
+	"github.com/outboxcdc/outboxcdc/libs/program"
 	"github.com/outboxcdc/outboxcdc/testkit/kfakebroker"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "kafka:", err)
-		os.Exit(1)
-	}
+	program.Main("kafka", func(ctx context.Context, _ context.CancelFunc) error {
+		return run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	})
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {

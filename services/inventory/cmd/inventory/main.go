@@ -5,24 +5,18 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/outboxcdc/outboxcdc/libs/program"
 	"github.com/outboxcdc/outboxcdc/services/inventory/app"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, stop, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "inventory:", err)
-		stop()
-		os.Exit(1)
-	}
+	program.Main("inventory", func(ctx context.Context, release context.CancelFunc) error {
+		return run(ctx, release, os.Getenv, os.Stdout)
+	})
 }
 
 // run starts the service and blocks until a signal (ctx) or a component
