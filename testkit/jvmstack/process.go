@@ -17,7 +17,7 @@ import (
 type process struct {
 	name    string
 	cmd     *exec.Cmd
-	tail    *tailBuffer
+	tail    *Tail
 	logFile *os.File
 	exited  chan struct{}
 	waitErr error
@@ -47,7 +47,7 @@ func startJava(name, libDir, dir string, out io.Writer, env, jvmArgs []string, m
 	if err != nil {
 		return nil, fmt.Errorf("jvmstack: %w", err)
 	}
-	p := &process{name: name, tail: &tailBuffer{max: 16 << 10}, logFile: logFile, exited: make(chan struct{})}
+	p := &process{name: name, tail: NewTail(16 << 10), logFile: logFile, exited: make(chan struct{})}
 	writers := []io.Writer{p.tail, logFile}
 	if out != nil {
 		writers = append(writers, out)
@@ -136,14 +136,18 @@ func (p *process) kill() {
 	<-p.exited
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
+// Tail is an io.Writer that keeps the last bytes written to it, for the
+// end of a process's output in an error; safe for concurrent use.
+type Tail struct {
 	mu  sync.Mutex
 	max int
 	b   []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+// NewTail returns a Tail that keeps the last max bytes.
+func NewTail(max int) *Tail { return &Tail{max: max} }
+
+func (t *Tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.b = append(t.b, p...)
@@ -153,7 +157,8 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
+// String returns the bytes kept.
+func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.b)

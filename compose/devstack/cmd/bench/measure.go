@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 )
 
 // latencyResult is one latency phase.
@@ -186,7 +188,7 @@ func (l *kafkaListener) close() { l.cl.Close() }
 type recvLogical struct {
 	cmd    *exec.Cmd
 	out    *os.File
-	errs   *tailWriter
+	errs   *jvmstack.Tail
 	exited chan struct{}
 
 	once    sync.Once
@@ -204,7 +206,7 @@ func startRecvLogical(ctx context.Context, pool *pgxpool.Pool, bin, conn, slot s
 	if err != nil {
 		return nil, fmt.Errorf("pg_recvlogical: %w", err)
 	}
-	r := &recvLogical{out: pr, errs: &tailWriter{max: 8 << 10}, exited: make(chan struct{})}
+	r := &recvLogical{out: pr, errs: jvmstack.NewTail(8 << 10), exited: make(chan struct{})}
 	r.cmd = exec.Command(bin, "-d", conn, "--slot", slot, "--start",
 		"-o", "proto_version=1", "-o", "publication_names="+publication, "-f", "-")
 	r.cmd.Stdout, r.cmd.Stderr = pw, r.errs
@@ -382,30 +384,6 @@ func javaVersion() string {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// tailWriter keeps the last max bytes written to it; safe for concurrent
-// use.
-type tailWriter struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailWriter) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }
 
 func tail(s string, n int) string {

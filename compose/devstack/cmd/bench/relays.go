@@ -58,7 +58,7 @@ func (b *bench) runWalrelay(ctx context.Context, bin string) (result, error) {
 		if err != nil {
 			return nil, err
 		}
-		logs := &tailWriter{max: 16 << 10}
+		logs := jvmstack.NewTail(16 << 10)
 		cmd := exec.Command(bin)
 		cmd.Env = append(append(os.Environ(),
 			"BOOTSTRAP_SERVERS="+b.broker.addr,
