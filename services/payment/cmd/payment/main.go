@@ -5,38 +5,22 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/outboxcdc/outboxcdc/libs/program"
+	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/services/payment/app"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, stop, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "payment:", err)
-		stop()
-		os.Exit(1)
-	}
+	program.Main("payment", func(ctx context.Context, release context.CancelFunc) error {
+		return run(ctx, release, os.Getenv, os.Stdout)
+	})
 }
 
-// run starts the service and blocks until a signal (ctx) or a component
-// failure, then shuts down. stop releases the signal handler, so a second
-// signal during shutdown kills the process.
-func run(ctx context.Context, stop context.CancelFunc, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := app.ConfigFromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	a, err := app.Start(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	return a.Run(ctx, stop)
+// run is the command: the environment in, a JSON log out, the service
+// until a signal or a component failure (see service.Command).
+func run(ctx context.Context, release context.CancelFunc, getenv func(string) string, stdout io.Writer) error {
+	return service.Command(ctx, release, getenv, stdout, app.ConfigFromEnv, app.Start)
 }
