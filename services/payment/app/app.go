@@ -42,6 +42,6 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	}
 
 	e := service.HTTP(cfg, pool, cons, log)
-	httpapi.Register(e, repo)
+	httpapi.Register(e, repo, log)
 	return service.Serve(ctx, "payment", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
 }

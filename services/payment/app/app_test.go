@@ -13,7 +13,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/schemas"
-	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/app"
 	"github.com/outboxcdc/outboxcdc/testkit/apitest"
 	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
@@ -66,7 +66,7 @@ func (s *running) balance(t *testing.T, customer string) int64 {
 // after checking its payload against the event's schema.
 func record(t *testing.T, id, typ, orderID string, payload any) *kgo.Record {
 	t.Helper()
-	r := eventtest.RecordWithID(t, id, saga.TopicOrder, typ, orderID, payload)
+	r := eventtest.RecordWithID(t, id, events.TopicOrder, typ, orderID, payload)
 	if err := schemas.Validate(typ, r.Value); err != nil {
 		t.Fatalf("test payload: %v", err)
 	}
@@ -76,20 +76,20 @@ func record(t *testing.T, id, typ, orderID string, payload any) *kgo.Record {
 func newID() string { return eventtest.NewID() }
 
 func created(t *testing.T, orderID, customer string, total int64) *kgo.Record {
-	return record(t, newID(), saga.TypeOrderCreated, orderID, saga.OrderCreated{
+	return record(t, newID(), events.TypeOrderCreated, orderID, events.OrderCreated{
 		OrderID: orderID, CustomerID: customer, Currency: "EUR", TotalCents: total, CreatedAt: time.Now().UTC(),
-		Items: []saga.OrderItem{{SKU: "BOOK-1", Quantity: 2, UnitPriceCents: total / 2}},
+		Items: []events.OrderItem{{SKU: "BOOK-1", Quantity: 2, UnitPriceCents: total / 2}},
 	})
 }
 
 func cancelled(t *testing.T, orderID, customer string) *kgo.Record {
-	return record(t, newID(), saga.TypeOrderCancelled, orderID, saga.OrderCancelled{
+	return record(t, newID(), events.TypeOrderCancelled, orderID, events.OrderCancelled{
 		OrderID: orderID, CustomerID: customer, Reason: "stock", CancelledAt: time.Now().UTC(),
 	})
 }
 
 func confirmed(t *testing.T, orderID, customer string) *kgo.Record {
-	return record(t, newID(), saga.TypeOrderConfirmed, orderID, saga.OrderConfirmed{
+	return record(t, newID(), events.TypeOrderConfirmed, orderID, events.OrderConfirmed{
 		OrderID: orderID, CustomerID: customer, TotalCents: 1, Currency: "EUR", ConfirmedAt: time.Now().UTC(),
 	})
 }
@@ -98,7 +98,7 @@ func confirmed(t *testing.T, orderID, customer string) *kgo.Record {
 // their routing columns and schemas.
 func (s *running) outbox(t *testing.T, orderID string) []eventtest.Row {
 	t.Helper()
-	return eventtest.Outbox(t, s.pool, eventtest.Expect{AggregateType: saga.AggregatePayment, Validate: schemas.Validate}, orderID)
+	return eventtest.Outbox(t, s.pool, eventtest.Expect{AggregateType: events.AggregatePayment, Validate: schemas.Validate}, orderID)
 }
 
 func types(rows []eventtest.Row) string { return strings.Join(eventtest.Types(rows), ",") }
@@ -115,7 +115,7 @@ func TestPaymentSagaOverTheBroker(t *testing.T) {
 	paid, refunded, failed := newID(), newID(), newID()
 	paidCreated := created(t, paid, "cust-rich", 2000)
 	paidAgain := created(t, paid, "cust-rich", 2000) // same order, another event id
-	kafkatest.Produce(t, s.broker, saga.TopicOrder,
+	kafkatest.Produce(t, s.broker, events.TopicOrder,
 		paidCreated, eventtest.Redelivery(paidCreated), paidAgain,
 		created(t, refunded, "cust-rich", 3000),
 		created(t, failed, "cust-poor", 2899),
@@ -123,7 +123,7 @@ func TestPaymentSagaOverTheBroker(t *testing.T) {
 	// The cancellation of the refunded order and of the failed order, and
 	// a confirmation; markers that come after everything else per key.
 	cancelRefunded, cancelFailed, confirmPaid := cancelled(t, refunded, "cust-rich"), cancelled(t, failed, "cust-poor"), confirmed(t, paid, "cust-rich")
-	kafkatest.Produce(t, s.broker, saga.TopicOrder, cancelRefunded, cancelFailed, confirmPaid)
+	kafkatest.Produce(t, s.broker, events.TopicOrder, cancelRefunded, cancelFailed, confirmPaid)
 	for _, r := range []*kgo.Record{cancelRefunded, cancelFailed, confirmPaid} {
 		eventtest.WaitHandled(t, s.pool, app.DefaultKafkaGroup, eventtest.ID(r))
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -21,8 +22,8 @@ type Store interface {
 }
 
 // Register routes the API on e, which the caller built with httpserver.New.
-func Register(e *echo.Echo, store Store) {
-	h := handlers{store: store, now: time.Now}
+func Register(e *echo.Echo, store Store, log *slog.Logger) {
+	h := handlers{store: store, log: log, now: time.Now}
 	e.PUT("/accounts/:customerId", h.putAccount)
 	e.GET("/accounts/:customerId", h.getAccount)
 	e.GET("/payments", h.listPayments)
@@ -30,6 +31,7 @@ func Register(e *echo.Echo, store Store) {
 
 type handlers struct {
 	store Store
+	log   *slog.Logger
 	now   func() time.Time
 }
 
@@ -56,21 +58,23 @@ func (h handlers) putAccount(c echo.Context) error {
 	if req.BalanceCents == nil {
 		return validation.Field("balanceCents", "is required")
 	}
-	a, err := payment.NewAccount(c.Param("customerId"), *req.BalanceCents, h.now().UTC())
+	a, err := payment.NewAccount(c.Param("customerId"), *req.BalanceCents, h.now())
 	if err != nil {
-		return toHTTPError(err)
+		return httpError(err)
 	}
-	stored, err := h.store.PutAccount(c.Request().Context(), a)
+	ctx := c.Request().Context()
+	stored, err := h.store.PutAccount(ctx, a)
 	if err != nil {
-		return toHTTPError(err)
+		return httpError(err)
 	}
+	h.log.InfoContext(ctx, "account set", "customer_id", stored.CustomerID, "balance_cents", stored.BalanceCents)
 	return c.JSON(http.StatusOK, toAccountJSON(stored))
 }
 
 func (h handlers) getAccount(c echo.Context) error {
 	a, err := h.store.Account(c.Request().Context(), c.Param("customerId"))
 	if err != nil {
-		return toHTTPError(err)
+		return httpError(err)
 	}
 	return c.JSON(http.StatusOK, toAccountJSON(a))
 }
@@ -101,7 +105,7 @@ func (h handlers) listPayments(c echo.Context) error {
 	}
 	ps, err := h.store.PaymentsByOrder(c.Request().Context(), orderID)
 	if err != nil {
-		return toHTTPError(err)
+		return httpError(err)
 	}
 	out := paymentsResponse{Payments: make([]paymentJSON, len(ps))}
 	for i, p := range ps {
@@ -113,10 +117,10 @@ func (h handlers) listPayments(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// toHTTPError maps payment.ErrNotFound to a 404; anything else stays as it
+// httpError maps payment.ErrNotFound to a 404; anything else stays as it
 // is for the shared error handler (a *validation.Error becomes a 422, the
 // rest a 500).
-func toHTTPError(err error) error {
+func httpError(err error) error {
 	if errors.Is(err, payment.ErrNotFound) {
 		return httpserver.NewError(http.StatusNotFound, "not_found", "account not found")
 	}

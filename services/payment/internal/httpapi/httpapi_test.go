@@ -36,7 +36,7 @@ func setup(t *testing.T) fixture {
 	url := apitest.Server(t, httpserver.Config{
 		BodyLimit: "64K", Logger: slog.New(slog.DiscardHandler),
 		Ready: []httpserver.Check{{Name: "database", Check: pool.Ping}},
-	}, func(e *echo.Echo) { httpapi.Register(e, repo) })
+	}, func(e *echo.Echo) { httpapi.Register(e, repo, slog.New(slog.DiscardHandler)) })
 	return fixture{pool: pool, repo: repo, url: url}
 }
 
@@ -152,7 +152,7 @@ func TestListPayments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.repo.SavePayment(t.Context(), tx, p) }); err != nil {
+	if err := pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.repo.Ledger(tx).SavePayment(t.Context(), p) }); err != nil {
 		t.Fatal(err)
 	}
 	status, body = f.do(t, http.MethodGet, "/payments?orderId="+orderID, "")

@@ -1,6 +1,8 @@
-// Package kafkaapi applies the order saga's events to payments. Mux routes
-// them for libs/consumer, which calls each handler in a transaction that
-// also holds the event's inbox claim:
+// Package kafkaapi is the payment service's Kafka adapter: it applies the
+// order saga's events to payments by calling the domain's use cases
+// (payment.ChargeOrder, payment.RefundOrder) on the Ledger of the
+// transaction that libs/consumer opens for each event, the one that also
+// holds the event's inbox claim. Mux routes:
 //
 //   - OrderCreated: charge the order total to the customer's account
 //     (PaymentCaptured) or record why that is impossible (PaymentFailed).
@@ -11,6 +13,6 @@
 //     when the order was never charged.
 //   - OrderConfirmed and anything else: ignored.
 //
-// Lock order: the account row first, then the payment row, in every
-// handler, so concurrent events cannot deadlock on each other.
+// An event whose order breaks a rule is dead-lettered at once; storage
+// errors are retried by the runtime.
 package kafkaapi

@@ -13,7 +13,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/schemas"
-	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/kafkaapi"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/postgres"
@@ -70,25 +70,25 @@ func (f fixture) balance(t *testing.T, customer string) int64 {
 // schema and its routing columns.
 func (f fixture) outbox(t *testing.T) []eventtest.Row {
 	t.Helper()
-	return eventtest.Outbox(t, f.pool, eventtest.Expect{AggregateType: saga.AggregatePayment, Validate: schemas.Validate})
+	return eventtest.Outbox(t, f.pool, eventtest.Expect{AggregateType: events.AggregatePayment, Validate: schemas.Validate})
 }
 
 func event(t *testing.T, typ, orderID string, payload any) consumer.Event {
 	t.Helper()
-	return eventtest.Event(t, saga.TopicOrder, typ, orderID, payload)
+	return eventtest.Event(t, events.TopicOrder, typ, orderID, payload)
 }
 
 func orderCreated(t *testing.T, orderID, customer string, total int64) consumer.Event {
 	t.Helper()
-	return event(t, saga.TypeOrderCreated, orderID, saga.OrderCreated{
+	return event(t, events.TypeOrderCreated, orderID, events.OrderCreated{
 		OrderID: orderID, CustomerID: customer, Currency: "EUR", TotalCents: total, CreatedAt: time.Now().UTC(),
-		Items: []saga.OrderItem{{SKU: "BOOK-1", Quantity: 1, UnitPriceCents: total}},
+		Items: []events.OrderItem{{SKU: "BOOK-1", Quantity: 1, UnitPriceCents: total}},
 	})
 }
 
 func orderCancelled(t *testing.T, orderID, customer string) consumer.Event {
 	t.Helper()
-	return event(t, saga.TypeOrderCancelled, orderID, saga.OrderCancelled{OrderID: orderID, CustomerID: customer, Reason: "test", CancelledAt: time.Now().UTC()})
+	return event(t, events.TypeOrderCancelled, orderID, events.OrderCancelled{OrderID: orderID, CustomerID: customer, Reason: "test", CancelledAt: time.Now().UTC()})
 }
 
 func newOrderID() string { return eventtest.NewID() }
@@ -103,9 +103,9 @@ func TestOrderCreated(t *testing.T) {
 		wantStatus  payment.Status
 		wantReason  string
 	}{
-		{"balance covers the total", 5000, 2899, saga.TypePaymentCaptured, 2101, payment.StatusCaptured, ""},
-		{"insufficient balance", 500, 2899, saga.TypePaymentFailed, 500, payment.StatusFailed, "insufficient balance: have 500, need 2899"},
-		{"no account", -1, 2899, saga.TypePaymentFailed, 0, payment.StatusFailed, "no account for customer cust-42"},
+		{"balance covers the total", 5000, 2899, events.TypePaymentCaptured, 2101, payment.StatusCaptured, ""},
+		{"insufficient balance", 500, 2899, events.TypePaymentFailed, 500, payment.StatusFailed, "insufficient balance: have 500, need 2899"},
+		{"no account", -1, 2899, events.TypePaymentFailed, 0, payment.StatusFailed, "no account for customer cust-42"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t)
@@ -145,7 +145,7 @@ func TestOrderCreatedForAnyCustomerIDIsDecided(t *testing.T) {
 	if err := f.deliver(t, orderCreated(t, orderID, "jane doe", 5)); err != nil {
 		t.Fatal(err)
 	}
-	if out := f.outbox(t); len(out) != 1 || out[0].Type != saga.TypePaymentCaptured {
+	if out := f.outbox(t); len(out) != 1 || out[0].Type != events.TypePaymentCaptured {
 		t.Fatalf("outbox = %+v, want PaymentCaptured", out)
 	}
 }
@@ -227,7 +227,7 @@ func TestOrderCancelledRefundsACapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A confirmation is ignored; the cancellation refunds, once.
-	if err := f.deliver(t, event(t, saga.TypeOrderConfirmed, orderID, saga.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 2899, Currency: "EUR", ConfirmedAt: time.Now()})); err != nil {
+	if err := f.deliver(t, event(t, events.TypeOrderConfirmed, orderID, events.OrderConfirmed{OrderID: orderID, CustomerID: "cust-42", TotalCents: 2899, Currency: "EUR", ConfirmedAt: time.Now()})); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -243,7 +243,7 @@ func TestOrderCancelledRefundsACapture(t *testing.T) {
 		t.Fatalf("payments = %+v, want one REFUNDED", ps)
 	}
 	out := f.outbox(t)
-	if len(out) != 2 || out[0].Type != saga.TypePaymentCaptured || out[1].Type != saga.TypePaymentRefunded {
+	if len(out) != 2 || out[0].Type != events.TypePaymentCaptured || out[1].Type != events.TypePaymentRefunded {
 		t.Fatalf("outbox = %+v, want PaymentCaptured then PaymentRefunded", out)
 	}
 	if out[1].Fields["paymentId"] != ps[0].ID || out[1].Fields["amountCents"] != float64(2899) {
@@ -266,14 +266,14 @@ func TestOrderCancelledWithoutACaptureDoesNothing(t *testing.T) {
 	if got := f.balance(t, "cust-42"); got != 100 {
 		t.Fatalf("balance = %d, want 100", got)
 	}
-	if out := f.outbox(t); len(out) != 1 || out[0].Type != saga.TypePaymentFailed {
+	if out := f.outbox(t); len(out) != 1 || out[0].Type != events.TypePaymentFailed {
 		t.Fatalf("outbox = %+v, want only the PaymentFailed", out)
 	}
 }
 
 func TestUndecodablePayloadIsPermanent(t *testing.T) {
 	f := setup(t)
-	for _, typ := range []string{saga.TypeOrderCreated, saga.TypeOrderCancelled} {
+	for _, typ := range []string{events.TypeOrderCreated, events.TypeOrderCancelled} {
 		err := f.deliver(t, consumer.Event{ID: uuid.NewString(), Type: typ, Payload: []byte(`{"orderId": 42}`)})
 		if !consumer.IsPermanent(err) {
 			t.Fatalf("%s: err = %v, want permanent", typ, err)
@@ -291,9 +291,9 @@ func TestValidate(t *testing.T) {
 		wantErr bool
 	}{
 		{"valid OrderCreated", good, false},
-		{"OrderCreated without items", consumer.Event{Type: saga.TypeOrderCreated, Payload: []byte(`{"orderId":"` + newOrderID() + `"}`)}, true},
-		{"OrderCancelled not JSON", consumer.Event{Type: saga.TypeOrderCancelled, Payload: []byte(`nope`)}, true},
-		{"ignored type is not checked", consumer.Event{Type: saga.TypeOrderConfirmed, Payload: []byte(`nope`)}, false},
+		{"OrderCreated without items", consumer.Event{Type: events.TypeOrderCreated, Payload: []byte(`{"orderId":"` + newOrderID() + `"}`)}, true},
+		{"OrderCancelled not JSON", consumer.Event{Type: events.TypeOrderCancelled, Payload: []byte(`nope`)}, true},
+		{"ignored type is not checked", consumer.Event{Type: events.TypeOrderConfirmed, Payload: []byte(`nope`)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := validate(tc.ev); (err != nil) != tc.wantErr {

@@ -8,6 +8,12 @@
 // which the repository drains with PullEvents and appends to the outbox in
 // the same transaction as the rows.
 //
+// The use cases the order events trigger, ChargeOrder (once per order) and
+// RefundOrder, run on a Ledger: the storage of one transaction, which the
+// storage adapter implements. They lock the account before the payment, so
+// concurrent use cases never deadlock. Times are kept in UTC to the
+// microsecond, what PostgreSQL stores, so an event carries its row's time.
+//
 // Invalid input comes back as a *validation.Error (libs/validation) naming
 // every invalid field. The package imports only the standard library, the
 // event contracts and libs/validation.

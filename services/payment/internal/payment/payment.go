@@ -57,8 +57,13 @@ func NewAccount(customerID string, balanceCents int64, now time.Time) (*Account,
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	now = instant(now)
 	return &Account{CustomerID: customerID, BalanceCents: balanceCents, CreatedAt: now, UpdatedAt: now}, nil
 }
+
+// instant is how the domain keeps time: UTC, to the microsecond, which is
+// what PostgreSQL stores, so an event carries the time its row holds.
+func instant(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func checkBalance(v *validation.Error, cents int64) {
 	switch {
@@ -138,6 +143,7 @@ func Charge(id string, order Order, acct *Account, now time.Time) (*Payment, err
 	if acct != nil && acct.CustomerID != order.CustomerID {
 		return nil, fmt.Errorf("charge order %s of customer %s to the account of %s: %w", order.ID, order.CustomerID, acct.CustomerID, ErrConflict)
 	}
+	now = instant(now)
 	p := &Payment{
 		ID: id, OrderID: order.ID, CustomerID: order.CustomerID, AmountCents: order.TotalCents,
 		Currency: order.Currency, CreatedAt: now, UpdatedAt: now,
@@ -182,6 +188,7 @@ func (p *Payment) Refund(acct *Account, now time.Time) (bool, error) {
 	if acct.BalanceCents > math.MaxInt64-p.AmountCents {
 		return false, fmt.Errorf("refund payment %s: balance of customer %s would overflow: %w", p.ID, p.CustomerID, ErrConflict)
 	}
+	now = instant(now)
 	acct.BalanceCents += p.AmountCents
 	acct.UpdatedAt = now
 	p.Status = StatusRefunded

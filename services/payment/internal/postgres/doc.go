@@ -2,9 +2,9 @@
 // PostgreSQL and appends the events a payment records to the outbox in the
 // same transaction.
 //
-// Methods taking a pgx.Tx run inside the caller's transaction (the event
-// consumer's, which also holds the inbox claim); the others use the pool.
-// LockAccount takes the account row lock (SELECT ... FOR UPDATE) that
+// Repository.Ledger(tx) is the domain's payment.Ledger on the caller's
+// transaction (the event consumer's, which also holds the inbox claim);
+// Repository's own methods use the pool. LockAccount takes the account row lock (SELECT ... FOR UPDATE) that
 // serialises every balance change of one customer; payments.order_id is
 // UNIQUE, and a violation comes back as payment.ErrConflict.
 package postgres

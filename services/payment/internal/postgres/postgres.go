@@ -61,10 +61,19 @@ func (r *Repository) Account(ctx context.Context, customerID string) (*payment.A
 	return account(ctx, r.pool, selectAccount, customerID)
 }
 
+// Ledger returns the domain's storage bound to tx: every call runs in tx.
+func (r *Repository) Ledger(tx pgx.Tx) payment.Ledger { return ledger{tx: tx, outbox: r.outbox} }
+
+// ledger implements payment.Ledger on one transaction.
+type ledger struct {
+	tx     pgx.Tx
+	outbox *outbox.Writer
+}
+
 // LockAccount returns the account of customerID locked for update until
-// tx ends, or payment.ErrNotFound.
-func (r *Repository) LockAccount(ctx context.Context, tx pgx.Tx, customerID string) (*payment.Account, error) {
-	return account(ctx, tx, selectAccount+` FOR UPDATE`, customerID)
+// the transaction ends, or payment.ErrNotFound.
+func (l ledger) LockAccount(ctx context.Context, customerID string) (*payment.Account, error) {
+	return account(ctx, l.tx, selectAccount+` FOR UPDATE`, customerID)
 }
 
 type querier interface {
@@ -98,8 +107,8 @@ func scanAccount(row pgx.CollectableRow) (*payment.Account, error) {
 const updateAccount = `UPDATE accounts SET balance_cents = $2, updated_at = $3 WHERE customer_id = $1`
 
 // SaveAccount writes the balance of a (locked) account.
-func (r *Repository) SaveAccount(ctx context.Context, tx pgx.Tx, a *payment.Account) error {
-	tag, err := tx.Exec(ctx, updateAccount, a.CustomerID, a.BalanceCents, a.UpdatedAt)
+func (l ledger) SaveAccount(ctx context.Context, a *payment.Account) error {
+	tag, err := l.tx.Exec(ctx, updateAccount, a.CustomerID, a.BalanceCents, a.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("save account %s: %w", a.CustomerID, err)
 	}
@@ -114,13 +123,13 @@ const paymentColumns = `id::text, order_id::text, customer_id, amount_cents, cur
 const selectPaymentByOrder = `SELECT ` + paymentColumns + ` FROM payments WHERE order_id = $1`
 
 // PaymentByOrder returns the payment of orderID, or payment.ErrNotFound.
-// With lock, the row stays locked for update until tx ends.
-func (r *Repository) PaymentByOrder(ctx context.Context, tx pgx.Tx, orderID string, lock bool) (*payment.Payment, error) {
+// With lock, the row stays locked for update until the transaction ends.
+func (l ledger) PaymentByOrder(ctx context.Context, orderID string, lock bool) (*payment.Payment, error) {
 	sql := selectPaymentByOrder
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	rows, err := tx.Query(ctx, sql, orderID)
+	rows, err := l.tx.Query(ctx, sql, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("payment of order %s: %w", orderID, err)
 	}
@@ -167,17 +176,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at`
 
 // SavePayment writes p (inserting it or updating its status) and appends
-// the events it recorded to the outbox, all through tx. A second payment
-// for the same order is payment.ErrConflict.
-func (r *Repository) SavePayment(ctx context.Context, tx pgx.Tx, p *payment.Payment) error {
-	_, err := tx.Exec(ctx, upsertPayment, p.ID, p.OrderID, p.CustomerID, p.AmountCents, p.Currency, string(p.Status), p.Reason, p.CreatedAt, p.UpdatedAt)
+// the events it recorded to the outbox, all in the transaction. A second
+// payment for the same order is payment.ErrConflict.
+func (l ledger) SavePayment(ctx context.Context, p *payment.Payment) error {
+	_, err := l.tx.Exec(ctx, upsertPayment, p.ID, p.OrderID, p.CustomerID, p.AmountCents, p.Currency, string(p.Status), p.Reason, p.CreatedAt, p.UpdatedAt)
 	if err != nil {
 		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation {
 			return fmt.Errorf("save payment of order %s: %w: %w", p.OrderID, payment.ErrConflict, err)
 		}
 		return fmt.Errorf("save payment of order %s: %w", p.OrderID, err)
 	}
-	return outbox.AppendTyped(ctx, tx, r.outbox, p.UpdatedAt, p.PullEvents()...)
+	return outbox.AppendTyped(ctx, l.tx, l.outbox, p.UpdatedAt, p.PullEvents()...)
 }
 
 const uniqueViolation = "23505"

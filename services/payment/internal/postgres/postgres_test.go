@@ -10,7 +10,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/schemas"
-	saga "github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/postgres"
 	"github.com/outboxcdc/outboxcdc/services/payment/migrations"
@@ -71,7 +71,7 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 	}
 
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		acct, err := repo.LockAccount(ctx, tx, "cust-1")
+		acct, err := repo.Ledger(tx).LockAccount(ctx, "cust-1")
 		if err != nil {
 			return err
 		}
@@ -79,10 +79,10 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := repo.SaveAccount(ctx, tx, acct); err != nil {
+		if err := repo.Ledger(tx).SaveAccount(ctx, acct); err != nil {
 			return err
 		}
-		return repo.SavePayment(ctx, tx, p)
+		return repo.Ledger(tx).SavePayment(ctx, p)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT type, aggregatetype, aggregateid, payload FROM outbox`).Scan(&typ, &aggType, &aggID, &payload); err != nil {
 		t.Fatal(err)
 	}
-	if typ != saga.TypePaymentCaptured || aggType != saga.AggregatePayment || aggID != orderID {
+	if typ != events.TypePaymentCaptured || aggType != events.AggregatePayment || aggID != orderID {
 		t.Fatalf("outbox row = %s %s %s", typ, aggType, aggID)
 	}
 	if err := schemas.Validate(typ, payload); err != nil {
@@ -114,7 +114,7 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return repo.SavePayment(ctx, tx, p)
+		return repo.Ledger(tx).SavePayment(ctx, p)
 	})
 	if !errors.Is(err, payment.ErrConflict) {
 		t.Fatalf("second payment for the order: err = %v, want ErrConflict", err)
@@ -134,7 +134,7 @@ func TestSavePaymentRejectsAPayloadThatBreaksItsSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.SavePayment(ctx, tx, p) })
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.Ledger(tx).SavePayment(ctx, p) })
 	if !errors.Is(err, outbox.ErrInvalidEvent) || !errors.Is(err, schemas.ErrInvalid) {
 		t.Fatalf("err = %v, want an invalid event", err)
 	}
@@ -148,7 +148,7 @@ func TestDeleteAfterInsertKeepsOutboxEmpty(t *testing.T) {
 	repo := postgres.New(pool, postgres.Options{DeleteAfterInsert: true})
 	ctx := t.Context()
 	p, _ := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1}, nil, now)
-	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.SavePayment(ctx, tx, p) }); err != nil {
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.Ledger(tx).SavePayment(ctx, p) }); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM payments WHERE status = 'FAILED'`); n != 1 {
