@@ -112,7 +112,7 @@ func (a *api) place(c echo.Context) error {
 	}
 	s, created, err := a.store.Place(c.Request().Context(), o, key, fingerprint)
 	if err != nil {
-		return mapError(err)
+		return httpError(err)
 	}
 	if !created {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
@@ -180,7 +180,7 @@ func idempotencyKey(h http.Header, invalid *validation.Error) string {
 func (a *api) get(c echo.Context) error {
 	s, err := a.store.Get(c.Request().Context(), c.Param("id"))
 	if err != nil {
-		return mapError(err)
+		return httpError(err)
 	}
 	return c.JSON(http.StatusOK, toResponse(s))
 }
@@ -221,10 +221,10 @@ func (a *api) list(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// mapError turns the order's sentinel errors into HTTP errors; anything
+// httpError turns the order's sentinel errors into HTTP errors; anything
 // else stays as it is for the shared error handler (a *validation.Error
 // becomes a 422, the rest a 500).
-func mapError(err error) error {
+func httpError(err error) error {
 	switch {
 	case errors.Is(err, order.ErrNotFound):
 		return httpserver.NewError(http.StatusNotFound, "not_found", "order not found")

@@ -74,7 +74,7 @@ func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint
 		}
 		created = true
 		s = o.Snapshot()
-		return r.Save(ctx, tx, o)
+		return r.Book(tx).Save(ctx, o)
 	})
 	if err != nil {
 		return order.Snapshot{}, false, fmt.Errorf("place order: %w", err)
@@ -97,10 +97,19 @@ func (r *Repository) Get(ctx context.Context, id string) (order.Snapshot, error)
 	return s, nil
 }
 
-// Lock loads the order with id for change, locking its row until tx ends;
-// order.ErrNotFound when there is none.
-func (r *Repository) Lock(ctx context.Context, tx pgx.Tx, id string) (*order.Order, error) {
-	s, err := load(ctx, tx, id, true)
+// Book returns the domain's storage bound to tx: every call runs in tx.
+func (r *Repository) Book(tx pgx.Tx) order.Book { return book{tx: tx, outbox: r.outbox} }
+
+// book implements order.Book on one transaction.
+type book struct {
+	tx     pgx.Tx
+	outbox *outbox.Writer
+}
+
+// Lock loads the order with id for change, locking its row until the
+// transaction ends; order.ErrNotFound when there is none.
+func (b book) Lock(ctx context.Context, id string) (*order.Order, error) {
+	s, err := load(ctx, b.tx, id, true)
 	if err != nil {
 		return nil, fmt.Errorf("lock order: %w", err)
 	}
@@ -127,10 +136,11 @@ FROM unnest($2::int[], $3::text[], $4::text[], $5::uuid[], $6::timestamptz[])
   AS h(seq, status, event_type, event_id, occurred_at)`
 
 // Save writes o's state, the history entries it added and the events it
-// recorded, all through tx. A new order (version 0) is inserted; a loaded
-// one is updated only if nobody saved it since it was loaded, otherwise
-// Save returns order.ErrConflict.
-func (r *Repository) Save(ctx context.Context, tx pgx.Tx, o *order.Order) error {
+// recorded, all in the transaction. A new order (version 0) is inserted; a
+// loaded one is updated only if nobody saved it since it was loaded,
+// otherwise Save returns order.ErrConflict.
+func (b book) Save(ctx context.Context, o *order.Order) error {
+	tx := b.tx
 	s := o.Snapshot()
 	var reason *string
 	if s.CancellationReason != "" {
@@ -169,7 +179,7 @@ func (r *Repository) Save(ctx context.Context, tx pgx.Tx, o *order.Order) error 
 			return fmt.Errorf("insert order history: %w", err)
 		}
 	}
-	return outbox.AppendTyped(ctx, tx, r.outbox, s.UpdatedAt, o.PullEvents()...)
+	return outbox.AppendTyped(ctx, tx, b.outbox, s.UpdatedAt, o.PullEvents()...)
 }
 
 const listOrders = `SELECT id FROM orders

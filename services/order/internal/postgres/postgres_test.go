@@ -79,7 +79,7 @@ func TestSaveDetectsConcurrentChange(t *testing.T) {
 	a.ApplyPaymentCaptured(order.Cause{EventType: events.TypePaymentCaptured, EventID: newEventID()}, time.Now())
 	b.ApplyInventoryReserved(order.Cause{EventType: events.TypeInventoryReserved, EventID: newEventID()}, time.Now())
 	save := func(o *order.Order) error {
-		return pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error { return repo.Save(t.Context(), tx, o) })
+		return pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error { return repo.Book(tx).Save(t.Context(), o) })
 	}
 	if err := save(a); err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestSaveRejectsEventBreakingItsSchema(t *testing.T) {
 	stored.CustomerID = ""
 	o := order.Restore(stored)
 	o.ApplyPaymentFailed(order.Cause{EventType: events.TypePaymentFailed, EventID: newEventID()}, "declined", time.Now())
-	err = pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error { return repo.Save(t.Context(), tx, o) })
+	err = pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error { return repo.Book(tx).Save(t.Context(), o) })
 	if !errors.Is(err, outbox.ErrInvalidEvent) {
 		t.Fatalf("Save = %v, want outbox.ErrInvalidEvent", err)
 	}
@@ -159,7 +159,7 @@ func TestLockUnknownOrder(t *testing.T) {
 	repo, pool := setup(t, postgres.Options{})
 	for _, id := range []string{newID(), "nope", ""} {
 		err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
-			_, err := repo.Lock(t.Context(), tx, id)
+			_, err := repo.Book(tx).Lock(t.Context(), id)
 			return err
 		})
 		if !errors.Is(err, order.ErrNotFound) {
