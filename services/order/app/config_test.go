@@ -12,6 +12,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/services/order/app"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/ordertest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
@@ -39,7 +40,7 @@ func TestConfigFromEnv(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	e.place(sampleOrder)
+	e.Place(ordertest.SampleOrder)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if err := e.app.Shutdown(ctx); err != nil {
@@ -48,7 +49,7 @@ func TestShutdown(t *testing.T) {
 	if err := e.app.Shutdown(ctx); err != nil {
 		t.Fatalf("second Shutdown: %v", err)
 	}
-	if _, err := e.try(http.MethodGet, "/healthz", nil, nil); err == nil {
+	if _, err := e.Try(http.MethodGet, "/healthz", nil, nil); err == nil {
 		t.Fatal("HTTP still answers after Shutdown")
 	}
 	select {

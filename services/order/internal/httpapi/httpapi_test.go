@@ -1,33 +1,57 @@
-package app_test
+package httpapi_test
 
 import (
 	"encoding/json"
-	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/httpapi"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/ordertest"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/postgres"
+	"github.com/outboxcdc/outboxcdc/services/order/migrations"
+	"github.com/outboxcdc/outboxcdc/testkit/apitest"
+	"github.com/outboxcdc/outboxcdc/testkit/migrationtest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// start serves the HTTP adapter alone, on the real storage adapter over a
+// fresh migrated database, with the service's body limit; outbox rows are
+// kept so tests can read them.
+func start(t *testing.T) *ordertest.Env {
+	t.Helper()
+	pool := migrationtest.Pool(t, migrations.FS)
+	repo := postgres.New(pool, postgres.Options{})
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	url := apitest.Server(t, httpserver.Config{BodyLimit: "64K", Logger: log},
+		func(e *echo.Echo) { httpapi.Register(e, repo, log) })
+	return ordertest.New(t, url, pool)
+}
 
 func TestPlaceOrder(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 
-	r := e.do(http.MethodPost, "/orders", []byte(sampleOrder), nil)
-	if r.status != http.StatusCreated {
-		t.Fatalf("POST /orders = %d %s", r.status, r.body)
+	r := e.Do(http.MethodPost, "/orders", []byte(ordertest.SampleOrder), nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("POST /orders = %d %s", r.Status, r.Body)
 	}
-	var o orderJSON
-	r.decode(t, &o)
+	var o ordertest.Order
+	r.Decode(t, &o)
 	id, err := uuid.Parse(o.ID)
 	if err != nil || id.Version() != 7 {
 		t.Fatalf("order id %q is not a UUIDv7 (%v)", o.ID, err)
 	}
-	if got := r.header.Get("Location"); got != "/orders/"+o.ID {
+	if got := r.Header.Get("Location"); got != "/orders/"+o.ID {
 		t.Errorf("Location = %q", got)
 	}
 	if o.Status != "PENDING" || o.TotalCents != 2899 || o.Currency != "EUR" || o.CustomerID != "cust-42" ||
@@ -39,12 +63,12 @@ func TestPlaceOrder(t *testing.T) {
 	}
 
 	// GET returns what POST answered, read back from the database.
-	got := e.get(o.ID)
-	if a, b := must(json.Marshal(got)), must(json.Marshal(o)); string(a) != string(b) {
+	got := e.Get(o.ID)
+	if a, b := ordertest.Must(json.Marshal(got)), ordertest.Must(json.Marshal(o)); string(a) != string(b) {
 		t.Fatalf("GET differs from POST:\n got %s\nwant %s", a, b)
 	}
 
-	rows := e.outbox(o.ID)
+	rows := e.Outbox(o.ID)
 	if len(rows) != 1 {
 		t.Fatalf("outbox rows = %+v, want one OrderCreated", rows)
 	}
@@ -62,7 +86,7 @@ func TestPlaceOrder(t *testing.T) {
 	if created.OrderID != o.ID || created.TotalCents != 2899 || len(created.Items) != 2 || created.Items[0].Quantity != 2 {
 		t.Fatalf("OrderCreated payload = %s", row.Payload)
 	}
-	if n := e.count("order_items", "order_id = $1", o.ID); n != 2 {
+	if n := e.Count("order_items", "order_id = $1", o.ID); n != 2 {
 		t.Errorf("order_items rows = %d, want 2", n)
 	}
 }
@@ -85,7 +109,7 @@ func TestPlaceOrderRejectsBadInput(t *testing.T) {
 		{"malformed JSON", `{"customerId":`, nil, 400, "malformed_json", ""},
 		{"not JSON", `hello`, nil, 400, "malformed_json", ""},
 		{"empty body", ``, nil, 400, "malformed_json", ""},
-		{"two values", sampleOrder + sampleOrder, nil, 400, "malformed_json", ""},
+		{"two values", ordertest.SampleOrder + ordertest.SampleOrder, nil, 400, "malformed_json", ""},
 		{"array body", `[]`, nil, 400, "wrong_type", ""},
 		{"quantity as string", `{"customerId":"c","currency":"EUR","items":[{"sku":"S","quantity":"2","unitPriceCents":1}]}`, nil, 400, "wrong_type", "items.quantity"},
 		{"quantity fractional", `{"customerId":"c","currency":"EUR","items":[{"sku":"S","quantity":1.5,"unitPriceCents":1}]}`, nil, 400, "wrong_type", "items.quantity"},
@@ -105,29 +129,29 @@ func TestPlaceOrderRejectsBadInput(t *testing.T) {
 		{"too many items", manyItems, nil, 422, "validation_failed", "items"},
 		{"bad currency", `{"customerId":"c","currency":"euro","items":[{"sku":"S","quantity":1,"unitPriceCents":1}]}`, nil, 422, "validation_failed", "currency"},
 		{"customer too long", `{"customerId":"` + strings.Repeat("c", 101) + `","currency":"EUR","items":[{"sku":"S","quantity":1,"unitPriceCents":1}]}`, nil, 422, "validation_failed", "customerId"},
-		{"bad idempotency key", sampleOrder, map[string]string{"Idempotency-Key": "has space"}, 422, "validation_failed", "Idempotency-Key"},
+		{"bad idempotency key", ordertest.SampleOrder, map[string]string{"Idempotency-Key": "has space"}, 422, "validation_failed", "Idempotency-Key"},
 		{"oversize body", big, nil, 413, "payload_too_large", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := e.in(t)
-			r := e.do(http.MethodPost, "/orders", []byte(tt.body), tt.header)
-			if r.status != tt.status {
-				t.Fatalf("status = %d %s, want %d", r.status, r.body, tt.status)
+			e := e.In(t)
+			r := e.Do(http.MethodPost, "/orders", []byte(tt.body), tt.header)
+			if r.Status != tt.status {
+				t.Fatalf("status = %d %s, want %d", r.Status, r.Body, tt.status)
 			}
-			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Errorf("Content-Type = %q", ct)
 			}
-			var ae apiError
-			r.decode(t, &ae)
+			var ae ordertest.APIError
+			r.Decode(t, &ae)
 			if ae.Error.Code != tt.code || ae.Error.Message == "" {
 				t.Fatalf("error = %+v, want code %s", ae.Error, tt.code)
 			}
-			if tt.fields != "" && fieldsOf(ae) != tt.fields {
-				t.Fatalf("detail fields = %q, want %q (%s)", fieldsOf(ae), tt.fields, r.body)
+			if tt.fields != "" && ordertest.FieldsOf(ae) != tt.fields {
+				t.Fatalf("detail fields = %q, want %q (%s)", ordertest.FieldsOf(ae), tt.fields, r.Body)
 			}
 			for _, table := range []string{"orders", "order_items", "order_history", "idempotency_keys", "outbox"} {
-				if n := e.count(table, ""); n != 0 {
+				if n := e.Count(table, ""); n != 0 {
 					t.Fatalf("%s has %d rows after a rejected request", table, n)
 				}
 			}
@@ -138,22 +162,22 @@ func TestPlaceOrderRejectsBadInput(t *testing.T) {
 func TestGetOrderNotFound(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	placed := e.place(sampleOrder)
+	placed := e.Place(ordertest.SampleOrder)
 	for _, id := range []string{
 		uuid.Must(uuid.NewV7()).String(),
 		"not-a-uuid",
 		strings.ReplaceAll(placed.ID, "-", ""), // not the canonical form
 		"'; DROP TABLE orders; --",
 	} {
-		r := e.do(http.MethodGet, "/orders/"+strings.ReplaceAll(id, " ", "%20"), nil, nil)
-		var ae apiError
-		r.decode(t, &ae)
-		if r.status != http.StatusNotFound || ae.Error.Code != "not_found" {
-			t.Errorf("GET /orders/%s = %d %s, want 404 not_found", id, r.status, r.body)
+		r := e.Do(http.MethodGet, "/orders/"+strings.ReplaceAll(id, " ", "%20"), nil, nil)
+		var ae ordertest.APIError
+		r.Decode(t, &ae)
+		if r.Status != http.StatusNotFound || ae.Error.Code != "not_found" {
+			t.Errorf("GET /orders/%s = %d %s, want 404 not_found", id, r.Status, r.Body)
 		}
 	}
 	// Upper-case hex is still the same UUID.
-	if got := e.get(strings.ToUpper(placed.ID)); got.ID != placed.ID {
+	if got := e.Get(strings.ToUpper(placed.ID)); got.ID != placed.ID {
 		t.Errorf("upper-case id gave %s", got.ID)
 	}
 }
@@ -163,23 +187,23 @@ func TestListOrders(t *testing.T) {
 	e := start(t)
 	var ann []string
 	for range 3 {
-		ann = append(ann, e.place(strings.Replace(sampleOrder, "cust-42", "ann", 1)).ID)
+		ann = append(ann, e.Place(strings.Replace(ordertest.SampleOrder, "cust-42", "ann", 1)).ID)
 	}
-	bob := e.place(strings.Replace(sampleOrder, "cust-42", "bob", 1))
+	bob := e.Place(strings.Replace(ordertest.SampleOrder, "cust-42", "bob", 1))
 
-	list := func(query string) []orderJSON {
+	list := func(query string) []ordertest.Order {
 		t.Helper()
-		r := e.do(http.MethodGet, "/orders"+query, nil, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("GET /orders%s = %d %s", query, r.status, r.body)
+		r := e.Do(http.MethodGet, "/orders"+query, nil, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET /orders%s = %d %s", query, r.Status, r.Body)
 		}
 		var out struct {
-			Orders []orderJSON `json:"orders"`
+			Orders []ordertest.Order `json:"orders"`
 		}
-		r.decode(t, &out)
+		r.Decode(t, &out)
 		return out.Orders
 	}
-	ids := func(os []orderJSON) string {
+	ids := func(os []ordertest.Order) string {
 		var s []string
 		for _, o := range os {
 			s = append(s, o.ID)
@@ -218,11 +242,11 @@ func TestListOrders(t *testing.T) {
 		{"?limit=-1", 422, "limit"},
 		{"?limit=ten", 400, "limit"},
 	} {
-		r := e.do(http.MethodGet, "/orders"+tt.query, nil, nil)
-		var ae apiError
-		r.decode(t, &ae)
-		if r.status != tt.status || fieldsOf(ae) != tt.field {
-			t.Errorf("GET /orders%s = %d %s, want %d on %s", tt.query, r.status, r.body, tt.status, tt.field)
+		r := e.Do(http.MethodGet, "/orders"+tt.query, nil, nil)
+		var ae ordertest.APIError
+		r.Decode(t, &ae)
+		if r.Status != tt.status || ordertest.FieldsOf(ae) != tt.field {
+			t.Errorf("GET /orders%s = %d %s, want %d on %s", tt.query, r.Status, r.Body, tt.status, tt.field)
 		}
 	}
 	if got := list("?limit=500"); len(got) != 4 {
@@ -235,61 +259,61 @@ func TestIdempotencyKey(t *testing.T) {
 	e := start(t)
 	key := map[string]string{"Idempotency-Key": "checkout-7f3a"}
 
-	first := e.do(http.MethodPost, "/orders", []byte(sampleOrder), key)
-	if first.status != http.StatusCreated {
-		t.Fatalf("first POST = %d %s", first.status, first.body)
+	first := e.Do(http.MethodPost, "/orders", []byte(ordertest.SampleOrder), key)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("first POST = %d %s", first.Status, first.Body)
 	}
-	var created orderJSON
-	first.decode(t, &created)
+	var created ordertest.Order
+	first.Decode(t, &created)
 
 	t.Run("replay returns the original order", func(t *testing.T) {
-		e := e.in(t)
+		e := e.In(t)
 		// Same content, spelled differently.
-		again := strings.ReplaceAll(sampleOrder, "\n", " ")
-		r := e.do(http.MethodPost, "/orders", []byte(again), key)
-		if r.status != http.StatusOK {
-			t.Fatalf("replay = %d %s, want 200", r.status, r.body)
+		again := strings.ReplaceAll(ordertest.SampleOrder, "\n", " ")
+		r := e.Do(http.MethodPost, "/orders", []byte(again), key)
+		if r.Status != http.StatusOK {
+			t.Fatalf("replay = %d %s, want 200", r.Status, r.Body)
 		}
-		var o orderJSON
-		r.decode(t, &o)
+		var o ordertest.Order
+		r.Decode(t, &o)
 		if o.ID != created.ID || o.TotalCents != created.TotalCents {
 			t.Fatalf("replay returned %+v, want order %s", o, created.ID)
 		}
-		if r.header.Get("Idempotent-Replayed") != "true" {
+		if r.Header.Get("Idempotent-Replayed") != "true" {
 			t.Errorf("Idempotent-Replayed header missing")
 		}
-		if n := e.count("orders", ""); n != 1 {
+		if n := e.Count("orders", ""); n != 1 {
 			t.Fatalf("orders = %d after a replay, want 1", n)
 		}
-		if n := e.count("outbox", ""); n != 1 {
+		if n := e.Count("outbox", ""); n != 1 {
 			t.Fatalf("outbox rows = %d after a replay, want 1", n)
 		}
 	})
 
 	t.Run("different body conflicts", func(t *testing.T) {
-		e := e.in(t)
-		other := strings.Replace(sampleOrder, `"quantity":2`, `"quantity":3`, 1)
-		r := e.do(http.MethodPost, "/orders", []byte(other), key)
-		var ae apiError
-		r.decode(t, &ae)
-		if r.status != http.StatusConflict || ae.Error.Code != "idempotency_key_reused" {
-			t.Fatalf("reuse = %d %s, want 409 idempotency_key_reused", r.status, r.body)
+		e := e.In(t)
+		other := strings.Replace(ordertest.SampleOrder, `"quantity":2`, `"quantity":3`, 1)
+		r := e.Do(http.MethodPost, "/orders", []byte(other), key)
+		var ae ordertest.APIError
+		r.Decode(t, &ae)
+		if r.Status != http.StatusConflict || ae.Error.Code != "idempotency_key_reused" {
+			t.Fatalf("reuse = %d %s, want 409 idempotency_key_reused", r.Status, r.Body)
 		}
-		if n := e.count("orders", ""); n != 1 {
+		if n := e.Count("orders", ""); n != 1 {
 			t.Fatalf("orders = %d after a conflict, want 1", n)
 		}
 	})
 
 	t.Run("concurrent duplicates create one order", func(t *testing.T) {
-		e := e.in(t)
+		e := e.In(t)
 		const n = 8
 		key := map[string]string{"Idempotency-Key": "concurrent-" + uuid.NewString()}
-		body := strings.Replace(sampleOrder, "cust-42", "racer", 1)
+		body := strings.Replace(ordertest.SampleOrder, "cust-42", "racer", 1)
 		var wg sync.WaitGroup
-		results := make([]response, n)
+		results := make([]ordertest.Response, n)
 		errs := make([]error, n)
 		for i := range n {
-			wg.Go(func() { results[i], errs[i] = e.try(http.MethodPost, "/orders", []byte(body), key) })
+			wg.Go(func() { results[i], errs[i] = e.Try(http.MethodPost, "/orders", []byte(body), key) })
 		}
 		wg.Wait()
 		ids := map[string]bool{}
@@ -298,45 +322,22 @@ func TestIdempotencyKey(t *testing.T) {
 			if errs[i] != nil {
 				t.Fatal(errs[i])
 			}
-			switch r.status {
+			switch r.Status {
 			case http.StatusCreated:
 				createdCount++
 			case http.StatusOK:
 			default:
-				t.Fatalf("concurrent POST = %d %s", r.status, r.body)
+				t.Fatalf("concurrent POST = %d %s", r.Status, r.Body)
 			}
-			var o orderJSON
-			r.decode(t, &o)
+			var o ordertest.Order
+			r.Decode(t, &o)
 			ids[o.ID] = true
 		}
 		if createdCount != 1 || len(ids) != 1 {
 			t.Fatalf("%d created, %d distinct ids; want 1 and 1", createdCount, len(ids))
 		}
-		if got := e.count("orders", "customer_id = 'racer'"); got != 1 {
+		if got := e.Count("orders", "customer_id = 'racer'"); got != 1 {
 			t.Fatalf("racer has %d orders, want 1", got)
 		}
-	})
-}
-
-func TestHealth(t *testing.T) {
-	t.Parallel()
-	e := start(t)
-	if r := e.do(http.MethodGet, "/healthz", nil, nil); r.status != http.StatusOK {
-		t.Fatalf("healthz = %d %s", r.status, r.body)
-	}
-	// Ready once the consumer has joined its group.
-	eventually(t, "readyz answers 200", func() (bool, string) {
-		r := e.do(http.MethodGet, "/readyz", nil, nil)
-		if r.status != http.StatusOK {
-			return false, fmt.Sprintf("%d %s", r.status, r.body)
-		}
-		var body struct {
-			Checks map[string]string `json:"checks"`
-		}
-		r.decode(t, &body)
-		if body.Checks["database"] != "ok" || body.Checks["broker"] != "ok" {
-			t.Fatalf("readyz = %s", r.body)
-		}
-		return true, ""
 	})
 }

@@ -10,23 +10,24 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/order/internal/ordertest"
 	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
 
 // The payloads the payment and inventory services emit for an order.
 
-func paymentCaptured(o orderJSON) events.PaymentCaptured {
+func paymentCaptured(o ordertest.Order) events.PaymentCaptured {
 	return events.PaymentCaptured{PaymentID: uuid.NewString(), OrderID: o.ID, CustomerID: o.CustomerID,
 		AmountCents: o.TotalCents, Currency: o.Currency, CapturedAt: time.Now().UTC()}
 }
 
-func paymentFailed(o orderJSON, reason string) events.PaymentFailed {
+func paymentFailed(o ordertest.Order, reason string) events.PaymentFailed {
 	return events.PaymentFailed{OrderID: o.ID, CustomerID: o.CustomerID, AmountCents: o.TotalCents,
 		Currency: o.Currency, Reason: reason, FailedAt: time.Now().UTC()}
 }
 
-func inventoryReserved(o orderJSON) events.InventoryReserved {
+func inventoryReserved(o ordertest.Order) events.InventoryReserved {
 	items := make([]events.StockItem, len(o.Items))
 	for i, it := range o.Items {
 		items[i] = events.StockItem{SKU: it.SKU, Quantity: it.Quantity}
@@ -34,21 +35,21 @@ func inventoryReserved(o orderJSON) events.InventoryReserved {
 	return events.InventoryReserved{OrderID: o.ID, Items: items, ReservedAt: time.Now().UTC()}
 }
 
-func inventoryRejected(o orderJSON, reason string) events.InventoryRejected {
+func inventoryRejected(o ordertest.Order, reason string) events.InventoryRejected {
 	return events.InventoryRejected{OrderID: o.ID, Reason: reason,
 		Shortages:  []events.Shortage{{SKU: o.Items[0].SKU, Requested: o.Items[0].Quantity, Available: 0}},
 		RejectedAt: time.Now().UTC()}
 }
 
-func (e *env) capture(o orderJSON) string {
+func (e *env) capture(o ordertest.Order) string {
 	return e.emit(events.TopicPayment, events.TypePaymentCaptured, o.ID, paymentCaptured(o))
 }
 
-func (e *env) reserve(o orderJSON) string {
+func (e *env) reserve(o ordertest.Order) string {
 	return e.emit(events.TopicInventory, events.TypeInventoryReserved, o.ID, inventoryReserved(o))
 }
 
-func historyTypes(o orderJSON) []string {
+func historyTypes(o ordertest.Order) []string {
 	var out []string
 	for _, h := range o.History {
 		out = append(out, h.Status+"/"+h.EventType)
@@ -56,17 +57,20 @@ func historyTypes(o orderJSON) []string {
 	return out
 }
 
-// TestSaga runs every saga case against one service; each case uses its
-// own order, so they do not interfere.
-func TestSaga(t *testing.T) {
+// TestOrderReactsToPaymentAndInventory runs the order service alone and
+// produces the payment and inventory services' events to a real broker, as
+// their connectors would: every way the two answers can arrive, and what
+// the order becomes. Each case uses its own order, so they do not
+// interfere.
+func TestOrderReactsToPaymentAndInventory(t *testing.T) {
 	t.Parallel()
 	svc := start(t)
 
 	t.Run("both arrive in either order and confirm", func(t *testing.T) {
 		for _, tt := range []struct {
 			name    string
-			first   func(*env, orderJSON) string
-			second  func(*env, orderJSON) string
+			first   func(*env, ordertest.Order) string
+			second  func(*env, ordertest.Order) string
 			history []string
 		}{
 			{"payment first", (*env).capture, (*env).reserve,
@@ -76,14 +80,14 @@ func TestSaga(t *testing.T) {
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				e := svc.in(t)
-				o := e.place(sampleOrder)
+				o := e.Place(ordertest.SampleOrder)
 				firstID := tt.first(e, o)
-				e.waitOrder(o.ID, "first step recorded", func(o orderJSON) bool { return len(o.History) == 2 })
-				if got := e.get(o.ID); got.Status != "PENDING" {
+				e.waitOrder(o.ID, "first step recorded", func(o ordertest.Order) bool { return len(o.History) == 2 })
+				if got := e.Get(o.ID); got.Status != "PENDING" {
 					t.Fatalf("status after one success = %s, want PENDING", got.Status)
 				}
 				secondID := tt.second(e, o)
-				got := e.waitOrder(o.ID, "CONFIRMED", func(o orderJSON) bool { return o.Status == "CONFIRMED" })
+				got := e.waitOrder(o.ID, "CONFIRMED", func(o ordertest.Order) bool { return o.Status == "CONFIRMED" })
 				if !slices.Equal(historyTypes(got), tt.history) {
 					t.Fatalf("history = %v, want %v", historyTypes(got), tt.history)
 				}
@@ -93,7 +97,7 @@ func TestSaga(t *testing.T) {
 				if !got.PaymentCaptured || !got.InventoryReserved || got.CancellationReason != nil {
 					t.Errorf("confirmed order = %+v", got)
 				}
-				rows := e.outbox(o.ID)
+				rows := e.Outbox(o.ID)
 				if !slices.Equal(eventtest.Types(rows), []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
 					t.Fatalf("outbox = %v", eventtest.Types(rows))
 				}
@@ -114,23 +118,23 @@ func TestSaga(t *testing.T) {
 
 	cancels := []struct {
 		name   string
-		emit   func(*env, orderJSON) string
+		emit   func(*env, ordertest.Order) string
 		reason string
 		cause  string
 	}{
-		{"payment failure cancels", func(e *env, o orderJSON) string {
+		{"payment failure cancels", func(e *env, o ordertest.Order) string {
 			return e.emit(events.TopicPayment, events.TypePaymentFailed, o.ID, paymentFailed(o, "insufficient balance"))
 		}, "payment failed: insufficient balance", events.TypePaymentFailed},
-		{"inventory rejection cancels", func(e *env, o orderJSON) string {
+		{"inventory rejection cancels", func(e *env, o ordertest.Order) string {
 			return e.emit(events.TopicInventory, events.TypeInventoryRejected, o.ID, inventoryRejected(o, "out of stock: SKU-1"))
 		}, "inventory rejected: out of stock: SKU-1", events.TypeInventoryRejected},
 	}
 	for _, tt := range cancels {
 		t.Run(tt.name, func(t *testing.T) {
 			e := svc.in(t)
-			o := e.place(sampleOrder)
+			o := e.Place(ordertest.SampleOrder)
 			id := tt.emit(e, o)
-			got := e.waitOrder(o.ID, "CANCELLED", func(o orderJSON) bool { return o.Status == "CANCELLED" })
+			got := e.waitOrder(o.ID, "CANCELLED", func(o ordertest.Order) bool { return o.Status == "CANCELLED" })
 			if got.CancellationReason == nil || *got.CancellationReason != tt.reason {
 				t.Fatalf("cancellation reason = %v, want %q", got.CancellationReason, tt.reason)
 			}
@@ -138,7 +142,7 @@ func TestSaga(t *testing.T) {
 			if len(got.History) != 2 || last.Status != "CANCELLED" || last.EventType != tt.cause || last.EventID != id {
 				t.Fatalf("history = %+v", got.History)
 			}
-			rows := e.outbox(o.ID)
+			rows := e.Outbox(o.ID)
 			if !slices.Equal(eventtest.Types(rows), []string{events.TypeOrderCreated, events.TypeOrderCancelled}) {
 				t.Fatalf("outbox = %v", eventtest.Types(rows))
 			}
@@ -154,27 +158,27 @@ func TestSaga(t *testing.T) {
 
 	t.Run("late event is ignored", func(t *testing.T) {
 		e := svc.in(t)
-		o := e.place(sampleOrder)
+		o := e.Place(ordertest.SampleOrder)
 		e.emit(events.TopicInventory, events.TypeInventoryRejected, o.ID, inventoryRejected(o, "out of stock: SKU-1"))
-		cancelled := e.waitOrder(o.ID, "CANCELLED", func(o orderJSON) bool { return o.Status == "CANCELLED" })
+		cancelled := e.waitOrder(o.ID, "CANCELLED", func(o ordertest.Order) bool { return o.Status == "CANCELLED" })
 
 		late := e.capture(o)
 		if outcome := e.waitInbox(late); outcome != "processed" {
 			t.Fatalf("late event outcome = %s, want processed", outcome)
 		}
-		got := e.get(o.ID)
+		got := e.Get(o.ID)
 		if got.Status != "CANCELLED" || got.PaymentCaptured || len(got.History) != len(cancelled.History) ||
 			!got.UpdatedAt.Equal(cancelled.UpdatedAt) {
 			t.Fatalf("late event changed the order: %+v", got)
 		}
-		if types := eventtest.Types(e.outbox(o.ID)); len(types) != 2 {
+		if types := eventtest.Types(e.Outbox(o.ID)); len(types) != 2 {
 			t.Fatalf("outbox after late event = %v, want OrderCreated and OrderCancelled only", types)
 		}
 	})
 
 	t.Run("duplicate PaymentCaptured gives one history entry", func(t *testing.T) {
 		e := svc.in(t)
-		o := e.place(sampleOrder)
+		o := e.Place(ordertest.SampleOrder)
 		payload := paymentCaptured(o)
 		id := uuid.Must(uuid.NewV7()).String()
 		// The same event delivered twice (a redelivery) ...
@@ -187,59 +191,59 @@ func TestSaga(t *testing.T) {
 		}
 		// The three records share a key, so a partition: all are handled
 		// once the last one is.
-		got := e.get(o.ID)
+		got := e.Get(o.ID)
 		want := []string{"PENDING/OrderCreated", "PENDING/PaymentCaptured"}
 		if !slices.Equal(historyTypes(got), want) || got.History[1].EventID != id {
 			t.Fatalf("history = %+v, want %v from event %s", got.History, want, id)
 		}
-		if n := e.count("inbox", "event_id = $1", id); n != 1 {
+		if n := e.Count("inbox", "event_id = $1", id); n != 1 {
 			t.Fatalf("inbox rows for the duplicated event = %d", n)
 		}
 
 		e.reserve(o)
-		got = e.waitOrder(o.ID, "CONFIRMED", func(o orderJSON) bool { return o.Status == "CONFIRMED" })
+		got = e.waitOrder(o.ID, "CONFIRMED", func(o ordertest.Order) bool { return o.Status == "CONFIRMED" })
 		if len(got.History) != 3 {
 			t.Fatalf("history = %v", historyTypes(got))
 		}
-		if types := eventtest.Types(e.outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
+		if types := eventtest.Types(e.Outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
 			t.Fatalf("outbox = %v, want one OrderConfirmed", types)
 		}
 	})
 
 	t.Run("event for an unknown order is ignored", func(t *testing.T) {
 		e := svc.in(t)
-		ghost := orderJSON{ID: uuid.Must(uuid.NewV7()).String(), CustomerID: "ghost", Currency: "EUR", TotalCents: 1}
+		ghost := ordertest.Order{ID: uuid.Must(uuid.NewV7()).String(), CustomerID: "ghost", Currency: "EUR", TotalCents: 1}
 		id := e.capture(ghost)
 		if outcome := e.waitInbox(id); outcome != "processed" {
 			t.Fatalf("outcome = %s, want processed (ignored, not dead-lettered)", outcome)
 		}
-		if n := e.count("orders", "id = $1", ghost.ID); n != 0 {
+		if n := e.Count("orders", "id = $1", ghost.ID); n != 0 {
 			t.Fatalf("an order appeared for an unknown id")
 		}
 	})
 
 	t.Run("payload breaking its schema is dead-lettered", func(t *testing.T) {
 		e := svc.in(t)
-		o := e.place(sampleOrder)
+		o := e.Place(ordertest.SampleOrder)
 		id := e.emit(events.TopicPayment, events.TypePaymentCaptured, o.ID, []byte(`{"orderId":"`+o.ID+`"}`))
 		if outcome := e.waitInbox(id); outcome != "dead_lettered" {
 			t.Fatalf("outcome = %s, want dead_lettered", outcome)
 		}
-		if got := e.get(o.ID); got.PaymentCaptured || len(got.History) != 1 {
+		if got := e.Get(o.ID); got.PaymentCaptured || len(got.History) != 1 {
 			t.Fatalf("invalid event changed the order: %+v", got)
 		}
 	})
 
 	t.Run("other event types are acknowledged and ignored", func(t *testing.T) {
 		e := svc.in(t)
-		o := e.place(sampleOrder)
+		o := e.Place(ordertest.SampleOrder)
 		id := e.emit(events.TopicPayment, events.TypePaymentRefunded, o.ID, events.PaymentRefunded{
 			PaymentID: uuid.NewString(), OrderID: o.ID, CustomerID: o.CustomerID, AmountCents: o.TotalCents,
 			Currency: o.Currency, RefundedAt: time.Now().UTC()})
 		if outcome := e.waitInbox(id); outcome != "processed" {
 			t.Fatalf("outcome = %s, want processed", outcome)
 		}
-		if got := e.get(o.ID); got.Status != "PENDING" || len(got.History) != 1 {
+		if got := e.Get(o.ID); got.Status != "PENDING" || len(got.History) != 1 {
 			t.Fatalf("PaymentRefunded changed the order: %+v", got)
 		}
 	})
@@ -249,25 +253,25 @@ func TestSaga(t *testing.T) {
 		// Payment and inventory events travel on different topics, so
 		// different partition workers apply them at the same time.
 		const n = 20
-		orders := make([]orderJSON, n)
+		orders := make([]ordertest.Order, n)
 		var recs []*kgo.Record
-		record := func(topic, typ string, o orderJSON, payload any) *kgo.Record {
-			return &kgo.Record{Topic: topic, Key: []byte(o.ID), Value: must(json.Marshal(payload)), Headers: []kgo.RecordHeader{
+		record := func(topic, typ string, o ordertest.Order, payload any) *kgo.Record {
+			return &kgo.Record{Topic: topic, Key: []byte(o.ID), Value: ordertest.Must(json.Marshal(payload)), Headers: []kgo.RecordHeader{
 				{Key: "id", Value: []byte(uuid.Must(uuid.NewV7()).String())}, {Key: "eventType", Value: []byte(typ)}}}
 		}
 		for i := range orders {
-			orders[i] = e.place(sampleOrder)
+			orders[i] = e.Place(ordertest.SampleOrder)
 			recs = append(recs,
 				record(events.TopicPayment, events.TypePaymentCaptured, orders[i], paymentCaptured(orders[i])),
 				record(events.TopicInventory, events.TypeInventoryReserved, orders[i], inventoryReserved(orders[i])))
 		}
 		kafkatest.Produce(t, e.broker, events.TopicPayment, recs...)
 		for _, o := range orders {
-			got := e.waitOrder(o.ID, "CONFIRMED", func(o orderJSON) bool { return o.Status == "CONFIRMED" })
+			got := e.waitOrder(o.ID, "CONFIRMED", func(o ordertest.Order) bool { return o.Status == "CONFIRMED" })
 			if len(got.History) != 3 {
 				t.Fatalf("order %s history = %v", o.ID, historyTypes(got))
 			}
-			if types := eventtest.Types(e.outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
+			if types := eventtest.Types(e.Outbox(o.ID)); !slices.Equal(types, []string{events.TypeOrderCreated, events.TypeOrderConfirmed}) {
 				t.Fatalf("order %s outbox = %v", o.ID, types)
 			}
 		}
@@ -275,12 +279,12 @@ func TestSaga(t *testing.T) {
 
 	t.Run("unknown SKU ends cancelled through inventory", func(t *testing.T) {
 		e := svc.in(t)
-		o := e.place(`{"customerId":"c","currency":"USD","items":[{"sku":"NO-SUCH-SKU","quantity":1,"unitPriceCents":100}]}`)
+		o := e.Place(`{"customerId":"c","currency":"USD","items":[{"sku":"NO-SUCH-SKU","quantity":1,"unitPriceCents":100}]}`)
 		if o.Status != "PENDING" {
 			t.Fatalf("order for an unknown SKU = %s, want PENDING", o.Status)
 		}
 		e.emit(events.TopicInventory, events.TypeInventoryRejected, o.ID, inventoryRejected(o, "unknown sku: NO-SUCH-SKU"))
-		got := e.waitOrder(o.ID, "CANCELLED", func(o orderJSON) bool { return o.Status == "CANCELLED" })
+		got := e.waitOrder(o.ID, "CANCELLED", func(o ordertest.Order) bool { return o.Status == "CANCELLED" })
 		if *got.CancellationReason != "inventory rejected: unknown sku: NO-SUCH-SKU" {
 			t.Fatalf("reason = %q", *got.CancellationReason)
 		}
