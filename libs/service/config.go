@@ -110,8 +110,9 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 	return cfg, nil
 }
 
-// withDefaults fills the zero fields Start cannot run without.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with its zero (or negative) durations, body limit
+// and retention set to their defaults, as Open, HTTP and Serve use them.
+func (c Config) WithDefaults() Config {
 	if c.HTTPBodyLimit == "" {
 		c.HTTPBodyLimit = DefaultHTTPBodyLimit
 	}

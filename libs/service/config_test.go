@@ -101,7 +101,7 @@ func TestWithDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.in.withDefaults(); !equal(got, tt.want) {
+			if got := tt.in.WithDefaults(); !equal(got, tt.want) {
 				t.Fatalf("withDefaults = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -23,6 +23,9 @@
 //     once the consumer runs and HTTP listens (Addr), and on error closes
 //     the pool and leaves nothing running. Their contexts bound start-up
 //     only.
+//   - Parts.Tasks run at start and then every Task.Every while the service
+//     runs; a failing task is logged and keeps its turn; Shutdown stops
+//     them before it closes the pool.
 //   - GET /healthz answers while HTTP runs; GET /readyz reports the checks
 //     "database" (a ping) and "broker" (the consumer has joined its group
 //     and a broker answers).

@@ -24,7 +24,7 @@ import (
 // its schema up to date with migrations, golang-migrate files at the root
 // of the FS. On error nothing is left open; the error starts with name.
 func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, log *slog.Logger) (*pgxpool.Pool, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	log.Info("starting "+name+" service", "http_addr", cfg.HTTPAddr, "database", envconfig.RedactURL(cfg.DatabaseURL),
 		"brokers", cfg.Brokers, "group", cfg.Group, "outbox_delete_after_insert", cfg.OutboxDeleteAfterInsert)
 	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, cfg.DatabaseWait, log)
@@ -41,7 +41,7 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, log *s
 // Consumer returns the consumer settings cfg holds, on pool. The service
 // adds what is its own: Topics, Handler and Validate.
 func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	return consumer.Config{Brokers: c.Brokers, Group: c.Group, Pool: pool, Logger: log, ClientOpts: c.KafkaClientOpts,
 		InboxRetention: c.Retention}
 }
@@ -51,7 +51,7 @@ func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
 // "broker" (cons has joined its group and a broker answers). The service
 // registers its own routes on it.
 func HTTP(cfg Config, pool *pgxpool.Pool, cons *consumer.Consumer, log *slog.Logger) *echo.Echo {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	return httpserver.New(httpserver.Config{
 		BodyLimit: cfg.HTTPBodyLimit,
 		Timeouts:  cfg.HTTPTimeouts,
@@ -69,6 +69,18 @@ type Parts struct {
 	Pool     *pgxpool.Pool
 	Consumer *consumer.Consumer
 	HTTP     *echo.Echo
+	// Tasks run periodically while the service runs (housekeeping such as
+	// pruning old rows); they stop before the pool closes.
+	Tasks []Task
+}
+
+// Task is periodic housekeeping: Run is called at start and then every
+// Every until Shutdown. An error is logged and the task runs again at its
+// next turn; it never stops the service.
+type Task struct {
+	Name  string
+	Every time.Duration
+	Run   func(ctx context.Context) error
 }
 
 // Service is a running service.
@@ -81,6 +93,8 @@ type Service struct {
 
 	stopHTTP     context.CancelFunc
 	stopConsumer context.CancelFunc
+	stopTasks    context.CancelFunc
+	tasksDone    sync.WaitGroup
 	httpDone     chan struct{}
 	consumerDone chan struct{}
 	httpErr      error // error while stopping, set before httpDone closes
@@ -103,7 +117,7 @@ type Service struct {
 // ctx bounds start-up only: the service runs until Shutdown, or until a
 // component fails (Done is closed and Err says why).
 func Serve(ctx context.Context, name string, cfg Config, p Parts, log *slog.Logger) (*Service, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -136,6 +150,11 @@ func Serve(ctx context.Context, name string, cfg Config, p Parts, log *slog.Logg
 		}
 		s.consumerErr = err
 	}()
+	tasksCtx, stopTasks := context.WithCancel(base)
+	s.stopTasks = stopTasks
+	for _, t := range p.Tasks {
+		s.tasksDone.Go(func() { s.runTask(tasksCtx, t) })
+	}
 	go func() {
 		defer close(s.httpDone)
 		err := httpserver.Serve(httpCtx, p.HTTP, ln, cfg.ShutdownTimeout)
@@ -147,6 +166,26 @@ func Serve(ctx context.Context, name string, cfg Config, p Parts, log *slog.Logg
 	}()
 	log.Info(name+" service started", "http_addr", s.Addr(), "brokers", cfg.Brokers, "group", cfg.Group)
 	return s, nil
+}
+
+// runTask runs t at once and then every t.Every until ctx is done.
+func (s *Service) runTask(ctx context.Context, t Task) {
+	every := t.Every
+	if every <= 0 {
+		every = time.Hour
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if err := t.Run(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("periodic task failed; it runs again at its next turn", "task", t.Name, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 var errStopped = errors.New("stopped unexpectedly")
@@ -221,6 +260,8 @@ func (s *Service) shutdown(ctx context.Context) error {
 	}
 	httpStopped := stop("http server", s.stopHTTP, s.httpDone, &s.httpErr)
 	consumerStopped := stop("consumer", s.stopConsumer, s.consumerDone, &s.consumerErr)
+	s.stopTasks()
+	s.tasksDone.Wait()
 	if httpStopped && consumerStopped {
 		s.pool.Close()
 	} else {

@@ -9,9 +9,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -44,6 +46,7 @@ var migrations = fstest.MapFS{
 type cart struct {
 	migrations fs.FS
 	handler    consumer.Handler
+	tasks      []Task
 }
 
 func newCart() cart {
@@ -80,7 +83,7 @@ func (c cart) start(ctx context.Context, cfg Config, log *slog.Logger) (*Service
 		}
 		return c.String(http.StatusOK, strconv.Itoa(n))
 	})
-	return Serve(ctx, "cart", cfg, Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
+	return Serve(ctx, "cart", cfg, Parts{Pool: pool, Consumer: cons, HTTP: e, Tasks: c.tasks}, log)
 }
 
 // logBuffer collects log output for the test to read.
@@ -200,5 +203,42 @@ func TestLifecycle(t *testing.T) {
 		if !strings.Contains(logs.String(), `msg="`+msg+`"`) {
 			t.Errorf("no %q log line in:\n%s", msg, logs.String())
 		}
+	}
+}
+
+// Tasks run at start and then periodically, a failing one keeps its turn,
+// and none runs after Shutdown.
+func TestTasksRunUntilShutdown(t *testing.T) {
+	var ok, failing atomic.Int32
+	c := newCart()
+	c.tasks = []Task{
+		{Name: "prune", Every: 10 * time.Millisecond, Run: func(context.Context) error { ok.Add(1); return nil }},
+		{Name: "flaky", Every: 10 * time.Millisecond, Run: func(context.Context) error { failing.Add(1); return errors.New("table locked") }},
+	}
+	var logs logBuffer
+	s, err := c.start(t.Context(), config(pgtest.NewDatabase(t), kafkatest.Start(t)), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both tasks to run three times", func() bool { return ok.Load() >= 3 && failing.Load() >= 3 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Err() != nil {
+		t.Fatalf("a failing task stopped the service: %v", s.Err())
+	}
+	after := ok.Load()
+	// Three more periods: a task still running would have counted.
+	deadline := time.Now().Add(30 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if ok.Load() != after {
+		t.Fatalf("a task ran after Shutdown returned")
+	}
+	if !strings.Contains(logs.String(), "periodic task failed") || !strings.Contains(logs.String(), "table locked") {
+		t.Fatalf("the failing task was not logged:\n%s", logs.String())
 	}
 }

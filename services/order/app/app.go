@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/libs/service"
@@ -43,5 +44,15 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 
 	e := service.HTTP(cfg, pool, cons, log)
 	httpapi.Register(e, repo, log)
-	return service.Serve(ctx, "order", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
+
+	// Idempotency keys are kept as long as the inbox keeps event ids.
+	retention := cfg.WithDefaults().Retention
+	pruneKeys := service.Task{Name: "prune idempotency keys", Every: time.Hour, Run: func(ctx context.Context) error {
+		n, err := repo.PruneIdempotencyKeys(ctx, time.Now().Add(-retention))
+		if n > 0 {
+			log.Info("idempotency keys pruned", "keys", n, "retention", retention)
+		}
+		return err
+	}}
+	return service.Serve(ctx, "order", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e, Tasks: []service.Task{pruneKeys}}, log)
 }

@@ -82,6 +82,28 @@ func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint
 	return s, created, nil
 }
 
+const pruneIdempotencyKeys = `DELETE FROM idempotency_keys WHERE key = ANY (ARRAY(
+  SELECT key FROM idempotency_keys WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))`
+
+// PruneIdempotencyKeys deletes the idempotency keys created before before,
+// in batches of 1000, each its own short statement that skips keys a
+// request holds, and returns how many it deleted. A request retried with a
+// pruned key places a new order.
+func (r *Repository) PruneIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
+	const batch = 1000
+	var total int64
+	for {
+		tag, err := r.pool.Exec(ctx, pruneIdempotencyKeys, before, batch)
+		if err != nil {
+			return total, fmt.Errorf("prune idempotency keys: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < batch {
+			return total, nil
+		}
+	}
+}
+
 // Get returns the order with id, or order.ErrNotFound (also for an id that
 // is not a UUID).
 func (r *Repository) Get(ctx context.Context, id string) (order.Snapshot, error) {

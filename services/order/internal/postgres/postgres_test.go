@@ -167,3 +167,36 @@ func TestLockUnknownOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneIdempotencyKeys(t *testing.T) {
+	repo, pool := setup(t, postgres.Options{})
+	place := func(key string) string {
+		in := order.NewOrder{CustomerID: "cust-1", Currency: "EUR", Items: []order.Item{{SKU: "SKU-1", Quantity: 1, UnitPriceCents: 100}}}
+		o, err := order.Place(newID(), newEventID(), in, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := repo.Place(t.Context(), o, key, in.Fingerprint()); err != nil {
+			t.Fatal(err)
+		}
+		return o.ID()
+	}
+	oldOrder := place("old-key")
+	place("fresh-key")
+	if _, err := pool.Exec(t.Context(), `UPDATE idempotency_keys SET created_at = now() - interval '8 days' WHERE key = 'old-key'`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := repo.PruneIdempotencyKeys(t.Context(), time.Now().Add(-7*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("PruneIdempotencyKeys = %d, %v; want 1", n, err)
+	}
+	if got := count(t, pool, `SELECT count(*) FROM idempotency_keys WHERE key = 'fresh-key'`); got != 1 {
+		t.Fatalf("the fresh key is gone")
+	}
+	if got := count(t, pool, `SELECT count(*) FROM idempotency_keys WHERE key = 'old-key'`); got != 0 {
+		t.Fatalf("the old key is still there")
+	}
+	if _, err := repo.Get(t.Context(), oldOrder); err != nil {
+		t.Fatalf("pruning a key removed its order: %v", err)
+	}
+}
