@@ -37,17 +37,20 @@ type handlers struct {
 
 type accountJSON struct {
 	CustomerID   string    `json:"customerId"`
+	Currency     string    `json:"currency"`
 	BalanceCents int64     `json:"balanceCents"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 func toAccountJSON(a *payment.Account) accountJSON {
-	return accountJSON{CustomerID: a.CustomerID, BalanceCents: a.BalanceCents, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+	return accountJSON{CustomerID: a.CustomerID, Currency: a.Currency, BalanceCents: a.BalanceCents, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
 type putAccountRequest struct {
 	BalanceCents *int64 `json:"balanceCents"`
+	// Currency is optional: payment.DefaultCurrency when absent.
+	Currency string `json:"currency"`
 }
 
 func (h handlers) putAccount(c echo.Context) error {
@@ -58,7 +61,7 @@ func (h handlers) putAccount(c echo.Context) error {
 	if req.BalanceCents == nil {
 		return validation.Field("balanceCents", "is required")
 	}
-	a, err := payment.NewAccount(c.Param("customerId"), *req.BalanceCents, h.now())
+	a, err := payment.NewAccount(c.Param("customerId"), req.Currency, *req.BalanceCents, h.now())
 	if err != nil {
 		return httpError(err)
 	}

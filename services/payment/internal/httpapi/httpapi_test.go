@@ -57,16 +57,16 @@ func (f fixture) count(t *testing.T, sql string) int {
 func TestPutAndGetAccount(t *testing.T) {
 	f := setup(t)
 	status, body := f.do(t, http.MethodPut, "/accounts/cust-42", `{"balanceCents": 5000}`)
-	if status != http.StatusOK || body["customerId"] != "cust-42" || body["balanceCents"] != float64(5000) {
-		t.Fatalf("PUT = %d %v", status, body)
+	if status != http.StatusOK || body["customerId"] != "cust-42" || body["balanceCents"] != float64(5000) || body["currency"] != "EUR" {
+		t.Fatalf("PUT = %d %v; want EUR when no currency is given", status, body)
 	}
 	created := body["createdAt"]
-	status, body = f.do(t, http.MethodPut, "/accounts/cust-42", `{"balanceCents": 0}`)
-	if status != http.StatusOK || body["balanceCents"] != float64(0) || body["createdAt"] != created {
+	status, body = f.do(t, http.MethodPut, "/accounts/cust-42", `{"balanceCents": 0, "currency": "USD"}`)
+	if status != http.StatusOK || body["balanceCents"] != float64(0) || body["currency"] != "USD" || body["createdAt"] != created {
 		t.Fatalf("second PUT = %d %v; want balance 0 and createdAt %v kept", status, body, created)
 	}
 	status, body = f.do(t, http.MethodGet, "/accounts/cust-42", "")
-	if status != http.StatusOK || body["balanceCents"] != float64(0) {
+	if status != http.StatusOK || body["balanceCents"] != float64(0) || body["currency"] != "USD" {
 		t.Fatalf("GET = %d %v", status, body)
 	}
 	if _, err := time.Parse(time.RFC3339Nano, body["updatedAt"].(string)); err != nil {
@@ -96,7 +96,9 @@ func TestPutAccountRejectsBadInput(t *testing.T) {
 		{"empty body", "c1", ``, 400, "malformed_json", nil},
 		{"string balance", "c1", `{"balanceCents": "10"}`, 400, "wrong_type", []string{"balanceCents"}},
 		{"fractional balance", "c1", `{"balanceCents": 1.5}`, 400, "wrong_type", []string{"balanceCents"}},
-		{"unknown field", "c1", `{"balanceCents": 1, "currency": "EUR"}`, 400, "unknown_field", nil},
+		{"unknown field", "c1", `{"balanceCents": 1, "colour": "blue"}`, 400, "unknown_field", nil},
+		{"lower-case currency", "c1", `{"balanceCents": 1, "currency": "eur"}`, 422, "validation_failed", []string{"currency"}},
+		{"currency not three letters", "c1", `{"balanceCents": 1, "currency": "EURO"}`, 422, "validation_failed", []string{"currency"}},
 		{"two values", "c1", `{"balanceCents": 1} {}`, 400, "malformed_json", nil},
 		{"missing balance", "c1", `{}`, 422, "validation_failed", []string{"balanceCents"}},
 		{"null balance", "c1", `{"balanceCents": null}`, 422, "validation_failed", []string{"balanceCents"}},
@@ -147,7 +149,7 @@ func TestListPayments(t *testing.T) {
 	}
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	acct := &payment.Account{CustomerID: "cust-42", BalanceCents: 100}
+	acct := &payment.Account{CustomerID: "cust-42", Currency: "EUR", BalanceCents: 100}
 	p, err := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-42", Currency: "EUR", TotalCents: 60}, acct, now)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package kafkaapi_test
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -48,7 +49,7 @@ func (f fixture) deliver(t *testing.T, ev consumer.Event) error {
 
 func (f fixture) account(t *testing.T, customer string, balance int64) {
 	t.Helper()
-	a, err := payment.NewAccount(customer, balance, time.Now())
+	a, err := payment.NewAccount(customer, "EUR", balance, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,5 +301,33 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want error %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// An order in another currency than the account's is a business failure:
+// PaymentFailed with the reason, nothing debited.
+func TestOrderInAnotherCurrencyFails(t *testing.T) {
+	f := setup(t)
+	a, err := payment.NewAccount("cust-usd", "USD", 5000, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.repo.PutAccount(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	orderID := newOrderID()
+	if err := f.deliver(t, orderCreated(t, orderID, "cust-usd", 2899)); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.balance(t, "cust-usd"); got != 5000 {
+		t.Fatalf("balance = %d, want 5000 (nothing debited)", got)
+	}
+	out := f.outbox(t)
+	if len(out) != 1 || out[0].Type != events.TypePaymentFailed {
+		t.Fatalf("outbox = %+v, want one PaymentFailed", out)
+	}
+	var failed events.PaymentFailed
+	if err := json.Unmarshal(out[0].Payload, &failed); err != nil || failed.Reason != "currency mismatch: the account holds USD, the order is in EUR" {
+		t.Fatalf("PaymentFailed = %+v (%v)", failed, err)
 	}
 }

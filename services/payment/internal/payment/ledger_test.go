@@ -71,7 +71,7 @@ func (l *memLedger) SavePayment(_ context.Context, p *Payment) error {
 var at = time.Date(2026, 12, 6, 9, 30, 0, 123456789, time.FixedZone("CET", 3600))
 
 func TestChargeOrderChargesOnce(t *testing.T) {
-	l := newMemLedger(&Account{CustomerID: "cust-1", BalanceCents: 1000})
+	l := newMemLedger(&Account{CustomerID: "cust-1", Currency: "EUR", BalanceCents: 1000})
 	order := Order{ID: "o-1", CustomerID: "cust-1", Currency: "EUR", TotalCents: 300}
 	p, charged, err := ChargeOrder(t.Context(), l, order, at)
 	if err != nil || !charged || p.Status != StatusCaptured || l.accounts["cust-1"].BalanceCents != 700 {
@@ -107,7 +107,7 @@ func TestChargeOrderWithoutAccountFails(t *testing.T) {
 }
 
 func TestRefundOrder(t *testing.T) {
-	l := newMemLedger(&Account{CustomerID: "cust-1", BalanceCents: 1000})
+	l := newMemLedger(&Account{CustomerID: "cust-1", Currency: "EUR", BalanceCents: 1000})
 	if p, refunded, err := RefundOrder(t.Context(), l, "o-1", at); p != nil || refunded || err != nil {
 		t.Fatalf("refund of an order never charged: %+v, %v, %v", p, refunded, err)
 	}

@@ -42,23 +42,48 @@ func checkCustomerID(v *validation.Error, field, id string) {
 
 // Account is a customer's credit balance, the money payments draw on.
 type Account struct {
-	CustomerID   string
+	CustomerID string
+	// Currency is the ISO 4217 code of the balance; payments in another
+	// currency fail.
+	Currency     string
 	BalanceCents int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
 
-// NewAccount returns an account for customerID holding balanceCents, or a
-// *validation.Error naming the fields "customerId" and "balanceCents".
-func NewAccount(customerID string, balanceCents int64, now time.Time) (*Account, error) {
+// DefaultCurrency is the currency of an account created without one.
+const DefaultCurrency = "EUR"
+
+// NewAccount returns an account for customerID holding balanceCents in
+// currency (DefaultCurrency when empty), or a *validation.Error naming the
+// fields "customerId", "currency" and "balanceCents".
+func NewAccount(customerID, currency string, balanceCents int64, now time.Time) (*Account, error) {
+	if currency == "" {
+		currency = DefaultCurrency
+	}
 	var v validation.Error
 	checkCustomerID(&v, "customerId", customerID)
+	if !isCurrency(currency) {
+		v.Add("currency", "must be a 3-letter upper-case ISO 4217 code")
+	}
 	checkBalance(&v, balanceCents)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	now = instant(now)
-	return &Account{CustomerID: customerID, BalanceCents: balanceCents, CreatedAt: now, UpdatedAt: now}, nil
+	return &Account{CustomerID: customerID, Currency: currency, BalanceCents: balanceCents, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // instant is how the domain keeps time: UTC, to the microsecond, which is
@@ -151,6 +176,8 @@ func Charge(id string, order Order, acct *Account, now time.Time) (*Payment, err
 	switch {
 	case acct == nil:
 		p.fail("no account for customer " + order.CustomerID)
+	case acct.Currency != order.Currency:
+		p.fail(fmt.Sprintf("currency mismatch: the account holds %s, the order is in %s", acct.Currency, order.Currency))
 	case acct.BalanceCents < order.TotalCents:
 		p.fail(fmt.Sprintf("insufficient balance: have %d, need %d", acct.BalanceCents, order.TotalCents))
 	default:

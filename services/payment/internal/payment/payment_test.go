@@ -22,22 +22,31 @@ func TestNewAccount(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		customer   string
+		currency   string
 		balance    int64
 		wantFields []string
 	}{
-		{"valid", "cust-42", 1000, nil},
-		{"zero balance", "cust-42", 0, nil},
-		{"negative balance", "cust-42", -1, []string{"balanceCents"}},
-		{"balance too large", "cust-42", payment.MaxBalanceCents + 1, []string{"balanceCents"}},
-		{"empty customer and negative", "", -5, []string{"customerId", "balanceCents"}},
-		{"customer with a space", "a b", 1, nil},
-		{"blank customer", "  ", 1, []string{"customerId"}},
-		{"customer too long", string(make([]byte, 101)), 1, []string{"customerId"}},
+		{"valid", "cust-42", "EUR", 1000, nil},
+		{"no currency means euros", "cust-42", "", 1000, nil},
+		{"dollars", "cust-42", "USD", 1000, nil},
+		{"zero balance", "cust-42", "EUR", 0, nil},
+		{"negative balance", "cust-42", "EUR", -1, []string{"balanceCents"}},
+		{"balance too large", "cust-42", "EUR", payment.MaxBalanceCents + 1, []string{"balanceCents"}},
+		{"empty customer and negative", "", "EUR", -5, []string{"customerId", "balanceCents"}},
+		{"customer with a space", "a b", "EUR", 1, nil},
+		{"blank customer", "  ", "EUR", 1, []string{"customerId"}},
+		{"customer too long", string(make([]byte, 101)), "EUR", 1, []string{"customerId"}},
+		{"lower-case currency", "cust-42", "usd", 1, []string{"currency"}},
+		{"currency of four letters", "cust-42", "EURO", 1, []string{"currency"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := payment.NewAccount(tc.customer, tc.balance, now)
+			a, err := payment.NewAccount(tc.customer, tc.currency, tc.balance, now)
 			if tc.wantFields == nil {
-				if err != nil || a.BalanceCents != tc.balance {
+				want := tc.currency
+				if want == "" {
+					want = payment.DefaultCurrency
+				}
+				if err != nil || a.BalanceCents != tc.balance || a.Currency != want {
 					t.Fatalf("NewAccount = %+v, %v", a, err)
 				}
 				return
@@ -71,9 +80,10 @@ func TestCharge(t *testing.T) {
 		wantBalance int64
 		wantReason  string
 	}{
-		{"covered", &payment.Account{CustomerID: "cust-42", BalanceCents: 5000}, 2899, payment.StatusCaptured, 2101, ""},
-		{"exactly covered", &payment.Account{CustomerID: "cust-42", BalanceCents: 2899}, 2899, payment.StatusCaptured, 0, ""},
-		{"insufficient", &payment.Account{CustomerID: "cust-42", BalanceCents: 500}, 2899, payment.StatusFailed, 500, "insufficient balance: have 500, need 2899"},
+		{"covered", &payment.Account{CustomerID: "cust-42", Currency: "EUR", BalanceCents: 5000}, 2899, payment.StatusCaptured, 2101, ""},
+		{"exactly covered", &payment.Account{CustomerID: "cust-42", Currency: "EUR", BalanceCents: 2899}, 2899, payment.StatusCaptured, 0, ""},
+		{"insufficient", &payment.Account{CustomerID: "cust-42", Currency: "EUR", BalanceCents: 500}, 2899, payment.StatusFailed, 500, "insufficient balance: have 500, need 2899"},
+		{"other currency", &payment.Account{CustomerID: "cust-42", Currency: "USD", BalanceCents: 5000}, 2899, payment.StatusFailed, 5000, "currency mismatch: the account holds USD, the order is in EUR"},
 		{"no account", nil, 2899, payment.StatusFailed, 0, "no account for customer cust-42"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,14 +128,14 @@ func TestChargeRejectsBadInput(t *testing.T) {
 	if !errors.As(err, &v) || len(v.Fields) != 2 {
 		t.Fatalf("err = %v, want currency and totalCents invalid", err)
 	}
-	_, err = payment.Charge("pay-1", order(1), &payment.Account{CustomerID: "someone-else", BalanceCents: 10}, now)
+	_, err = payment.Charge("pay-1", order(1), &payment.Account{CustomerID: "someone-else", Currency: "EUR", BalanceCents: 10}, now)
 	if !errors.Is(err, payment.ErrConflict) {
 		t.Fatalf("charging another customer's account: err = %v, want ErrConflict", err)
 	}
 }
 
 func TestRefund(t *testing.T) {
-	acct := &payment.Account{CustomerID: "cust-42", BalanceCents: 5000}
+	acct := &payment.Account{CustomerID: "cust-42", Currency: "EUR", BalanceCents: 5000}
 	p, err := payment.Charge("pay-1", order(2899), acct, now)
 	if err != nil {
 		t.Fatal(err)

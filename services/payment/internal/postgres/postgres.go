@@ -35,15 +35,16 @@ func New(pool *pgxpool.Pool, opts Options) *Repository {
 }
 
 const putAccount = `
-INSERT INTO accounts (customer_id, balance_cents, created_at, updated_at)
-VALUES ($1, $2, $3, $3)
-ON CONFLICT (customer_id) DO UPDATE SET balance_cents = EXCLUDED.balance_cents, updated_at = EXCLUDED.updated_at
-RETURNING customer_id, balance_cents, created_at, updated_at`
+INSERT INTO accounts (customer_id, currency, balance_cents, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $4)
+ON CONFLICT (customer_id) DO UPDATE
+SET currency = EXCLUDED.currency, balance_cents = EXCLUDED.balance_cents, updated_at = EXCLUDED.updated_at
+RETURNING customer_id, currency, balance_cents, created_at, updated_at`
 
 // PutAccount creates the account or sets its balance, and returns it as
 // stored.
 func (r *Repository) PutAccount(ctx context.Context, a *payment.Account) (*payment.Account, error) {
-	rows, err := r.pool.Query(ctx, putAccount, a.CustomerID, a.BalanceCents, a.UpdatedAt)
+	rows, err := r.pool.Query(ctx, putAccount, a.CustomerID, a.Currency, a.BalanceCents, a.UpdatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("put account: %w", err)
 	}
@@ -54,7 +55,7 @@ func (r *Repository) PutAccount(ctx context.Context, a *payment.Account) (*payme
 	return out, nil
 }
 
-const selectAccount = `SELECT customer_id, balance_cents, created_at, updated_at FROM accounts WHERE customer_id = $1`
+const selectAccount = `SELECT customer_id, currency, balance_cents, created_at, updated_at FROM accounts WHERE customer_id = $1`
 
 // Account returns the account of customerID, or payment.ErrNotFound.
 func (r *Repository) Account(ctx context.Context, customerID string) (*payment.Account, error) {
@@ -97,7 +98,7 @@ func account(ctx context.Context, q querier, sql, customerID string) (*payment.A
 
 func scanAccount(row pgx.CollectableRow) (*payment.Account, error) {
 	var a payment.Account
-	if err := row.Scan(&a.CustomerID, &a.BalanceCents, &a.CreatedAt, &a.UpdatedAt); err != nil {
+	if err := row.Scan(&a.CustomerID, &a.Currency, &a.BalanceCents, &a.CreatedAt, &a.UpdatedAt); err != nil {
 		return nil, err
 	}
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()

@@ -41,12 +41,12 @@ func TestAccounts(t *testing.T) {
 	if _, err := repo.Account(ctx, "cust-1"); !errors.Is(err, payment.ErrNotFound) {
 		t.Fatalf("unknown account: err = %v, want ErrNotFound", err)
 	}
-	a, _ := payment.NewAccount("cust-1", 1000, now)
+	a, _ := payment.NewAccount("cust-1", "EUR", 1000, now)
 	got, err := repo.PutAccount(ctx, a)
 	if err != nil || got.BalanceCents != 1000 || !got.CreatedAt.Equal(now) {
 		t.Fatalf("PutAccount = %+v, %v", got, err)
 	}
-	later, _ := payment.NewAccount("cust-1", 250, now.Add(time.Hour))
+	later, _ := payment.NewAccount("cust-1", "EUR", 250, now.Add(time.Hour))
 	got, err = repo.PutAccount(ctx, later)
 	if err != nil || got.BalanceCents != 250 || !got.CreatedAt.Equal(now) || !got.UpdatedAt.Equal(now.Add(time.Hour)) {
 		t.Fatalf("PutAccount on an existing account = %+v, %v; want balance set, created_at kept", got, err)
@@ -55,7 +55,7 @@ func TestAccounts(t *testing.T) {
 		t.Fatalf("accounts = %d, want 1", n)
 	}
 	// The CHECK constraint backs up the domain's rule.
-	_, err = repo.PutAccount(ctx, &payment.Account{CustomerID: "cust-2", BalanceCents: -1, UpdatedAt: now})
+	_, err = repo.PutAccount(ctx, &payment.Account{CustomerID: "cust-2", Currency: "EUR", BalanceCents: -1, UpdatedAt: now})
 	if err == nil {
 		t.Fatal("a negative balance was stored")
 	}
@@ -65,7 +65,7 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
-	a, _ := payment.NewAccount("cust-1", 5000, now)
+	a, _ := payment.NewAccount("cust-1", "EUR", 5000, now)
 	if _, err := repo.PutAccount(ctx, a); err != nil {
 		t.Fatal(err)
 	}
