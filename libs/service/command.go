@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+
+	"github.com/outboxcdc/outboxcdc/libs/program"
 )
 
 // Command is a service binary's whole run: read the configuration through
@@ -23,4 +26,14 @@ func Command(ctx context.Context, release context.CancelFunc, getenv func(string
 		return err
 	}
 	return s.Run(ctx, release)
+}
+
+// Main is a service binary's main: Command with the process's environment
+// and stdout, under program.Main (signals, the error line, the exit
+// status). It never returns.
+func Main(name string, configFromEnv func(getenv func(string) string) (Config, error),
+	start func(context.Context, Config, *slog.Logger) (*Service, error)) {
+	program.Main(name, func(ctx context.Context, release context.CancelFunc) error {
+		return Command(ctx, release, os.Getenv, os.Stdout, configFromEnv, start)
+	})
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/libs/service"
+	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 )
 
 // LogBuffer is a bytes.Buffer a logger and a test can share.
@@ -121,4 +123,34 @@ func Start(t testing.TB, start StartFunc, cfg service.Config, log *slog.Logger) 
 		}
 	})
 	return s
+}
+
+// Command tests a service binary's run as its main wires it (see
+// service.Command): with a database and a broker it starts and stops
+// cleanly on the signal (StopsOnSignal); with a bad KAFKA_BROKERS it fails
+// at once with an error naming the variable.
+func Command(t *testing.T, name string, configFromEnv func(getenv func(string) string) (service.Config, error), start StartFunc) {
+	run := func(ctx context.Context, release context.CancelFunc, getenv func(string) string, stdout io.Writer) error {
+		return service.Command(ctx, release, getenv, stdout, configFromEnv, start)
+	}
+	t.Run("stops cleanly on a signal", func(t *testing.T) {
+		StopsOnSignal(t, name, map[string]string{
+			"HTTP_ADDR":     "127.0.0.1:0",
+			"DATABASE_URL":  pgtest.NewDatabase(t),
+			"KAFKA_BROKERS": kafkatest.Start(t),
+			"LOG_LEVEL":     "info",
+		}, run)
+	})
+	t.Run("names a bad variable", func(t *testing.T) {
+		var out LogBuffer
+		err := run(t.Context(), func() {}, func(k string) string {
+			if k == "KAFKA_BROKERS" {
+				return "no-port"
+			}
+			return ""
+		}, &out)
+		if err == nil || !strings.Contains(err.Error(), "KAFKA_BROKERS") || !strings.HasPrefix(err.Error(), name+" config: ") {
+			t.Fatalf("run = %v, want a %s config error naming KAFKA_BROKERS", err, name)
+		}
+	})
 }

@@ -1,34 +1,15 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
-	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/services/order/app"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func TestRunStopsCleanlyOnSignal(t *testing.T) {
-	servicetest.StopsOnSignal(t, "order", map[string]string{
-		"HTTP_ADDR":     "127.0.0.1:0",
-		"DATABASE_URL":  pgtest.NewDatabase(t),
-		"KAFKA_BROKERS": kafkatest.Start(t),
-		"LOG_LEVEL":     "info",
-	}, run)
-}
-
-func TestRunRejectsBadConfig(t *testing.T) {
-	var out servicetest.LogBuffer
-	err := run(t.Context(), func() {}, func(k string) string {
-		if k == "SHUTDOWN_TIMEOUT" {
-			return "soon"
-		}
-		return ""
-	}, &out)
-	if err == nil || !strings.Contains(err.Error(), "SHUTDOWN_TIMEOUT") {
-		t.Fatalf("run = %v, want an error naming SHUTDOWN_TIMEOUT", err)
-	}
-}
+// The binary's whole run, as main wires it: start, a clean stop on the
+// signal, and a bad variable named.
+func TestCommand(t *testing.T) { servicetest.Command(t, "order", app.ConfigFromEnv, app.Start) }
