@@ -12,7 +12,7 @@
 //	cc.Topics, cc.Handler, cc.Validate = ...
 //	cons, err := consumer.New(cc)
 //	e := service.HTTP(cfg, pool, cons, log)                              // /healthz, /readyz
-//	httpapi.Register(e, repo)
+//	httpapi.Register(e, repo, log)
 //	s, err := service.Serve(ctx, "payment", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
 //	err = s.Run(ctx, release) // until a signal or a failure, then Shutdown (main: program.Main)
 //

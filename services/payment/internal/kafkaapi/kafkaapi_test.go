@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/kafkaapi"
@@ -94,6 +95,21 @@ func orderCancelled(t *testing.T, orderID, customer string) consumer.Event {
 
 func newOrderID() string { return eventtest.NewID() }
 
+// emittedAt is the time a payment event carries (capturedAt, failedAt or
+// refundedAt).
+func emittedAt(t *testing.T, r eventtest.Row) time.Time {
+	t.Helper()
+	field := map[string]string{
+		events.TypePaymentCaptured: "capturedAt", events.TypePaymentFailed: "failedAt", events.TypePaymentRefunded: "refundedAt",
+	}[r.Type]
+	s, _ := r.Fields[field].(string)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("%s %s = %q: %v", r.Type, field, s, err)
+	}
+	return at
+}
+
 func TestOrderCreated(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -132,6 +148,11 @@ func TestOrderCreated(t *testing.T) {
 			}
 			if tc.wantReason != "" && out[0].Fields["reason"] != tc.wantReason {
 				t.Fatalf("reason = %v, want %q", out[0].Fields["reason"], tc.wantReason)
+			}
+			// The handler passes the clock's reading as it is; the event
+			// still carries the instant the row holds.
+			if at := emittedAt(t, out[0]); !at.Equal(ps[0].CreatedAt) {
+				t.Fatalf("%s at %v, payment stored at %v; want the same instant", tc.wantType, at, ps[0].CreatedAt)
 			}
 		})
 	}
@@ -249,6 +270,42 @@ func TestOrderCancelledRefundsACapture(t *testing.T) {
 	}
 	if out[1].Fields["paymentId"] != ps[0].ID || out[1].Fields["amountCents"] != float64(2899) {
 		t.Fatalf("PaymentRefunded = %v", out[1].Fields)
+	}
+	if at := emittedAt(t, out[1]); !at.Equal(ps[0].UpdatedAt) {
+		t.Fatalf("PaymentRefunded at %v, payment updated at %v; want the same instant", at, ps[0].UpdatedAt)
+	}
+}
+
+// TestOrderBreakingARuleIsDeadLettered: an order the domain rejects is
+// never charged, whatever the retries; the runtime dead-letters the
+// handler's error at once, and nothing is written.
+func TestOrderBreakingARuleIsDeadLettered(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		customer string
+		total    int64
+	}{
+		{"blank customer id", "   ", 10},
+		{"negative total", "cust-42", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			f.account(t, "cust-42", 5000)
+			orderID := newOrderID()
+			err := f.deliver(t, orderCreated(t, orderID, tc.customer, tc.total))
+			if _, ok := errors.AsType[*validation.Error](err); !ok || !consumer.IsPermanent(err) {
+				t.Fatalf("err = %v, want a permanent *validation.Error", err)
+			}
+			if got := f.balance(t, "cust-42"); got != 5000 {
+				t.Fatalf("balance = %d, want 5000", got)
+			}
+			if ps, err := f.repo.PaymentsByOrder(t.Context(), orderID); err != nil || len(ps) != 0 {
+				t.Fatalf("payments = %+v, %v; want none", ps, err)
+			}
+			if out := f.outbox(t); len(out) != 0 {
+				t.Fatalf("outbox = %+v, want empty", out)
+			}
+		})
 	}
 }
 

@@ -16,5 +16,5 @@
 //
 // Invalid input comes back as a *validation.Error (libs/validation) naming
 // every invalid field. The package imports only the standard library, the
-// event contracts and libs/validation.
+// event contracts, libs/validation and uuid (the ids of new payments).
 package payment

@@ -4,7 +4,8 @@
 //
 // Repository.Ledger(tx) is the domain's payment.Ledger on the caller's
 // transaction (the event consumer's, which also holds the inbox claim);
-// Repository's own methods use the pool. LockAccount takes the account row lock (SELECT ... FOR UPDATE) that
-// serialises every balance change of one customer; payments.order_id is
-// UNIQUE, and a violation comes back as payment.ErrConflict.
+// Repository's own methods use the pool. LockAccount takes the account row
+// lock (SELECT ... FOR UPDATE) that serialises every balance change of one
+// customer; payments.order_id is UNIQUE, and a violation comes back as
+// payment.ErrConflict.
 package postgres
