@@ -3,10 +3,11 @@
 // handler inside a PostgreSQL transaction and deduplicates through an inbox
 // table.
 //
+//	mux := consumer.Mux{"OrderCreated": consumer.On(onOrderCreated)}
 //	c, err := consumer.New(consumer.Config{
 //		Brokers: brokers, Group: "payment", Topics: []string{"outbox.event.order"},
-//		Pool: pool, Logger: log,
-//		Handler: consumer.Mux{"OrderCreated": onOrderCreated}.Handle,
+//		Pool: pool, Logger: log, Handler: mux.Handle,
+//		Validate: consumer.Validator(schemas.Validate, mux.Types()...),
 //	})
 //	...
 //	err = c.Run(ctx) // until ctx is done
@@ -18,16 +19,12 @@
 // once on its way in, before the handler, and one that breaks its schema
 // is dead-lettered (ErrInvalid) since it never becomes valid. Events of
 // other types pass unchecked: the Mux acknowledges and ignores them.
-// Handlers then Decode the payload into its Go type; a payload that does
-// not decode is a permanent error.
+// On wraps a handler of one payload type: the payload is decoded into it
+// (Decode) before the handler runs, and one that does not decode is a
+// permanent error. The Mux is the one list of handled types: Validator and
+// the topics to subscribe derive from Mux.Types.
 //
-//	cfg.Validate = consumer.Validator(schemas.Validate, "OrderCreated", "OrderCancelled")
-//
-//	func onOrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
-//		var oc events.OrderCreated
-//		if err := consumer.Decode(ev, &oc); err != nil {
-//			return err
-//		}
+//	func onOrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event, oc events.OrderCreated) error {
 //		...
 //
 // The package knows no schemas: the caller passes the check.
