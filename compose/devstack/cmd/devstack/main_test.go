@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -61,22 +63,48 @@ func (s *syncBuffer) tail(n int) string {
 	return string(b)
 }
 
+// freePorts returns n ports that are free now, chosen below the kernel's
+// ephemeral range. A stack keeps its ports across restarts (make up after a
+// crash binds the same ones again); a port from the ephemeral range could
+// meanwhile be handed to any other process that binds port 0 or connects
+// out, which is what every other test does.
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	var ls []net.Listener
+	lo := ephemeralLow()
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for len(ports) < n {
+		p := 10000 + int(nextPort.Add(1)%uint64(lo-10000))
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
 		l.Close()
+		ports = append(ports, p)
 	}
 	return ports
+}
+
+// nextPort walks the ports below the ephemeral range from a random start,
+// so tests of one binary never pick the same port twice and binaries
+// running side by side rarely do.
+var nextPort = func() *atomic.Uint64 {
+	var a atomic.Uint64
+	a.Store(uint64(time.Now().UnixNano()))
+	return &a
+}()
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768
+// when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo > 11000 {
+				return lo
+			}
+		}
+	}
+	return 32768
 }
 
 // TestDevStackEndToEnd starts each stack the way `make dev STACK=...` does
