@@ -1,7 +1,7 @@
 // Package app assembles the order service: it migrates the database, serves
 // the HTTP API and consumes the payment and inventory topics, and shuts all
-// of it down in order. The command and the end-to-end tests start the
-// service through Start.
+// of it down in order. The command and the service's tests start it
+// through Start.
 //
 //	a, err := app.Start(ctx, cfg, log)   // migrated, listening, consuming
 //	select { case <-ctx.Done(): case <-a.Done(): }

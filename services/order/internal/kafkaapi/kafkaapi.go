@@ -87,14 +87,14 @@ func (h *Handlers) react(ctx context.Context, tx pgx.Tx, ev consumer.Event, orde
 	case errors.Is(err, order.ErrNotFound):
 		// Every saga event is keyed by an order this service created; one
 		// it does not know cannot be answered, and retrying will not help.
-		log.Warn("event for an unknown order ignored")
+		log.WarnContext(ctx, "event for an unknown order ignored")
 		return nil
 	case err != nil:
 		return fmt.Errorf("order %s: %w", orderID, err)
 	case outcome == order.Applied:
-		log.Info("order updated", "from_status", before, "status", after)
+		log.InfoContext(ctx, "order updated", "from_status", before, "status", after)
 	default:
-		log.Debug("event changed nothing", "outcome", outcome.String(), "status", before)
+		log.DebugContext(ctx, "event changed nothing", "outcome", outcome.String(), "status", before)
 	}
 	return nil
 }

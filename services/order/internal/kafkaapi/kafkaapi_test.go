@@ -96,7 +96,7 @@ func TestEventsMoveTheOrder(t *testing.T) {
 		events  []func(*testing.T, string) consumer.Event
 		status  order.Status
 		outbox  []string // the order's event types, oldest first
-		reason  string
+		reason  string   // the cancellation reason, "" unless cancelled
 		history int
 	}{
 		{"payment alone keeps it pending", []func(*testing.T, string) consumer.Event{captured}, order.StatusPending,
@@ -106,11 +106,11 @@ func TestEventsMoveTheOrder(t *testing.T) {
 		{"stock then payment confirms", []func(*testing.T, string) consumer.Event{reserved, captured}, order.StatusConfirmed,
 			[]string{events.TypeOrderCreated, events.TypeOrderConfirmed}, "", 3},
 		{"a failed payment cancels", []func(*testing.T, string) consumer.Event{paymentFailed}, order.StatusCancelled,
-			[]string{events.TypeOrderCreated, events.TypeOrderCancelled}, "insufficient balance", 2},
+			[]string{events.TypeOrderCreated, events.TypeOrderCancelled}, "payment failed: insufficient balance", 2},
 		{"rejected stock cancels", []func(*testing.T, string) consumer.Event{rejected}, order.StatusCancelled,
-			[]string{events.TypeOrderCreated, events.TypeOrderCancelled}, "out of stock: SKU-1", 2},
+			[]string{events.TypeOrderCreated, events.TypeOrderCancelled}, "inventory rejected: out of stock: SKU-1", 2},
 		{"a finished order does not move", []func(*testing.T, string) consumer.Event{rejected, captured, reserved}, order.StatusCancelled,
-			[]string{events.TypeOrderCreated, events.TypeOrderCancelled}, "out of stock: SKU-1", 2},
+			[]string{events.TypeOrderCreated, events.TypeOrderCancelled}, "inventory rejected: out of stock: SKU-1", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,8 +121,9 @@ func TestEventsMoveTheOrder(t *testing.T) {
 				}
 			}
 			s := f.order(t, id)
-			if s.Status != tt.status || len(s.History) != tt.history || (tt.reason != "" && s.CancellationReason == "") {
-				t.Fatalf("order = status %s, %d history entries, reason %q; want %s, %d", s.Status, len(s.History), s.CancellationReason, tt.status, tt.history)
+			if s.Status != tt.status || len(s.History) != tt.history || s.CancellationReason != tt.reason {
+				t.Fatalf("order = status %s, %d history entries, reason %q; want %s, %d, %q",
+					s.Status, len(s.History), s.CancellationReason, tt.status, tt.history, tt.reason)
 			}
 			rows := eventtest.Outbox(t, f.pool, eventtest.Expect{AggregateType: events.AggregateOrder, Validate: schemas.Validate}, id)
 			var types []string
@@ -148,9 +149,11 @@ func TestEventForAnUnknownOrderIsIgnored(t *testing.T) {
 	if err := f.deliver(t, captured(t, uuid.NewString())); err != nil {
 		t.Fatalf("deliver = %v, want nil", err)
 	}
-	var n int
-	if err := f.pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("outbox rows = %d (%v), want 0", n, err)
+	for _, table := range []string{"orders", "outbox"} {
+		var n int
+		if err := f.pool.QueryRow(t.Context(), `SELECT count(*) FROM `+table).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%s rows = %d (%v), want 0", table, n, err)
+		}
 	}
 }
 

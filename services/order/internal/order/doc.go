@@ -21,6 +21,14 @@
 // to the outbox row: the OrderCreated Place records carries the id its
 // first history entry names.
 //
+// React is the use case every consumed payment or inventory event runs. It
+// works on a Book: the storage of one transaction, which the storage
+// adapter implements. It locks the order, lets one Apply method decide, and
+// saves the order only when that method applied the event. An unknown order
+// is ErrNotFound, and nothing is saved. Times are kept in UTC to the
+// microsecond, which is what PostgreSQL stores, so an event carries its
+// row's time.
+//
 // Place is where a new order is validated, once: an invalid one is a
 // *validation.Error (libs/validation) listing every invalid field, with
 // the wire names of the HTTP API ("customerId", "items[0].quantity").

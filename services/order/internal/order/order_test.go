@@ -175,7 +175,7 @@ func rejected(id, reason string) step {
 
 func (s step) gives(o Outcome) step { s.want = o; return s }
 
-func TestSaga(t *testing.T) {
+func TestStatusTransitions(t *testing.T) {
 	tests := []struct {
 		name       string
 		steps      []step
