@@ -36,6 +36,9 @@ type fixture struct {
 	url     string
 	worker  *connect.Worker
 	srv     *httptest.Server
+	metrics *metrics.Metrics
+	// configTopic is the worker's config topic ("" for the default).
+	configTopic string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -57,18 +60,20 @@ func newFixture(t *testing.T) *fixture {
 // startWorker starts (or restarts) the worker on the same broker.
 func (f *fixture) startWorker(props map[string]string, env map[string]string) {
 	f.t.Helper()
+	f.metrics = metrics.New(prometheus.NewRegistry())
 	w, err := connect.New(f.t.Context(), connect.Config{
-		Brokers:  []string{f.brokers},
-		Worker:   props,
-		WorkerID: "127.0.0.1:8083",
-		Version:  "test",
-		Commit:   "abc",
+		Brokers:     []string{f.brokers},
+		ConfigTopic: f.configTopic,
+		Worker:      props,
+		WorkerID:    "127.0.0.1:8083",
+		Version:     "test",
+		Commit:      "abc",
 		LookupEnv: func(k string) (string, bool) {
 			v, ok := env[k]
 			return v, ok
 		},
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics:         metrics.New(prometheus.NewRegistry()),
+		Metrics:         f.metrics,
 		ShutdownTimeout: 10 * time.Second,
 	})
 	if err != nil {

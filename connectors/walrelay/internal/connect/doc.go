@@ -30,8 +30,12 @@
 // Configs are kept in a compacted topic (connect_configs by default) in
 // Kafka Connect's record format and replayed at start; stored configs keep
 // ${env:...} references, which are resolved only for validation and for
-// the running task. The relay's resume position is the replication slot
-// itself, so no offsets topic is used.
+// the running task. As in Kafka Connect's KafkaConfigBackingStore, each
+// key (connector-<name>, target-state-<name>) is read on its own, its
+// last record being its value whatever the order of the records of other
+// keys: what log compaction leaves of the topic replays to the same
+// connectors, in the same target states. The relay's resume position is
+// the replication slot itself, so no offsets topic is used.
 //
 // A plain POST /connectors/{name}/restart restarts the connector instance
 // only, as in Kafka Connect: a FAILED task needs includeTasks=true (with

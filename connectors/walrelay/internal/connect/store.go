@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -20,16 +21,29 @@ const (
 	TargetStopped = "STOPPED"
 )
 
-// storedConnector is a connector's durable state.
+// storedConnector is what the config topic holds for one connector name.
+// Each field comes from its own key, so a field is the value of that key's
+// last record whatever the order of the records of different keys: log
+// compaction keeps only the last record of each key and so reorders them.
 type storedConnector struct {
-	config          map[string]string
+	// config is nil when there is no connector config (none written, or
+	// deleted).
+	config map[string]string
+	// target is "" when there is no target state record; a connector with
+	// a config and no target state is STARTED.
 	target          string
 	snapshotPending bool
 }
 
+func (c *storedConnector) empty() bool {
+	return c.config == nil && c.target == "" && !c.snapshotPending
+}
+
 // store keeps connector configs in a compacted topic, in Kafka Connect's
 // record format: key "connector-<name>" with {"properties": {...}}, key
-// "target-state-<name>" with {"state": ...}; a null value deletes. The
+// "target-state-<name>" with {"state": ..., "state.v2": ...}; a null value
+// deletes. Every fact has its own key, so what survives compaction (the
+// last record of each key) reads back as the same state. The
 // relay adds "walrelay-snapshot-<name>" while an initial snapshot is being
 // read (Kafka Connect skips keys it does not know).
 type store struct {
@@ -38,7 +52,8 @@ type store struct {
 }
 
 // openStore makes sure the topic exists (compacted, one partition) and
-// returns the store with the connectors it holds.
+// returns the store with what it holds for each connector name, names
+// with records but no connector config included.
 func openStore(ctx context.Context, brokers []string, topic string, replication int16, log *slog.Logger, opts ...kgo.Opt) (*store, map[string]*storedConnector, string, error) {
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(brokers...),
@@ -114,18 +129,33 @@ func (s *store) replay(ctx context.Context, adm *kadm.Client, brokers []string, 
 			apply(state, r.Key, r.Value)
 		})
 	}
+	maps.DeleteFunc(state, func(_ string, c *storedConnector) bool { return c.empty() })
 	return state, nil
 }
 
-// apply folds one config record into state. Records it does not know
-// (Kafka Connect's task and commit records) are skipped.
+// apply folds one config record into state as Kafka Connect's
+// KafkaConfigBackingStore does: the records of the connector-<name>,
+// target-state-<name> and walrelay-snapshot-<name> keys are independent of
+// each other, so a target state (or snapshot note) read before its
+// connector's config still applies to it. Only a target-state tombstone
+// removes a target state. Records it does not know (Kafka Connect's task
+// and commit records) and values it cannot read are skipped, keeping what
+// the key held before.
 func apply(state map[string]*storedConnector, key, value []byte) {
 	k := string(key)
+	entry := func(name string) *storedConnector {
+		c := state[name]
+		if c == nil {
+			c = &storedConnector{}
+			state[name] = c
+		}
+		return c
+	}
 	switch {
 	case strings.HasPrefix(k, "connector-"):
-		name := strings.TrimPrefix(k, "connector-")
+		c := entry(strings.TrimPrefix(k, "connector-"))
 		if value == nil {
-			delete(state, name)
+			c.config = nil
 			return
 		}
 		var v struct {
@@ -134,38 +164,29 @@ func apply(state map[string]*storedConnector, key, value []byte) {
 		if json.Unmarshal(value, &v) != nil || v.Properties == nil {
 			return
 		}
-		c := state[name]
-		if c == nil {
-			c = &storedConnector{target: TargetStarted}
-			state[name] = c
-		}
 		c.config = v.Properties
 	case strings.HasPrefix(k, "walrelay-snapshot-"):
-		if c := state[strings.TrimPrefix(k, "walrelay-snapshot-")]; c != nil {
-			c.snapshotPending = value != nil
-		}
+		entry(strings.TrimPrefix(k, "walrelay-snapshot-")).snapshotPending = value != nil
 	case strings.HasPrefix(k, "target-state-"):
-		name := strings.TrimPrefix(k, "target-state-")
-		c := state[name]
-		if c == nil || value == nil {
+		c := entry(strings.TrimPrefix(k, "target-state-"))
+		if value == nil {
+			c.target = ""
 			return
 		}
-		var v struct {
-			State   string `json:"state"`
-			StateV2 string `json:"state.v2"`
-		}
+		var v map[string]any
 		if json.Unmarshal(value, &v) != nil {
 			return
 		}
-		st := v.StateV2
-		if st == "" {
-			st = v.State
+		// Connect 3.5+ writes "state.v2" (which may be STOPPED) next to
+		// the older "state"; a record without it comes from an older
+		// worker.
+		st, ok := v["state.v2"].(string)
+		if !ok {
+			st, _ = v["state"].(string)
 		}
 		switch st {
-		case TargetStopped, TargetPaused:
+		case TargetStarted, TargetPaused, TargetStopped:
 			c.target = st
-		default:
-			c.target = TargetStarted
 		}
 	}
 }
@@ -213,9 +234,12 @@ func (s *store) putSnapshotPending(ctx context.Context, name string, pending boo
 	return s.write(ctx, "walrelay-snapshot-"+name, v)
 }
 
-// remove deletes a connector (tombstones for all its keys).
+// remove deletes a connector: tombstones for all its keys, the config's
+// first as Kafka Connect writes them, so that a remove cut short leaves no
+// connector behind, only records a connector created under the same name
+// would take.
 func (s *store) remove(ctx context.Context, name string) error {
-	for _, k := range []string{"walrelay-snapshot-", "target-state-", "connector-"} {
+	for _, k := range []string{"connector-", "target-state-", "walrelay-snapshot-"} {
 		if err := s.write(ctx, k+name, nil); err != nil {
 			return err
 		}

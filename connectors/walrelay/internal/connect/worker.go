@@ -89,6 +89,10 @@ type Worker struct {
 
 	mu         sync.RWMutex
 	connectors map[string]*connector
+	// unclaimed holds target states and snapshot notes stored for names
+	// that have no connector config; a connector created under such a
+	// name takes them, as Kafka Connect does. Guarded by opMu.
+	unclaimed map[string]*storedConnector
 }
 
 type connector struct {
@@ -98,6 +102,16 @@ type connector struct {
 	task            *sourcetask.Task
 	failure         string // set when the connector cannot start a task at all
 	snapshotPending bool
+}
+
+// newConnector is a connector with what the config topic holds for it; a
+// connector without a stored target state is STARTED.
+func newConnector(name string, sc *storedConnector) *connector {
+	c := &connector{name: name, config: sc.config, target: sc.target, snapshotPending: sc.snapshotPending}
+	if c.target == "" {
+		c.target = TargetStarted
+	}
+	return c
 }
 
 // New connects to the broker, replays the stored connectors and starts
@@ -133,11 +147,17 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		clusterID:  cluster,
 		resolver:   resolver,
 		connectors: map[string]*connector{},
+		unclaimed:  map[string]*storedConnector{},
 	}
-	names := slices.Sorted(maps.Keys(state))
-	for _, name := range names {
+	var names []string
+	for _, name := range slices.Sorted(maps.Keys(state)) {
 		sc := state[name]
-		c := &connector{name: name, config: sc.config, target: sc.target, snapshotPending: sc.snapshotPending}
+		if sc.config == nil {
+			w.unclaimed[name] = sc
+			continue
+		}
+		names = append(names, name)
+		c := newConnector(name, sc)
 		w.connectors[name] = c
 		if c.target == TargetStarted {
 			w.startTask(c)
@@ -293,12 +313,20 @@ func (w *Worker) Put(ctx context.Context, name string, config map[string]string)
 		return false, err
 	}
 	if c == nil {
-		c = &connector{name: name, config: config, target: TargetStarted}
+		sc := w.unclaimed[name]
+		if sc == nil {
+			sc = &storedConnector{}
+		}
+		delete(w.unclaimed, name)
+		sc.config = config
+		c = newConnector(name, sc)
 		w.mu.Lock()
 		w.connectors[name] = c
 		w.mu.Unlock()
-		w.log.Info("connector created", "connector", name)
-		w.startTask(c)
+		w.log.Info("connector created", "connector", name, "target_state", c.target)
+		if c.target == TargetStarted {
+			w.startTask(c)
+		}
 		return true, nil
 	}
 	if err := w.stopTask(ctx, c, false); err != nil {

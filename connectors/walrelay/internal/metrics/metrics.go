@@ -19,7 +19,9 @@ type Metrics struct {
 	// reconnecting.
 	TaskRetries *prometheus.CounterVec
 	// RetainedWAL is the WAL PostgreSQL keeps for a connector's slot:
-	// pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn).
+	// pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn). It is kept
+	// current while the connector has a task, streaming, reconnecting or
+	// FAILED.
 	RetainedWAL *prometheus.GaugeVec
 	// ConfirmedLSN is the last position confirmed to PostgreSQL, as a
 	// number.

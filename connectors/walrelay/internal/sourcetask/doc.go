@@ -34,6 +34,12 @@
 //     held by a dying connection) reconnect with backoff while the task
 //     stays RUNNING; router and producer errors, and misconfigurations,
 //     end the task FAILED with a Java-style trace.
+//   - Stop with slot.drop.on.stop drops the slot whether the task was
+//     streaming or waiting to reconnect; Suspend (pause) never drops it,
+//     and neither does stopping a task that already FAILED.
+//   - The slot's retained-WAL gauge is read on a connection of its own
+//     from Start until Stop or Suspend: while the task streams, while it
+//     waits to reconnect and after it FAILED.
 //
 // Files by concern: task.go (lifecycle: start, stop, retries, states),
 // stream.go (one connection attempt and the streaming loop), changes.go
@@ -41,8 +47,10 @@
 // and dropping the slot), snapshot.go (the initial snapshot), producer.go
 // (the Kafka producer), acks.go (the delivery tracker and the positions
 // confirmed to PostgreSQL), periodic.go (heartbeats and status updates when
-// due), metrics.go, config.go and filter.go (the connector configuration),
-// validate.go, errors.go (retriable errors and task traces).
+// due), metrics.go (the produced counters and the slot watcher behind the
+// retained-WAL gauge), config.go and filter.go (the connector
+// configuration), validate.go, errors.go (retriable errors and task
+// traces).
 //
 // Limits: pgoutput protocol version 1 (transactions arrive after they
 // commit), text-format values, snapshot modes initial and no_data only,

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// periodic sends status updates, heartbeats and slot metrics when due.
+// periodic sends status updates and heartbeats when due.
 func (s *streamer) periodic(ctx context.Context, replyNow bool, now time.Time) error {
 	if !s.nextHeartbeat.IsZero() && !now.Before(s.nextHeartbeat) && !s.inTx {
 		if err := s.heartbeat(ctx); err != nil {
@@ -20,12 +20,6 @@ func (s *streamer) periodic(ctx context.Context, replyNow bool, now time.Time) e
 	since := now.Sub(s.lastStatus)
 	if replyNow || since >= s.cfg.StatusInterval || (confirmed > s.lastSent && since >= time.Second) {
 		if err := s.sendStatus(confirmed); err != nil {
-			return err
-		}
-	}
-	if now.After(s.nextSlotCheck) {
-		s.nextSlotCheck = now.Add(10 * time.Second)
-		if err := s.recordRetainedWAL(ctx); err != nil {
 			return err
 		}
 	}

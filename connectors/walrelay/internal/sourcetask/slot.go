@@ -24,6 +24,7 @@ func (t *Task) dropSlot() {
 		t.log.Error("slot.drop.on.stop: could not drop the slot", "slot", t.cfg.SlotName, "error", err)
 		return
 	}
+	t.opts.Metrics.RetainedWAL.DeleteLabelValues(t.cfg.Name, t.cfg.SlotName)
 	t.log.Info("dropped replication slot (slot.drop.on.stop)", "slot", t.cfg.SlotName)
 }
 

@@ -53,7 +53,6 @@ type streamer struct {
 	lastStatus    time.Time
 	lastSent      pgoutput.LSN
 	nextHeartbeat time.Time
-	nextSlotCheck time.Time
 }
 
 // stream runs one connection attempt until ctx ends (nil) or an error.

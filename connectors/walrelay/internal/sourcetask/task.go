@@ -41,6 +41,9 @@ type Options struct {
 	// SnapshotMarks, when set, keeps a durable note while an initial
 	// snapshot is being read, so one interrupted by a crash is read again.
 	SnapshotMarks SnapshotMarks
+	// SlotCheckInterval is how often the slot's retained WAL is read for
+	// its gauge (default 10s).
+	SlotCheckInterval time.Duration
 }
 
 // SnapshotMarks stores, durably, that a connector's initial snapshot has
@@ -59,8 +62,10 @@ type Task struct {
 	opts Options
 	log  *slog.Logger
 
-	stop       context.CancelFunc
+	stop context.CancelFunc
+	// done is closed when run ends, watched when watchSlot does.
 	done       chan struct{}
+	watched    chan struct{}
 	dropOnStop atomic.Bool
 
 	mu    sync.Mutex
@@ -73,15 +78,20 @@ func Start(cfg Config, opts Options) *Task {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
+	if opts.SlotCheckInterval <= 0 {
+		opts.SlotCheckInterval = 10 * time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &Task{
-		cfg:   cfg,
-		opts:  opts,
-		log:   opts.Logger.With("connector", cfg.Name),
-		stop:  cancel,
-		done:  make(chan struct{}),
-		state: StateRunning,
+		cfg:     cfg,
+		opts:    opts,
+		log:     opts.Logger.With("connector", cfg.Name),
+		stop:    cancel,
+		done:    make(chan struct{}),
+		watched: make(chan struct{}),
+		state:   StateRunning,
 	}
+	go t.watchSlot(ctx)
 	go t.run(ctx)
 	return t
 }
@@ -98,7 +108,8 @@ func (t *Task) Done() <-chan struct{} { return t.done }
 
 // Stop asks the task to stop reading, flush what it produced, confirm the
 // acknowledged position and disconnect, and waits for it or ctx. With
-// slot.drop.on.stop the slot is dropped afterwards.
+// slot.drop.on.stop the slot is then dropped, whether the task was
+// streaming or waiting to reconnect; a task that already FAILED keeps it.
 func (t *Task) Stop(ctx context.Context) error {
 	t.dropOnStop.Store(t.cfg.SlotDropOnStop)
 	return t.Suspend(ctx)
@@ -107,12 +118,14 @@ func (t *Task) Stop(ctx context.Context) error {
 // Suspend is Stop that always keeps the slot (pause).
 func (t *Task) Suspend(ctx context.Context) error {
 	t.stop()
-	select {
-	case <-t.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("sourcetask: stop %s: %w", t.cfg.Name, ctx.Err())
+	for _, ch := range []chan struct{}{t.done, t.watched} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("sourcetask: stop %s: %w", t.cfg.Name, ctx.Err())
+		}
 	}
+	return nil
 }
 
 func (t *Task) run(ctx context.Context) {
@@ -122,10 +135,7 @@ func (t *Task) run(ctx context.Context) {
 	for {
 		streamed, err := t.stream(ctx)
 		if ctx.Err() != nil {
-			if t.dropOnStop.Load() {
-				t.dropSlot()
-			}
-			t.setState(StateStopped, "")
+			t.stopped()
 			return
 		}
 		if err == nil {
@@ -138,11 +148,9 @@ func (t *Task) run(ctx context.Context) {
 			retries++
 			t.opts.Metrics.TaskRetries.WithLabelValues(t.cfg.Name).Inc()
 			t.log.Warn("retriable error; reconnecting", "error", err, "attempt", retries, "wait", backoff)
-			select {
-			case <-ctx.Done():
-				t.setState(StateStopped, "")
+			if !sleep(ctx, backoff) {
+				t.stopped()
 				return
-			case <-time.After(backoff):
 			}
 			backoff = min(backoff*2, max(t.cfg.RetryWait, 250*time.Millisecond))
 			continue
@@ -151,6 +159,30 @@ func (t *Task) run(ctx context.Context) {
 		t.opts.Metrics.TaskFailures.WithLabelValues(t.cfg.Name).Inc()
 		t.setState(StateFailed, trace(err))
 		return
+	}
+}
+
+// stopped ends a task that was asked to stop, during a connection attempt
+// or between two: with slot.drop.on.stop (Stop, not Suspend) the slot is
+// dropped, once the slot watcher is gone so the gauge it keeps is not set
+// again.
+func (t *Task) stopped() {
+	if t.dropOnStop.Load() {
+		<-t.watched
+		t.dropSlot()
+	}
+	t.setState(StateStopped, "")
+}
+
+// sleep waits for d; it reports false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 

@@ -37,6 +37,8 @@ type env struct {
 	conn    *pgx.Conn
 	brokers string
 	props   map[string]string
+	// slotCheck is the tasks' SlotCheckInterval (0 for the default).
+	slotCheck time.Duration
 }
 
 func newEnv(t *testing.T) *env {
@@ -529,10 +531,11 @@ func (e *env) startWith(m sourcetask.SnapshotMarks, extra ...string) (*sourcetas
 	}
 	met := metrics.New(prometheus.NewRegistry())
 	task := sourcetask.Start(cfg, sourcetask.Options{
-		Brokers:       []string{e.brokers},
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics:       met,
-		SnapshotMarks: m,
+		Brokers:           []string{e.brokers},
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics:           met,
+		SnapshotMarks:     m,
+		SlotCheckInterval: e.slotCheck,
 	})
 	e.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
