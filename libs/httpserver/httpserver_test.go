@@ -265,7 +265,7 @@ func TestTimeoutsDefaults(t *testing.T) {
 	httpserver.Timeouts{}.Apply(&srv)
 	if srv.ReadHeaderTimeout != httpserver.DefaultReadHeaderTimeout || srv.ReadTimeout != httpserver.DefaultReadTimeout ||
 		srv.WriteTimeout != httpserver.DefaultWriteTimeout || srv.IdleTimeout != httpserver.DefaultIdleTimeout {
-		t.Fatalf("Apply left %+v", srv)
+		t.Fatalf("Apply left %v %v %v %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
 	}
 }
 
