@@ -23,6 +23,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -273,23 +274,10 @@ func (e *env) count(q string, args ...any) int {
 	return n
 }
 
-// waitFor polls cond every 20ms until it holds, failing the test after
-// within.
+// waitFor polls cond until it holds, failing the test after within.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		select {
-		case <-tick.C:
-		case <-t.Context().Done():
-			t.Fatalf("test context done while waiting for %s", what)
-		}
-	}
+	servicetest.WaitFor(t, within, what, cond)
 }
 
 // committedOK returns the group's committed offset per partition of topic.

@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,31 +20,15 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 // relayProc is the walrelay binary running as a child process.
 type relayProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *servicetest.LogBuffer
 	base string
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func buildRelay(t *testing.T) string {
@@ -71,7 +53,7 @@ func freePort(t *testing.T) int {
 
 func startRelay(t *testing.T, bin, brokers string, port int) *relayProc {
 	t.Helper()
-	p := &relayProc{out: &syncBuffer{}, base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
+	p := &relayProc{out: &servicetest.LogBuffer{}, base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append(os.Environ(),
 		"BOOTSTRAP_SERVERS="+brokers,

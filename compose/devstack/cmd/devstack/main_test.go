@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,13 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 func TestSplitSQL(t *testing.T) {
@@ -42,25 +41,14 @@ func TestSplitSQL(t *testing.T) {
 }
 
 // syncBuffer collects a process's output for the failure report.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+type syncBuffer struct{ servicetest.LogBuffer }
 
 func (s *syncBuffer) tail(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.b.Bytes()
+	b := s.String()
 	if len(b) > n {
 		b = b[len(b)-n:]
 	}
-	return string(b)
+	return b
 }
 
 // freePorts returns n ports that are free now, chosen below the kernel's

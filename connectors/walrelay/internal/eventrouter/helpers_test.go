@@ -1,12 +1,12 @@
 package eventrouter
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 const (
@@ -126,26 +126,8 @@ func headerMap(t *testing.T, rec *Record) string {
 	return fmtHeaders(rec.Headers)
 }
 
-// logBuffer captures what the router logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // captureLogs returns a logger for a router and the buffer it writes to.
-func captureLogs() (*logBuffer, *slog.Logger) {
-	lb := &logBuffer{}
+func captureLogs() (*servicetest.LogBuffer, *slog.Logger) {
+	lb := &servicetest.LogBuffer{}
 	return lb, slog.New(slog.NewTextHandler(lb, nil))
 }
