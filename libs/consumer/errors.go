@@ -106,6 +106,14 @@ func classify(err error) class {
 	if errors.As(err, &ua) {
 		return unavailable
 	}
+	// An error that says the system cannot take the event now (such as
+	// outbox.ErrNoCapture) waits like an outage: the event is not at fault.
+	if u, ok := errors.AsType[interface {
+		error
+		Unavailable() bool
+	}](err); ok && u.Unavailable() {
+		return unavailable
+	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
 		return unavailable

@@ -83,6 +83,8 @@ func TestClassify(t *testing.T) {
 		{"attempt deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), retry},
 		{"unknown", errors.New("something odd"), retry},
 		{"begin failed", &unavailableError{errors.New("dial tcp: connection refused")}, unavailable},
+		{"the system cannot take it now", fmt.Errorf("save: %w", notNow{true}), unavailable},
+		{"an error that is not unavailable after all", notNow{false}, retry},
 		{"connect error", fmt.Errorf("acquire: %w", &pgconn.ConnectError{}), unavailable},
 		{"connection failure", pg("08006"), unavailable},
 		{"admin shutdown", pg("57P01"), unavailable},
@@ -235,3 +237,9 @@ func TestNewChecksConfig(t *testing.T) {
 		})
 	}
 }
+
+// notNow is an error that says whether the system, not the event, failed.
+type notNow struct{ unavailable bool }
+
+func (notNow) Error() string       { return "capture not set up" }
+func (n notNow) Unavailable() bool { return n.unavailable }

@@ -230,12 +230,23 @@ func unescapeParams(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // toError is the one place an error becomes an HTTP status: an *Error
-// keeps its own, a *validation.Error is 422 with one detail per field, an
+// keeps its own, so does an error with HTTPStatus and ErrorCode methods,
+// a *validation.Error is 422 with one detail per field, an
 // echo error keeps its code, and anything else is a 500.
 func toError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	// An error that names its own status (outbox.ErrNoCapture, say) keeps
+	// it; its message is its own text, never that of what wraps it.
+	var se interface {
+		error
+		HTTPStatus() int
+		ErrorCode() string
+	}
+	if errors.As(err, &se) {
+		return &Error{Status: se.HTTPStatus(), Code: se.ErrorCode(), Message: se.Error()}
 	}
 	var ve *validation.Error
 	if errors.As(err, &ve) {

@@ -43,6 +43,7 @@ func serve(t *testing.T, cfg httpserver.Config) string {
 	})
 	e.GET("/boom", func(echo.Context) error { return errors.New("secret database detail") })
 	e.GET("/panic", func(echo.Context) error { panic("oops") })
+	e.GET("/later", func(echo.Context) error { return fmt.Errorf("place order: secret detail: %w", notYet{}) })
 	e.GET("/things/:id", func(c echo.Context) error { return c.JSON(http.StatusOK, c.Param("id")) })
 	e.GET("/trace", func(c echo.Context) error {
 		return c.String(http.StatusOK, tracecontext.TraceParent(c.Request().Context()))
@@ -83,6 +84,7 @@ func TestErrorsAreJSON(t *testing.T) {
 		{"wrong method", "DELETE", "/widgets", ``, 405, "method_not_allowed", ""},
 		{"internal hides detail", "GET", "/boom", ``, 500, "internal", ""},
 		{"panic", "GET", "/panic", ``, 500, "internal", ""},
+		{"an error naming its status", "GET", "/later", ``, 503, "not_yet", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(t.Context(), tc.method, base+tc.path, strings.NewReader(tc.body))
@@ -289,3 +291,10 @@ func TestHalfAHeaderIsCutOff(t *testing.T) {
 		t.Fatal("the server kept a connection with half a header open for 20s")
 	}
 }
+
+// notYet is an error that names its own HTTP status and code.
+type notYet struct{}
+
+func (notYet) Error() string     { return "not yet; try again later" }
+func (notYet) HTTPStatus() int   { return http.StatusServiceUnavailable }
+func (notYet) ErrorCode() string { return "not_yet" }

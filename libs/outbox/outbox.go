@@ -48,6 +48,7 @@ var ErrInvalidEvent = errors.New("outbox: invalid event")
 type Writer struct {
 	table             string
 	deleteAfterInsert bool
+	requireCapture    bool
 	validate          func(eventType string, payload []byte) error
 }
 
@@ -127,6 +128,11 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 		times[i] = e.OccurredAt.UTC()
 		if e.TraceParent != "" {
 			tps[i] = &e.TraceParent
+		}
+	}
+	if w.requireCapture {
+		if err := CaptureReady(ctx, tx); err != nil {
+			return err
 		}
 	}
 	table := sanitize(w.table)

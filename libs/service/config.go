@@ -34,6 +34,11 @@ type Config struct {
 	// OutboxDeleteAfterInsert keeps the outbox table empty (the WAL still
 	// carries every insert). Tests turn it off to read the rows.
 	OutboxDeleteAfterInsert bool
+	// OutboxRequireCapture refuses to write events while no logical
+	// replication slot exists in the database (outbox.RequireCapture), and
+	// keeps GET /readyz at 503 until one does: an event written before the
+	// connector's slot exists would never be published.
+	OutboxRequireCapture bool
 	// LogLevel is the minimum level the command logs at.
 	LogLevel slog.Level
 	// HTTPBodyLimit caps request bodies, in echo notation ("64K"; default
@@ -74,6 +79,9 @@ type Defaults struct {
 //	KAFKA_BROKERS               comma separated host:port, default 127.0.0.1:9092
 //	KAFKA_GROUP                 default d.Group
 //	OUTBOX_DELETE_AFTER_INSERT  default true
+//	OUTBOX_REQUIRE_CAPTURE      default true: no event is written, and the
+//	                            service is not ready, until a replication
+//	                            slot exists in its database
 //	LOG_LEVEL                   debug, info, warn or error; default info
 //	HTTP_BODY_LIMIT             default 64K
 //	SHUTDOWN_TIMEOUT            Go duration, default 10s
@@ -92,6 +100,7 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		Brokers:                 r.HostPorts("KAFKA_BROKERS", DefaultKafkaBrokers),
 		Group:                   r.String("KAFKA_GROUP", d.Group),
 		OutboxDeleteAfterInsert: r.Bool("OUTBOX_DELETE_AFTER_INSERT", true),
+		OutboxRequireCapture:    r.Bool("OUTBOX_REQUIRE_CAPTURE", true),
 		LogLevel:                r.LogLevel("LOG_LEVEL", slog.LevelInfo),
 		HTTPBodyLimit:           r.ByteSize("HTTP_BODY_LIMIT", DefaultHTTPBodyLimit),
 		ShutdownTimeout:         r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),

@@ -21,13 +21,13 @@ func TestConfigFromEnv(t *testing.T) {
 	}{
 		{name: "defaults", want: Config{
 			HTTPAddr: "127.0.0.1:8089", DatabaseURL: defaults.DatabaseURL, Brokers: []string{"127.0.0.1:9092"},
-			Group: "cart-service", OutboxDeleteAfterInsert: true, LogLevel: slog.LevelInfo, HTTPBodyLimit: "64K",
+			Group: "cart-service", OutboxDeleteAfterInsert: true, OutboxRequireCapture: true, LogLevel: slog.LevelInfo, HTTPBodyLimit: "64K",
 			ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second, Retention: 7 * 24 * time.Hour,
 			HTTPTimeouts: httpserver.Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute},
 		}},
 		{name: "overrides", env: map[string]string{
 			"HTTP_ADDR": ":0", "DATABASE_URL": "postgresql://u:p@db:5432/o", "KAFKA_BROKERS": "k1:9092, k2:9093,",
-			"KAFKA_GROUP": "g", "OUTBOX_DELETE_AFTER_INSERT": "false", "LOG_LEVEL": "debug",
+			"KAFKA_GROUP": "g", "OUTBOX_DELETE_AFTER_INSERT": "false", "OUTBOX_REQUIRE_CAPTURE": "false", "LOG_LEVEL": "debug",
 			"HTTP_BODY_LIMIT": "1M", "SHUTDOWN_TIMEOUT": "3s", "DATABASE_WAIT": "100ms",
 			"HTTP_READ_HEADER_TIMEOUT": "1s", "HTTP_READ_TIMEOUT": "2s", "HTTP_WRITE_TIMEOUT": "3s", "HTTP_IDLE_TIMEOUT": "4s",
 			"RETENTION": "720h",
@@ -83,7 +83,7 @@ func equal(a, b Config) bool {
 	return a.HTTPAddr == b.HTTPAddr && a.DatabaseURL == b.DatabaseURL && slices.Equal(a.Brokers, b.Brokers) &&
 		a.Group == b.Group && a.OutboxDeleteAfterInsert == b.OutboxDeleteAfterInsert && a.LogLevel == b.LogLevel &&
 		a.HTTPBodyLimit == b.HTTPBodyLimit && a.ShutdownTimeout == b.ShutdownTimeout && a.DatabaseWait == b.DatabaseWait &&
-		a.HTTPTimeouts == b.HTTPTimeouts && a.Retention == b.Retention &&
+		a.HTTPTimeouts == b.HTTPTimeouts && a.Retention == b.Retention && a.OutboxRequireCapture == b.OutboxRequireCapture &&
 		len(a.KafkaClientOpts) == 0 && len(b.KafkaClientOpts) == 0
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/libs/envconfig"
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 )
 
@@ -47,19 +48,27 @@ func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
 }
 
 // HTTP returns the service's echo instance with cfg's body limit, GET
-// /healthz, and GET /readyz checking "database" (a ping of pool) and
-// "broker" (cons has joined its group and a broker answers). The service
+// /healthz, and GET /readyz checking "database" (a ping of pool),
+// "broker" (cons has joined its group and a broker answers) and, with
+// OutboxRequireCapture, "capture" (a logical replication slot exists in
+// the database). The service
 // registers its own routes on it.
 func HTTP(cfg Config, pool *pgxpool.Pool, cons *consumer.Consumer, log *slog.Logger) *echo.Echo {
 	cfg = cfg.WithDefaults()
+	ready := []httpserver.Check{
+		{Name: "database", Check: pool.Ping},
+		{Name: "broker", Check: cons.Ping},
+	}
+	if cfg.OutboxRequireCapture {
+		ready = append(ready, httpserver.Check{Name: "capture", Check: func(ctx context.Context) error {
+			return outbox.CaptureReady(ctx, pool)
+		}})
+	}
 	return httpserver.New(httpserver.Config{
 		BodyLimit: cfg.HTTPBodyLimit,
 		Timeouts:  cfg.HTTPTimeouts,
 		Logger:    log,
-		Ready: []httpserver.Check{
-			{Name: "database", Check: pool.Ping},
-			{Name: "broker", Check: cons.Ping},
-		},
+		Ready:     ready,
 	})
 }
 

@@ -26,7 +26,9 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	if err != nil {
 		return nil, err
 	}
-	repo := postgres.New(pool, postgres.Options{DeleteAfterInsert: cfg.OutboxDeleteAfterInsert})
+	repo := postgres.New(pool, postgres.Options{
+		DeleteAfterInsert: cfg.OutboxDeleteAfterInsert, RequireCapture: cfg.OutboxRequireCapture,
+	})
 
 	// The Kafka adapter's mux is the one list of what the service consumes:
 	// the topics and the schema checks follow from its event types.

@@ -33,7 +33,10 @@ type env struct {
 	broker string
 }
 
-func start(t *testing.T) *env {
+func start(t *testing.T) *env { t.Helper(); return startWith(t, nil) }
+
+// startWith is start with cfg changed by change, when not nil.
+func startWith(t *testing.T, change func(*service.Config)) *env {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	broker := kafkatest.Start(t)
@@ -50,6 +53,9 @@ func start(t *testing.T) *env {
 			kgo.AutoCommitInterval(100 * time.Millisecond),
 			kgo.FetchMaxWait(100 * time.Millisecond),
 		},
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a := servicetest.Start(t, app.Start, cfg, log)

@@ -416,6 +416,14 @@ func (d *detached) composeUp(ctx context.Context) error {
 	if err := reg.Run(); err != nil {
 		return fmt.Errorf("registering connectors: %w", err)
 	}
+	// The containers are healthy once alive (/healthz); a service is ready
+	// only once its connector's replication slot exists.
+	for _, port := range []int{d.cfg.orderPort, d.cfg.paymentPort, d.cfg.inventoryPort} {
+		url := fmt.Sprintf("http://127.0.0.1:%d/readyz", port)
+		if err := waitHTTP(ctx, nil, url, 2*time.Minute); err != nil {
+			return fmt.Errorf("waiting for %s: %w", url, err)
+		}
+	}
 	d.printf("stack ready (debezium, compose); Kafka UI at http://127.0.0.1:8089\nnext: make e2e | make ps | make logs [C=connect] | make down\n")
 	return nil
 }

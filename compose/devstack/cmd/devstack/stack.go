@@ -270,16 +270,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 		pids[s.name] = pid
 	}
-	// Services apply their migrations (outbox table, publication) at start;
-	// the connectors are registered once every service is ready, so their
-	// publications exist and no event precedes its replication slot.
+	// Services apply their migrations (outbox table, publication) at start
+	// and answer /healthz; the connectors are registered then, which creates
+	// each database's replication slot. A service writes no event and is not
+	// ready (/readyz) until its slot exists (OUTBOX_REQUIRE_CAPTURE), so no
+	// event can precede its slot.
 	for _, s := range services {
 		url := fmt.Sprintf("http://127.0.0.1:%d", s.port)
-		tr.waiting(s.name, "the "+s.name+" service at "+url+"/readyz")
-		if err := waitHTTP(ctx, sup, url+"/readyz", 2*time.Minute); err != nil {
+		tr.waiting(s.name, "the "+s.name+" service at "+url+"/healthz (migrated, serving)")
+		if err := waitHTTP(ctx, sup, url+"/healthz", 2*time.Minute); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		tr.ready(s.name, pids[s.name], url, url+"/readyz")
 	}
 
 	tr.waiting("register", "connectors/debezium/*.json to be registered and RUNNING")
@@ -289,6 +290,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	reg.Stderr = out.prefixed("register")
 	if err := reg.Run(); err != nil {
 		return fmt.Errorf("registering connectors: %w", err)
+	}
+
+	for _, s := range services {
+		url := fmt.Sprintf("http://127.0.0.1:%d", s.port)
+		tr.waiting(s.name, "the "+s.name+" service at "+url+"/readyz (database, broker, replication slot)")
+		if err := waitHTTP(ctx, sup, url+"/readyz", 2*time.Minute); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		tr.ready(s.name, pids[s.name], url, url+"/readyz")
 	}
 
 	endpoints := fmt.Sprintf(`endpoints:
@@ -505,6 +515,10 @@ func waitHTTP(ctx context.Context, sup *supervisor, url string, within time.Dura
 // ends or the deadline passes.
 func waitFor(ctx context.Context, sup *supervisor, within time.Duration, check func() error) error {
 	deadline := time.Now().Add(within)
+	var failed <-chan error // nil without a supervisor: never ready
+	if sup != nil {
+		failed = sup.failed
+	}
 	for {
 		err := check()
 		if err == nil {
@@ -516,7 +530,7 @@ func waitFor(ctx context.Context, sup *supervisor, within time.Duration, check f
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-sup.failed:
+		case err := <-failed:
 			return err
 		case <-time.After(200 * time.Millisecond):
 		}

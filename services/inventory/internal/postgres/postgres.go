@@ -20,6 +20,9 @@ type Options struct {
 	// DeleteAfterInsert keeps the outbox table empty (the WAL still
 	// carries every row). Tests turn it off to read the rows back.
 	DeleteAfterInsert bool
+	// RequireCapture refuses to write events while no logical replication
+	// slot exists in the database (outbox.RequireCapture).
+	RequireCapture bool
 }
 
 // Repository reads and writes stock and reservations.
@@ -32,7 +35,8 @@ type Repository struct {
 // JSON schema before it is appended; a payload that does not match fails
 // the transaction.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate), outbox.DeleteAfterInsert(opts.DeleteAfterInsert))}
+	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate),
+		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture))}
 }
 
 const stockColumns = `sku, available, reserved, created_at, updated_at`

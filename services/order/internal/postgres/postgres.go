@@ -28,6 +28,9 @@ type Options struct {
 	// DeleteAfterInsert keeps the outbox table empty (the WAL still carries
 	// every insert); tests turn it off to read the rows back.
 	DeleteAfterInsert bool
+	// RequireCapture refuses to write events while no logical replication
+	// slot exists in the database (outbox.RequireCapture).
+	RequireCapture bool
 }
 
 // Repository reads and writes orders.
@@ -38,7 +41,8 @@ type Repository struct {
 
 // New returns a Repository over pool.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate), outbox.DeleteAfterInsert(opts.DeleteAfterInsert))}
+	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate),
+		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture))}
 }
 
 const insertIdempotencyKey = `INSERT INTO idempotency_keys (key, request_hash, order_id)
