@@ -39,6 +39,9 @@ func start(t *testing.T) *running {
 		return map[string]string{
 			"HTTP_ADDR": "127.0.0.1:0", "DATABASE_URL": dsn, "KAFKA_BROKERS": broker,
 			"KAFKA_GROUP": "payment-service", "OUTBOX_DELETE_AFTER_INSERT": "false",
+			// No connector runs here, so no slot exists; the gate has its own test
+			// in the order service (TestCaptureGatesWritesAndReadiness).
+			"OUTBOX_REQUIRE_CAPTURE": "false",
 		}[k]
 	})
 	if err != nil {
