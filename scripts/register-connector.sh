@@ -17,7 +17,8 @@
 # and all its tasks are RUNNING. On FAILED it prints the trace and exits 1;
 # on timeout it exits 1 too.
 #
-# Environment: CONNECT_URL (default http://127.0.0.1:8083), REGISTER_TIMEOUT
+# Environment: CONNECT_BASIC_AUTH (user:password, for a REST API that
+# requires HTTP basic authentication), CONNECT_URL (default http://127.0.0.1:8083), REGISTER_TIMEOUT
 # (seconds, default 120).
 set -euo pipefail
 
@@ -61,12 +62,22 @@ done
 deadline=$(($(date +%s) + timeout))
 past_deadline() { [ "$(date +%s)" -ge "$deadline" ]; }
 
+# curl_auth holds curl's -u option when the REST API needs a user.
+curl_auth=()
+if [ -n "${CONNECT_BASIC_AUTH:-}" ]; then
+	curl_auth=(-u "$CONNECT_BASIC_AUTH")
+fi
+
 # probe prints the HTTP status of GET $url/, or 000 when nothing answers.
-probe() { curl -s -o /dev/null -w '%{http_code}' --connect-timeout 1 --max-time 2 "$url/" 2>/dev/null || true; }
+probe() { curl "${curl_auth[@]}" -s -o /dev/null -w '%{http_code}' --connect-timeout 1 --max-time 2 "$url/" 2>/dev/null || true; }
 
 code=$(probe)
 if [ "$code" = "000" ] || [ -z "$code" ]; then
 	echo "register-connector: nothing answers at $url (Kafka Connect REST API); start a stack with make up (Debezium) or make dev (embedded), or pass --url" >&2
+	exit 1
+fi
+if [ "$code" = "401" ]; then
+	echo "register-connector: $url requires a user and password; set CONNECT_BASIC_AUTH=user:password" >&2
 	exit 1
 fi
 said=""
@@ -94,7 +105,7 @@ validate() {
 	fi
 	# Kafka Connect validates "name" too: add it, as the PUT of the config does.
 	body=$(sed '0,/{/s//{"name": "'"$name"'",/' "$file" |
-		curl -sS --max-time 30 -X PUT -H 'Content-Type: application/json' --data-binary @- \
+		curl "${curl_auth[@]}" -sS --max-time 30 -X PUT -H 'Content-Type: application/json' --data-binary @- \
 			"$url/connector-plugins/$class/config/validate" 2>&1) || {
 		echo "$name: validating against $url failed: $body" >&2
 		return 1
@@ -141,7 +152,7 @@ for f in "${files[@]}"; do
 		continue
 	fi
 	body_file="$(mktemp)"
-	code=$(curl -sS -o "$body_file" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+	code=$(curl "${curl_auth[@]}" -sS -o "$body_file" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
 		--data-binary @"$f" "$url/connectors/$name/config") || code=000
 	case "$code" in
 	201) echo "$name: created" ;;
@@ -157,7 +168,7 @@ for f in "${files[@]}"; do
 	rm -f "$body_file"
 
 	while :; do
-		body="$(curl -sS "$url/connectors/$name/status" 2>/dev/null || true)"
+		body="$(curl "${curl_auth[@]}" -sS "$url/connectors/$name/status" 2>/dev/null || true)"
 		states="$(json_states <<<"$body" | tr '\n' ' ')"
 		if grep -q FAILED <<<"$states"; then
 			echo "$name: FAILED" >&2

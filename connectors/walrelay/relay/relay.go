@@ -49,6 +49,11 @@ type Config struct {
 	// HTTPTimeouts bound each REST connection; zero fields take
 	// DefaultHTTPTimeouts' values.
 	HTTPTimeouts HTTPTimeouts
+	// Credentials, when set, are the users (user → password) the REST API
+	// and the Go profiles require, by HTTP basic authentication, as Kafka
+	// Connect's BasicAuthSecurityRestExtension does. /metrics stays open
+	// for scrapers. See ReadCredentials.
+	Credentials map[string]string
 }
 
 // HTTPTimeouts bound how long one connection to the REST API may take, so
@@ -139,7 +144,7 @@ func Start(ctx context.Context, cfg Config) (*Relay, error) {
 	r := &Relay{
 		log:      cfg.Logger,
 		worker:   worker,
-		srv:      cfg.HTTPTimeouts.server(routes(cfg.Pprof, reg, worker.Handler())),
+		srv:      cfg.HTTPTimeouts.server(routes(cfg.Pprof, reg, worker.Handler(), cfg.Credentials)),
 		url:      "http://" + cfg.Listener.Addr().String(),
 		served:   make(chan error, 1),
 		shutdown: cfg.ShutdownTimeout,
@@ -169,16 +174,22 @@ func (r *Relay) Close(ctx context.Context) error {
 }
 
 // routes serves /metrics, the Go profiles when enabled, and the REST API.
-func routes(withPprof bool, reg *prometheus.Registry, api http.Handler) http.Handler {
+func routes(withPprof bool, reg *prometheus.Registry, api http.Handler, creds map[string]string) http.Handler {
+	guard := func(h http.Handler) http.Handler {
+		if len(creds) == 0 {
+			return h
+		}
+		return basicAuth(creds, h)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if withPprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.Handle("GET /debug/pprof/", guard(http.HandlerFunc(pprof.Index)))
+		mux.Handle("GET /debug/pprof/cmdline", guard(http.HandlerFunc(pprof.Cmdline)))
+		mux.Handle("GET /debug/pprof/profile", guard(http.HandlerFunc(pprof.Profile)))
+		mux.Handle("GET /debug/pprof/symbol", guard(http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("GET /debug/pprof/trace", guard(http.HandlerFunc(pprof.Trace)))
 	}
-	mux.Handle("/", api)
+	mux.Handle("/", guard(api))
 	return mux
 }

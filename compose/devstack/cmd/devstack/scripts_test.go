@@ -167,3 +167,50 @@ func TestRegisterValidatesFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestRegisterWithBasicAuth: against a walrelay that requires a user, the
+// script stops at once and names CONNECT_BASIC_AUTH without it, and with it
+// gets through to the connector's validation.
+func TestRegisterWithBasicAuth(t *testing.T) {
+	root, err := filepath.Abs("../../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(root, "connectors", "debezium", "orders.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "misspelt.json")
+	if err := os.WriteFile(file, []byte(strings.Replace(string(good), `"database.hostname"`, `"database.hostnme"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := relay.Start(context.Background(), relay.Config{Brokers: []string{kafkatest.Start(t)}, Listener: ln,
+		Credentials: map[string]string{"admin": "s3cret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	register := func(auth string) string {
+		cmd := exec.Command("bash", "scripts/register-connector.sh", "--url", "http://"+ln.Addr().String(), "--timeout", "60", file)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CONNECT_BASIC_AUTH="+auth)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("registered a misspelt config:\n%s", out)
+		}
+		return string(out)
+	}
+	if out := register(""); !strings.Contains(out, "requires a user and password; set CONNECT_BASIC_AUTH=user:password") {
+		t.Fatalf("without credentials:\n%s", out)
+	}
+	if out := register("admin:wrong"); !strings.Contains(out, "CONNECT_BASIC_AUTH") {
+		t.Fatalf("with a wrong password:\n%s", out)
+	}
+	if out := register("admin:s3cret"); !strings.Contains(out, "misspelt: invalid config: database.hostname: ") {
+		t.Fatalf("with credentials the script did not reach validation:\n%s", out)
+	}
+}

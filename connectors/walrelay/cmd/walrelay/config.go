@@ -30,6 +30,10 @@ type config struct {
 	Pprof bool
 	// HTTPTimeouts bound each REST connection.
 	HTTPTimeouts relay.HTTPTimeouts
+	// CredentialsFile names the file of REST users ("user: password"
+	// lines); empty leaves the REST API open (it binds to 127.0.0.1 by
+	// default).
+	CredentialsFile string
 }
 
 // loadConfig reads flags over environment variables over defaults.
@@ -50,6 +54,9 @@ type config struct {
 //	WALRELAY_HTTP_WRITE_TIMEOUT, WALRELAY_HTTP_IDLE_TIMEOUT
 //	                        REST connection timeouts, Go durations
 //	                        (defaults 5s, 30s, 60s, 2m)
+//	WALRELAY_REST_CREDENTIALS_FILE
+//	                        "user: password" lines; when set, the REST API
+//	                        requires HTTP basic authentication
 //
 // GROUP_ID, OFFSET_STORAGE_TOPIC and STATUS_STORAGE_TOPIC are accepted and
 // unused: one worker needs no group, and the slot is the resume point.
@@ -113,6 +120,8 @@ func loadConfig(args []string, lookup func(string) (string, bool), environ []str
 		}
 		fs.DurationVar(d.into, d.flag, def, "REST connection timeout (env "+d.env+")")
 	}
+	fs.StringVar(&cfg.CredentialsFile, "rest-credentials-file", env("WALRELAY_REST_CREDENTIALS_FILE", ""),
+		"file of \"user: password\" lines the REST API requires (HTTP basic auth; env WALRELAY_REST_CREDENTIALS_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -36,11 +36,24 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
+	var creds map[string]string
+	if cfg.CredentialsFile != "" {
+		f, err := os.Open(cfg.CredentialsFile)
+		if err != nil {
+			return fmt.Errorf("REST credentials: %w", err)
+		}
+		creds, err = relay.ReadCredentials(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("REST credentials %s: %w", cfg.CredentialsFile, err)
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	log.Info("starting walrelay", "version", version, "listen", cfg.Listen, "bootstrap_servers", cfg.Brokers, "config_topic", cfg.ConfigTopic)
+	log.Info("starting walrelay", "version", version, "listen", cfg.Listen, "bootstrap_servers", cfg.Brokers,
+		"config_topic", cfg.ConfigTopic, "rest_auth", len(creds) > 0)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -60,6 +73,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Pprof:           cfg.Pprof,
 		HTTPTimeouts:    cfg.HTTPTimeouts,
+		Credentials:     creds,
 		Version:         version,
 		Commit:          commit(),
 	})
