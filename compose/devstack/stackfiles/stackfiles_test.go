@@ -54,6 +54,10 @@ func TestComposeFile(t *testing.T) {
 			if s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) == 0 {
 				t.Errorf("no healthcheck")
 			}
+			// A component that dies comes back; make down stops it for good.
+			if s.Restart != types.RestartPolicyUnlessStopped {
+				t.Errorf("restart %q, want %q", s.Restart, types.RestartPolicyUnlessStopped)
+			}
 			for dep, d := range s.DependsOn {
 				if d.Condition != types.ServiceConditionHealthy {
 					t.Errorf("depends_on %s with condition %q, want service_healthy", dep, d.Condition)
