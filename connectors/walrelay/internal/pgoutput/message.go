@@ -348,8 +348,13 @@ func parse(b []byte, d *Decoder) (Message, error) {
 		}
 		m = tr
 	case TypeMessage:
+		// The flags are 0, or 1 for a transactional message; nothing else.
+		flags := r.u8("Message flags")
+		if flags > 1 {
+			r.fail(fmt.Sprintf("Message flags %d (want 0 or 1)", flags))
+		}
 		lm := &LogicalMessage{
-			Transactional: r.u8("Message flags")&1 != 0,
+			Transactional: flags == 1,
 			LSN:           r.lsn("Message LSN"),
 			Prefix:        r.str("Message prefix"),
 		}

@@ -16,12 +16,14 @@ var ErrMalformed = errors.New("pgoutput: malformed message")
 // unknown message type.
 var ErrUnsupported = errors.New("pgoutput: unsupported message")
 
-// pgEpoch is the zero of PostgreSQL's wire timestamps.
-var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+// pgEpochUnix is the zero of PostgreSQL's wire timestamps, 2000-01-01 UTC,
+// in Unix seconds.
+const pgEpochUnix = 946684800
 
-// timeFromPG converts microseconds since 2000-01-01 UTC.
+// timeFromPG converts microseconds since 2000-01-01 UTC, exactly over the
+// whole int64 range (a time.Duration would overflow 292 years out).
 func timeFromPG(us int64) time.Time {
-	return pgEpoch.Add(time.Duration(us) * time.Microsecond)
+	return time.Unix(pgEpochUnix+us/1e6, (us%1e6)*1e3).UTC()
 }
 
 // timeToPG converts to microseconds since 2000-01-01 UTC; the zero time
@@ -30,7 +32,7 @@ func timeToPG(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return t.Sub(pgEpoch).Microseconds()
+	return (t.Unix()-pgEpochUnix)*1e6 + int64(t.Nanosecond()/1e3)
 }
 
 // reader walks a message, remembering the first error so callers can read
