@@ -54,6 +54,9 @@ type Config struct {
 	// Connect's BasicAuthSecurityRestExtension does. /metrics stays open
 	// for scrapers. See ReadCredentials.
 	Credentials map[string]string
+	// AllowedHosts, when set, are the only database hosts a config that
+	// uses ${...} references may name (see connect.Config.AllowedHosts).
+	AllowedHosts []string
 }
 
 // HTTPTimeouts bound how long one connection to the REST API may take, so
@@ -137,6 +140,7 @@ func Start(ctx context.Context, cfg Config) (*Relay, error) {
 		Logger:          cfg.Logger,
 		Metrics:         metrics.New(reg),
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		AllowedHosts:    cfg.AllowedHosts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)

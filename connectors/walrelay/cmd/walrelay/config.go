@@ -34,6 +34,8 @@ type config struct {
 	// lines); empty leaves the REST API open (it binds to 127.0.0.1 by
 	// default).
 	CredentialsFile string
+	// AllowedHosts restricts where configs with ${...} references may point.
+	AllowedHosts []string
 }
 
 // loadConfig reads flags over environment variables over defaults.
@@ -54,6 +56,8 @@ type config struct {
 //	WALRELAY_HTTP_WRITE_TIMEOUT, WALRELAY_HTTP_IDLE_TIMEOUT
 //	                        REST connection timeouts, Go durations
 //	                        (defaults 5s, 30s, 60s, 2m)
+//	WALRELAY_ALLOWED_HOSTS  comma-separated database hosts a config that uses
+//	                        ${...} references may name (default: any)
 //	WALRELAY_REST_CREDENTIALS_FILE
 //	                        "user: password" lines; when set, the REST API
 //	                        requires HTTP basic authentication
@@ -122,6 +126,8 @@ func loadConfig(args []string, lookup func(string) (string, bool), environ []str
 	}
 	fs.StringVar(&cfg.CredentialsFile, "rest-credentials-file", env("WALRELAY_REST_CREDENTIALS_FILE", ""),
 		"file of \"user: password\" lines the REST API requires (HTTP basic auth; env WALRELAY_REST_CREDENTIALS_FILE)")
+	allowed := fs.String("allowed-hosts", env("WALRELAY_ALLOWED_HOSTS", ""),
+		"comma-separated database hosts a config with ${...} references may name (env WALRELAY_ALLOWED_HOSTS; default any)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -144,6 +150,11 @@ func loadConfig(args []string, lookup func(string) (string, bool), environ []str
 		}
 	}
 	cfg.ConfigTopic = *topic
+	for _, h := range strings.Split(*allowed, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.AllowedHosts = append(cfg.AllowedHosts, h)
+		}
+	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(strings.ToLower(*level))); err != nil {
 		return config{}, fmt.Errorf("log level %q: %w", *level, err)
 	}

@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		Pprof:           cfg.Pprof,
 		HTTPTimeouts:    cfg.HTTPTimeouts,
 		Credentials:     creds,
+		AllowedHosts:    cfg.AllowedHosts,
 		Version:         version,
 		Commit:          commit(),
 	})

@@ -76,6 +76,13 @@ func TestLoadConfig(t *testing.T) {
 				LogLevel: slog.LevelInfo, Worker: map[string]string{}, WorkerID: "127.0.0.1:8083",
 				HTTPTimeouts: relay.HTTPTimeouts{ReadHeader: time.Second, Read: 30 * time.Second, Write: 3 * time.Minute, Idle: 9 * time.Second}},
 		},
+		{
+			name: "allowed hosts from the environment",
+			env:  map[string]string{"WALRELAY_ALLOWED_HOSTS": "db.internal, 10.0.0.5,"},
+			want: config{Listen: "127.0.0.1:8083", Brokers: []string{"127.0.0.1:9092"}, ConfigTopic: "connect_configs",
+				LogLevel: slog.LevelInfo, Worker: map[string]string{}, WorkerID: "127.0.0.1:8083",
+				AllowedHosts: []string{"db.internal", "10.0.0.5"}},
+		},
 		{name: "bad REST timeout", env: map[string]string{"WALRELAY_HTTP_READ_TIMEOUT": "0s"}, wantErr: "WALRELAY_HTTP_READ_TIMEOUT"},
 		{name: "bad profiles switch", env: map[string]string{"WALRELAY_PPROF": "sometimes"}, wantErr: "WALRELAY_PPROF"},
 		{name: "bad listen address", args: []string{"-listen", "nope"}, wantErr: "listen address"},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -39,6 +40,8 @@ type fixture struct {
 	metrics *metrics.Metrics
 	// configTopic is the worker's config topic ("" for the default).
 	configTopic string
+	// allowedHosts is the worker's AllowedHosts.
+	allowedHosts []string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -75,6 +78,7 @@ func (f *fixture) startWorker(props map[string]string, env map[string]string) {
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics:         f.metrics,
 		ShutdownTimeout: 10 * time.Second,
+		AllowedHosts:    f.allowedHosts,
 	})
 	if err != nil {
 		f.t.Fatal(err)
@@ -542,6 +546,41 @@ func TestConfigProviderReferences(t *testing.T) {
 	if code := f.call("PUT", "/connectors/env/config", cfg, &eb); code != 400 || !strings.Contains(eb.Message, "MISSING") {
 		t.Fatalf("unresolvable reference: HTTP %d %+v", code, eb)
 	}
+}
+
+// TestAllowedHosts: with an allow-list, a config that resolves a secret
+// may only send it to a listed database host; one without references is
+// not restricted.
+func TestAllowedHosts(t *testing.T) {
+	f := newFixture(t)
+	f.stopWorker()
+	cfg := f.config("allowed")
+	env := map[string]string{"TEST_DB_PASSWORD": cfg["database.password"]}
+	props := map[string]string{
+		"config.providers":           "env",
+		"config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+	}
+	withRef := maps.Clone(cfg)
+	withRef["database.password"] = "${env:TEST_DB_PASSWORD}"
+
+	f.allowedHosts = []string{"db.internal"}
+	f.startWorker(props, env)
+	var eb errBody
+	if code := f.call("PUT", "/connectors/allowed/config", withRef, &eb); code != 400 ||
+		!strings.Contains(eb.Message, "database.hostname") || !strings.Contains(eb.Message, "db.internal") {
+		t.Fatalf("a secret for an unlisted host: HTTP %d %+v", code, eb)
+	}
+	if code := f.call("PUT", "/connectors/plain/config", f.config("plain"), nil); code != 201 {
+		t.Fatalf("a config without references: HTTP %d, want 201", code)
+	}
+
+	f.stopWorker()
+	f.allowedHosts = []string{cfg["database.hostname"]}
+	f.startWorker(props, env)
+	if code := f.call("PUT", "/connectors/allowed/config", withRef, nil); code != 201 {
+		t.Fatalf("a secret for a listed host: HTTP %d, want 201", code)
+	}
+	f.waitTask("allowed", "RUNNING")
 }
 
 // TestSnapshotNoteSurvivesRestart: the note a task keeps while reading an

@@ -75,6 +75,11 @@ type Config struct {
 	ClientOpts []kgo.Opt
 	// ShutdownTimeout bounds a task's flush when it stops (default 30s).
 	ShutdownTimeout time.Duration
+	// AllowedHosts, when set, are the only database.hostname values a
+	// config that uses ${...} references may name: whoever can reach the
+	// REST API cannot have a resolved secret sent to a host of their
+	// choosing. Configs without references are not restricted.
+	AllowedHosts []string
 }
 
 // Worker is a single-node Kafka Connect worker running walrelay tasks.
@@ -283,8 +288,23 @@ func (w *Worker) Validate(ctx context.Context, config map[string]string) []event
 	if err != nil {
 		return []eventrouter.ConfigError{{Key: "config.providers", Message: err.Error()}}
 	}
+	if h := resolved["database.hostname"]; len(w.cfg.AllowedHosts) > 0 && usesReferences(config) && !slices.Contains(w.cfg.AllowedHosts, h) {
+		return []eventrouter.ConfigError{{Key: "database.hostname", Message: fmt.Sprintf(
+			"%q is not among the hosts this worker sends resolved ${...} values to (%s)", h, strings.Join(w.cfg.AllowedHosts, ", "))}}
+	}
 	_, errs := sourcetask.Validate(ctx, resolved, eventrouter.Worker{Props: w.cfg.Worker})
 	return errs
+}
+
+// usesReferences reports whether a config value refers to a config
+// provider (${provider:...}).
+func usesReferences(config map[string]string) bool {
+	for _, v := range config {
+		if strings.Contains(v, "${") {
+			return true
+		}
+	}
+	return false
 }
 
 // Put creates or replaces a connector's config; created reports which.
