@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,20 +206,28 @@ func TestLifecycle(t *testing.T) {
 }
 
 // Tasks run at start and then periodically, a failing one keeps its turn,
-// and none runs after Shutdown.
+// and Shutdown returns only once every task has stopped.
 func TestTasksRunUntilShutdown(t *testing.T) {
 	var ok, failing atomic.Int32
+	var blocked, released atomic.Bool
 	c := newCart()
 	c.tasks = []Task{
 		{Name: "prune", Every: 10 * time.Millisecond, Run: func(context.Context) error { ok.Add(1); return nil }},
 		{Name: "flaky", Every: 10 * time.Millisecond, Run: func(context.Context) error { failing.Add(1); return errors.New("table locked") }},
+		// Holds its turn until the service stops it.
+		{Name: "slow", Every: time.Hour, Run: func(ctx context.Context) error {
+			blocked.Store(true)
+			<-ctx.Done()
+			released.Store(true)
+			return ctx.Err()
+		}},
 	}
 	var logs logBuffer
 	s, err := c.start(t.Context(), config(pgtest.NewDatabase(t), kafkatest.Start(t)), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both tasks to run three times", func() bool { return ok.Load() >= 3 && failing.Load() >= 3 })
+	waitFor(t, "the tasks to run", func() bool { return ok.Load() >= 3 && failing.Load() >= 3 && blocked.Load() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
@@ -229,14 +236,8 @@ func TestTasksRunUntilShutdown(t *testing.T) {
 	if s.Err() != nil {
 		t.Fatalf("a failing task stopped the service: %v", s.Err())
 	}
-	after := ok.Load()
-	// Three more periods: a task still running would have counted.
-	deadline := time.Now().Add(30 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		runtime.Gosched()
-	}
-	if ok.Load() != after {
-		t.Fatalf("a task ran after Shutdown returned")
+	if !released.Load() {
+		t.Fatal("Shutdown returned while a task was still running")
 	}
 	if !strings.Contains(logs.String(), "periodic task failed") || !strings.Contains(logs.String(), "table locked") {
 		t.Fatalf("the failing task was not logged:\n%s", logs.String())
