@@ -262,7 +262,7 @@ func (d *detached) ps(ctx context.Context) error {
 	}
 	d.printf("%s stack, devstack pid %d: %s\n", st.Stack, st.Pid, sup)
 	tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COMPONENT\tSTATE\tPID\tADDRESS\tHEALTH")
+	fmt.Fprintln(tw, "COMPONENT\tSTATE\tPID\tRESTARTS\tADDRESS\tHEALTH")
 	for _, c := range st.Components {
 		state, health := "running", "ok"
 		if !alive(c.Pid) {
@@ -270,7 +270,7 @@ func (d *detached) ps(ctx context.Context) error {
 		} else if err := healthy(c.Health); err != nil {
 			health = "failing: " + err.Error()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", c.Name, state, c.Pid, c.Addr, health)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", c.Name, state, c.Pid, c.Restarts, c.Addr, health)
 	}
 	return tw.Flush()
 }

@@ -15,8 +15,12 @@
 // scripts/register-connector.sh, prints the endpoints and then the line
 // "stack ready".
 //
-// SIGINT or SIGTERM stops every process it started, services first and
-// PostgreSQL last. State lives in the directory given by DEV_DIR (default
+// Once the stack is ready, a process that dies (PostgreSQL, the broker,
+// Kafka Connect or walrelay, a service) is started again after a backoff,
+// with a log line and a restart count that `devstack ps` shows, as compose's
+// restart: unless-stopped does; a process that dies while the stack starts
+// stops start-up instead. SIGINT or SIGTERM stops every process it started,
+// services first and PostgreSQL last. State lives in the directory given by DEV_DIR (default
 // .dev/<stack> at the repository root), so a restart resumes where it
 // stopped.
 //

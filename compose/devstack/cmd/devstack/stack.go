@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -156,17 +157,22 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer sup.stopAll()
 
 	tr.waiting("postgres", fmt.Sprintf("postgres on 127.0.0.1:%d", cfg.pgPort))
-	pg, err := startPostgres(ctx, cfg, log)
+	var (
+		pg    *pgcluster.Cluster // the first run; later runs keep its port and roles
+		first sync.Once
+	)
+	pgPid, err := sup.supervise("postgres", func() (proc, error) {
+		c, err := startPostgres(ctx, cfg, log)
+		if err != nil {
+			return proc{}, err
+		}
+		first.Do(func() { pg = c })
+		return proc{pid: c.Pid(), exited: c.Exited(), stop: c.Stop}, nil
+	})
 	if err != nil {
 		return err
 	}
-	sup.onStop(func() {
-		if err := pg.Stop(); err != nil {
-			log.Warn("stopping postgresql", "err", err)
-		}
-	})
-	tr.ready("postgres", pg.Pid(), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort))
-
+	tr.ready("postgres", pgPid, fmt.Sprintf("127.0.0.1:%d", cfg.pgPort), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort))
 	kafkaAddr := fmt.Sprintf("127.0.0.1:%d", cfg.kafkaPort)
 	connectURL := fmt.Sprintf("http://127.0.0.1:%d", cfg.connectPort)
 	cdcEnv := []string{
@@ -186,8 +192,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	switch cfg.stack {
 	case stackEmbedded:
 		tr.waiting("kafka", "the kfake-based broker on "+kafkaAddr)
-		pid, err := sup.start(out, "kafka", filepath.Join(bin, "kafka"), nil,
-			"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel)
+		pid, err := sup.supervise("kafka", command(out, "kafka", filepath.Join(bin, "kafka"), nil,
+			"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel))
 		if err != nil {
 			return err
 		}
@@ -198,16 +204,22 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	default:
 		log.Info("starting Apache Kafka", "addr", kafkaAddr)
 		tr.waiting("kafka", "Apache Kafka to serve metadata on "+kafkaAddr)
-		broker, err := jvmstack.StartBroker(ctx, jvmstack.BrokerConfig{
+		brokerCfg := jvmstack.BrokerConfig{
 			LibDir: libDir, Dir: filepath.Join(cfg.dir, "kafka"),
 			Port: cfg.kafkaPort, ControllerPort: cfg.controllerPort,
 			LogLevel: jvmLogLevel(cfg.logLevel), Output: out.prefixed("kafka"),
+		}
+		pid, err := sup.supervise("kafka", func() (proc, error) {
+			b, err := jvmstack.StartBroker(ctx, brokerCfg)
+			if err != nil {
+				return proc{}, err
+			}
+			return proc{pid: b.Pid(), exited: b.Exited(), stop: b.Stop}, nil
 		})
 		if err != nil {
 			return err
 		}
-		sup.adopt("kafka", broker.Pid(), broker.Exited(), broker.Stop)
-		tr.ready("kafka", broker.Pid(), kafkaAddr, kafkaAddr)
+		tr.ready("kafka", pid, kafkaAddr, kafkaAddr)
 	}
 
 	switch cfg.stack {
@@ -224,7 +236,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"VALUE_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
 			"LOG_LEVEL=" + cfg.logLevel,
 		}, cdcEnv...)
-		pid, err := sup.start(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv)
+		pid, err := sup.supervise("walrelay", command(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv))
 		if err != nil {
 			return err
 		}
@@ -236,16 +248,22 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	case stackDebezium:
 		log.Info("starting Kafka Connect with Debezium", "url", connectURL)
 		tr.waiting("connect", "Kafka Connect's REST API at "+connectURL+"/")
-		connect, err := jvmstack.StartConnect(ctx, jvmstack.ConnectConfig{
+		connectCfg := jvmstack.ConnectConfig{
 			LibDir: libDir, Dir: filepath.Join(cfg.dir, "connect"), Bootstrap: kafkaAddr,
 			Port: cfg.connectPort, Env: cdcEnv,
 			LogLevel: jvmLogLevel(cfg.logLevel), Output: out.prefixed("connect"),
+		}
+		pid, err := sup.supervise("connect", func() (proc, error) {
+			c, err := jvmstack.StartConnect(ctx, connectCfg)
+			if err != nil {
+				return proc{}, err
+			}
+			return proc{pid: c.Pid(), exited: c.Exited(), stop: c.Stop}, nil
 		})
 		if err != nil {
 			return err
 		}
-		sup.adopt("connect", connect.Pid(), connect.Exited(), connect.Stop)
-		tr.ready("connect", connect.Pid(), connectURL, connectURL+"/")
+		tr.ready("connect", pid, connectURL, connectURL+"/")
 	}
 
 	services := []struct {
@@ -264,7 +282,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"KAFKA_BROKERS=" + kafkaAddr,
 			"LOG_LEVEL=" + cfg.logLevel,
 		}
-		pid, err := sup.start(out, s.name, filepath.Join(bin, s.name), env)
+		pid, err := sup.supervise(s.name, command(out, s.name, filepath.Join(bin, s.name), env))
 		if err != nil {
 			return err
 		}
@@ -312,16 +330,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	fmt.Fprint(out.prefixed("devstack"), endpoints)
 	fmt.Fprintln(out.prefixed("devstack"), "stack ready")
 	tr.stackReady(endpoints)
+	// From here on a process that dies is started again; Ctrl-C still
+	// stops everything.
+	sup.heal(tr.restarted)
 
-	select {
-	case <-ctx.Done():
-		log.Info("stopping")
-		return nil
-	case err := <-sup.failed:
-		return err
-	case <-pg.Exited():
-		return errors.New("postgresql exited")
-	}
+	<-ctx.Done()
+	log.Info("stopping")
+	return nil
 }
 
 // connectKind names what answers the Kafka Connect REST API.

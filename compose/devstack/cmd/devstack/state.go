@@ -35,6 +35,7 @@ type component struct {
 	Addr       string  `json:"addr"`   // what a user connects to
 	Health     string  `json:"health"` // an http:// URL answering 2xx, or a host:port accepting TCP
 	ReadyAfter float64 `json:"ready_after_s"`
+	Restarts   int     `json:"restarts,omitempty"` // times the supervisor started it again after it died
 }
 
 const stateFile = "state.json"
@@ -65,6 +66,18 @@ func (t *tracker) ready(name string, pid int, addr, health string) {
 			Name: name, Pid: pid, Addr: addr, Health: health,
 			ReadyAfter: time.Since(s.Started).Round(100 * time.Millisecond).Seconds(),
 		})
+	})
+}
+
+// restarted records a component's new process after the supervisor
+// started it again.
+func (t *tracker) restarted(name string, pid, restarts int) {
+	t.update(func(s *stackState) {
+		for i := range s.Components {
+			if s.Components[i].Name == name {
+				s.Components[i].Pid, s.Components[i].Restarts = pid, restarts
+			}
+		}
 	})
 }
 

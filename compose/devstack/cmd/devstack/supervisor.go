@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,18 +14,52 @@ import (
 	"time"
 )
 
-// supervisor starts the stack's processes and stops them in reverse order.
+// supervisor starts the stack's processes, restarts one that dies once the
+// stack is up (as compose's restart: unless-stopped does), and stops them
+// in reverse order.
+//
+// While the stack starts, a process that exits is reported on failed:
+// start-up stops and says why, rather than restarting a process that cannot
+// start. After heal, a process that exits on its own is started again after
+// a backoff (1 s, doubling up to 30 s while it keeps dying young), with a
+// log line and its restart count.
 type supervisor struct {
 	log    *slog.Logger
-	failed chan error // a process exited on its own
+	failed chan error // a process exited during start-up
 
-	mu       sync.Mutex
-	stops    []func()
-	stopping bool
+	mu        sync.Mutex
+	stops     []func()
+	stopping  bool
+	healing   bool
+	restarted func(name string, pid, restarts int) // told of each restart once healing
+	done      chan struct{}                        // closed when stopping begins
 }
 
 func newSupervisor(log *slog.Logger) *supervisor {
-	return &supervisor{log: log, failed: make(chan error, 16)}
+	return &supervisor{log: log, failed: make(chan error, 16), done: make(chan struct{})}
+}
+
+// proc is one run of a supervised process.
+type proc struct {
+	pid    int
+	exited <-chan struct{}
+	stop   func() error
+}
+
+// Backoff between restarts: a process that ran for less than
+// restartResetAfter before dying waits twice as long as last time.
+var (
+	restartBackoff    = time.Second
+	restartBackoffMax = 30 * time.Second
+	restartResetAfter = 30 * time.Second
+)
+
+// heal turns on restarting: from now on a process that exits on its own is
+// started again, and restarted hears of it.
+func (s *supervisor) heal(restarted func(name string, pid, restarts int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.healing, s.restarted = true, restarted
 }
 
 // onStop registers fn to run when the stack stops (last registered, first run).
@@ -34,69 +69,126 @@ func (s *supervisor) onStop(fn func()) {
 	s.stops = append(s.stops, fn)
 }
 
-// start runs a program with extra environment, its output prefixed by name,
-// and returns its pid.
-func (s *supervisor) start(out *lineWriter, name, path string, env []string, args ...string) (int, error) {
-	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = out.prefixed(name)
-	cmd.Stderr = out.prefixed(name)
-	// Own process group, so a terminal Ctrl-C reaches devstack only and the
-	// processes stop in order; Pdeathsig, so none outlives a killed devstack.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("start %s: %w", name, err)
+// supervise starts a process with start, watches it, starts it again with
+// start when it dies once healing, and stops its current run when the stack
+// stops.
+func (s *supervisor) supervise(name string, start func() (proc, error)) (int, error) {
+	p, err := start()
+	if err != nil {
+		return 0, err
 	}
-	s.log.Info("started", "process", name, "pid", cmd.Process.Pid)
-	exited := make(chan struct{})
+	s.log.Info("started", "process", name, "pid", p.pid)
+	var (
+		mu      sync.Mutex // guards cur and stopped
+		cur     = p
+		stopped bool
+	)
 	go func() {
-		err := cmd.Wait()
-		close(exited)
-		s.mu.Lock()
-		stopping := s.stopping
-		s.mu.Unlock()
-		if !stopping {
-			s.failed <- fmt.Errorf("%s exited unexpectedly: %v", name, err)
-		}
-	}()
-	s.onStop(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			s.log.Warn("did not stop in 20s; killing", "process", name)
-			_ = cmd.Process.Kill()
+		restarts, delay := 0, restartBackoff
+		began := time.Now()
+		for {
+			mu.Lock()
+			exited := cur.exited
+			mu.Unlock()
 			<-exited
-		}
-		s.log.Info("stopped", "process", name)
-	})
-	return cmd.Process.Pid, nil
-}
-
-// adopt supervises a process started elsewhere: its unexpected exit fails
-// the stack, and stop stops it in turn.
-func (s *supervisor) adopt(name string, pid int, exited <-chan struct{}, stop func() error) {
-	s.log.Info("started", "process", name, "pid", pid)
-	go func() {
-		<-exited
-		s.mu.Lock()
-		stopping := s.stopping
-		s.mu.Unlock()
-		if !stopping {
-			s.failed <- fmt.Errorf("%s exited unexpectedly", name)
+			s.mu.Lock()
+			stopping, healing, restarted := s.stopping, s.healing, s.restarted
+			s.mu.Unlock()
+			if stopping {
+				return
+			}
+			if !healing {
+				s.failed <- fmt.Errorf("%s exited unexpectedly", name)
+				return
+			}
+			if time.Since(began) >= restartResetAfter {
+				delay = restartBackoff
+			}
+			for {
+				s.log.Warn("exited unexpectedly; restarting", "process", name, "in", delay, "restarts", restarts)
+				select {
+				case <-s.done:
+					return
+				case <-time.After(delay):
+				}
+				delay = min(2*delay, restartBackoffMax)
+				next, err := start()
+				if err != nil {
+					s.log.Error("restart failed", "process", name, "err", err)
+					continue
+				}
+				restarts++
+				began = time.Now()
+				mu.Lock()
+				if stopped { // the stack stopped while it started
+					mu.Unlock()
+					_ = next.stop()
+					return
+				}
+				cur = next
+				mu.Unlock()
+				s.log.Info("restarted", "process", name, "pid", next.pid, "restarts", restarts)
+				if restarted != nil {
+					restarted(name, next.pid, restarts)
+				}
+				break
+			}
 		}
 	}()
 	s.onStop(func() {
-		if err := stop(); err != nil {
+		mu.Lock()
+		stopped = true
+		p := cur
+		mu.Unlock()
+		if err := p.stop(); err != nil {
 			s.log.Warn("stopping", "process", name, "err", err)
 		}
 		s.log.Info("stopped", "process", name)
 	})
+	return p.pid, nil
+}
+
+// command returns a start function for a program with extra environment,
+// its output prefixed by name.
+func command(out *lineWriter, name, path string, env []string, args ...string) func() (proc, error) {
+	w := out.prefixed(name)
+	return func() (proc, error) {
+		cmd := exec.Command(path, args...)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdout, cmd.Stderr = w, w
+		// Own process group, so a terminal Ctrl-C reaches devstack only and
+		// the processes stop in order; Pdeathsig, so none outlives a killed
+		// devstack.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+		if err := cmd.Start(); err != nil {
+			return proc{}, fmt.Errorf("start %s: %w", name, err)
+		}
+		exited := make(chan struct{})
+		go func() {
+			_ = cmd.Wait()
+			close(exited)
+		}()
+		stop := func() error {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+				return nil
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+				return errors.New("did not stop in 20s; killed")
+			}
+		}
+		return proc{pid: cmd.Process.Pid, exited: exited, stop: stop}, nil
+	}
 }
 
 // stopAll stops everything started, newest first.
 func (s *supervisor) stopAll() {
 	s.mu.Lock()
+	if !s.stopping {
+		close(s.done)
+	}
 	s.stopping = true
 	stops := s.stops
 	s.stops = nil
