@@ -20,9 +20,10 @@
 // GET /readyz names a failing check ("failing") and an errorId, never the
 // check's error text.
 //
-// Path parameters reach handlers percent-decoded exactly once; one that
-// holds a control character (NUL included) is a 400 bad_path_parameter
-// before any handler runs. Every connection is bounded by Timeouts (header,
+// Path parameters reach handlers percent-decoded exactly once; one that is
+// not UTF-8 or holds a control character (NUL included) is a 400
+// bad_path_parameter before any handler runs, and such a query parameter a
+// 400 bad_query_parameter. Every connection is bounded by Timeouts (header,
 // whole request, response, idle), so a slow or silent client cannot hold
 // one for long.
 package httpserver

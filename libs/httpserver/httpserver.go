@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -201,8 +202,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 func newErrorID() string { return strings.ReplaceAll(uuid.NewString(), "-", "")[:16] }
 
 // unescapeParams gives handlers path parameters decoded exactly once, and
-// answers 400 for one that holds a control character (NUL included), so no
-// handler ever sees one. The router matches on the escaped path when the
+// answers 400 for a path or query parameter that is not UTF-8 or holds a
+// control character (NUL included), so no handler ever sees one (and no
+// database query fails on one). The router matches on the escaped path when the
 // request's escaping is not Go's default (an escaped slash, say): then the
 // parameters arrive escaped, and /accounts/a%2Fb must reach :id as "a/b",
 // not "a%2Fb". Otherwise it matches on the decoded path and they arrive
@@ -219,12 +221,22 @@ func unescapeParams(next echo.HandlerFunc) echo.HandlerFunc {
 					return NewError(http.StatusBadRequest, "bad_path_parameter", fmt.Sprintf("path parameter %s is not validly escaped", names[i]))
 				}
 			}
+			if !utf8.ValidString(v) {
+				return NewError(http.StatusBadRequest, "bad_path_parameter", fmt.Sprintf("path parameter %s is not UTF-8", names[i]))
+			}
 			if strings.ContainsFunc(v, unicode.IsControl) {
 				return NewError(http.StatusBadRequest, "bad_path_parameter", fmt.Sprintf("path parameter %s contains a control character", names[i]))
 			}
 			values[i] = v
 		}
 		c.SetParamValues(values...)
+		for name, vs := range c.QueryParams() {
+			for _, v := range vs {
+				if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+					return NewError(http.StatusBadRequest, "bad_query_parameter", fmt.Sprintf("query parameter %q is not UTF-8 free of control characters", strings.ToValidUTF8(name, "?")))
+				}
+			}
+		}
 		return next(c)
 	}
 }

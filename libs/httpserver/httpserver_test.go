@@ -209,7 +209,7 @@ func TestIsCanonicalUUID(t *testing.T) {
 	}
 }
 
-func TestPathParametersAreDecodedOnceAndClean(t *testing.T) {
+func TestParametersAreDecodedOnceAndClean(t *testing.T) {
 	base := serve(t, httpserver.Config{})
 	tests := []struct {
 		path   string
@@ -225,6 +225,11 @@ func TestPathParametersAreDecodedOnceAndClean(t *testing.T) {
 		{"/things/a%00b", 400, "bad_path_parameter"},
 		{"/things/%0A", 400, "bad_path_parameter"},
 		{"/things/a%2F%7F", 400, "bad_path_parameter"},
+		{"/things/%FF%FE", 400, "bad_path_parameter"},
+		{"/things/a%2F%80", 400, "bad_path_parameter"},
+		{"/things/ok?q=caf%C3%A9", 200, "ok"},
+		{"/things/ok?q=%A8", 400, "bad_query_parameter"},
+		{"/things/ok?q=a%00", 400, "bad_query_parameter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

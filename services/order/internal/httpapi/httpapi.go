@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -127,6 +128,10 @@ func (a *api) place(c echo.Context) error {
 // each field is reported once.
 func (r placeRequest) toNewOrder(invalid *validation.Error) order.NewOrder {
 	in := order.NewOrder{CustomerID: r.CustomerID, Currency: r.Currency}
+	// PostgreSQL text cannot hold NUL; decoded JSON is UTF-8 already.
+	if strings.ContainsRune(r.CustomerID, 0) {
+		invalid.Add("customerId", "must not contain NUL characters")
+	}
 	for i, it := range r.Items {
 		if it == nil {
 			invalid.Add(fmt.Sprintf("items[%d]", i), "must be an object")
@@ -136,6 +141,9 @@ func (r placeRequest) toNewOrder(invalid *validation.Error) order.NewOrder {
 		item := order.Item{Quantity: 1}
 		if it.SKU != nil {
 			item.SKU = *it.SKU
+			if strings.ContainsRune(item.SKU, 0) {
+				invalid.Add(fmt.Sprintf("items[%d].sku", i), "must not contain NUL characters")
+			}
 		}
 		if it.Quantity != nil {
 			item.Quantity = *it.Quantity
