@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/testkit/apitest"
+	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
 )
 
@@ -31,9 +32,9 @@ type detachedEnv struct {
 func newDetachedEnv(t *testing.T) *detachedEnv {
 	t.Helper()
 	root, bin := buildDevstack(t)
-	dir := stateDir(t)
+	dir := devstacktest.StateDir(t)
 	names := []string{"PG_PORT", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT"}
-	free := freePorts(t, len(names))
+	free := devstacktest.FreePorts(t, len(names))
 	e := &detachedEnv{t: t, root: root, bin: bin, dir: dir, ports: map[string]int{},
 		env: append(os.Environ(), "STACK_DIR="+dir, "UP_WITH=local")}
 	for i, n := range names {

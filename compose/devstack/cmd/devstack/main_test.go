@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -9,15 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
-	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 func TestSplitSQL(t *testing.T) {
@@ -38,61 +34,6 @@ func TestSplitSQL(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer collects a process's output for the failure report.
-type syncBuffer struct{ servicetest.LogBuffer }
-
-func (s *syncBuffer) tail(n int) string {
-	b := s.String()
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return b
-}
-
-// freePorts returns n ports that are free now, chosen below the kernel's
-// ephemeral range. A stack keeps its ports across restarts (make up after a
-// crash binds the same ones again); a port from the ephemeral range could
-// meanwhile be handed to any other process that binds port 0 or connects
-// out, which is what every other test does.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	lo := ephemeralLow()
-	var ports []int
-	for len(ports) < n {
-		p := 10000 + int(nextPort.Add(1)%uint64(lo-10000))
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		ports = append(ports, p)
-	}
-	return ports
-}
-
-// nextPort walks the ports below the ephemeral range from a random start,
-// so tests of one binary never pick the same port twice and binaries
-// running side by side rarely do.
-var nextPort = func() *atomic.Uint64 {
-	var a atomic.Uint64
-	a.Store(uint64(time.Now().UnixNano()))
-	return &a
-}()
-
-// ephemeralLow is the first port of the kernel's ephemeral range (32768
-// when it cannot be read).
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if lo, err := strconv.Atoi(f[0]); err == nil && lo > 11000 {
-				return lo
-			}
-		}
-	}
-	return 32768
 }
 
 // TestDevStackEndToEnd starts each stack the way `make dev STACK=...` does
@@ -117,63 +58,12 @@ func TestDevStackEndToEnd(t *testing.T) {
 }
 
 func testStack(t *testing.T, root, bin, stack string) {
-	dir := stateDir(t)
-
-	ports := freePorts(t, 7)
-	names := []string{"PG_PORT", "KAFKA_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT", "KAFKA_CONTROLLER_PORT"}
-	env := append(os.Environ(), "DEV_DIR="+dir, "STACK="+stack)
-	for i, n := range names {
-		env = append(env, fmt.Sprintf("%s=%d", n, ports[i]))
+	st := devstacktest.Start(t, bin, stack)
+	ports := make([]int, len(devstacktest.PortNames))
+	for i, n := range devstacktest.PortNames {
+		ports[i] = st.Ports[n]
 	}
-
-	cmd := exec.Command(bin)
-	cmd.Dir = root
-	cmd.Env = env
-	var output syncBuffer
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = pw
-	cmd.Stderr = &output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(90 * time.Second):
-				_ = cmd.Process.Kill()
-			}
-		}
-	})
-
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		signalled := false
-		for sc.Scan() {
-			fmt.Fprintln(&output, sc.Text())
-			if !signalled && strings.HasSuffix(sc.Text(), "stack ready") {
-				signalled = true
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-exited:
-		stopped = true
-		t.Fatalf("devstack exited before it was ready: %v\n%s", err, output.tail(6000))
-	case <-time.After(6 * time.Minute):
-		t.Fatalf("devstack not ready within 6 minutes\n%s", output.tail(6000))
-	}
+	names := devstacktest.PortNames
 
 	// The REST API on the Connect port is Kafka Connect itself on the
 	// debezium stack, walrelay on the others.
@@ -193,24 +83,13 @@ func testStack(t *testing.T, root, bin, stack string) {
 	out, err := e2e.CombinedOutput()
 	t.Logf("scripts/e2e.sh:\n%s", out)
 	if err != nil {
-		t.Fatalf("scripts/e2e.sh failed: %v\nstack output:\n%s", err, output.tail(8000))
+		t.Fatalf("scripts/e2e.sh failed: %v\nstack output:\n%s", err, st.Tail(8000))
 	}
 	if !strings.Contains(string(out), "6 passed, 0 failed") {
 		t.Fatalf("scripts/e2e.sh did not report 6 passed checks")
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Fatalf("devstack exited with %v after SIGTERM\n%s", err, output.tail(4000))
-		}
-	case <-time.After(90 * time.Second):
-		t.Fatalf("devstack did not stop within 90s of SIGTERM\n%s", output.tail(4000))
-	}
+	st.Stop(t)
 	for i, p := range ports {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
 			c.Close()
@@ -240,29 +119,5 @@ func connectVersion(t *testing.T, port int) string {
 // the repository root and the binary.
 func buildDevstack(t *testing.T) (root, bin string) {
 	t.Helper()
-	root, err := filepath.Abs("../../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin = filepath.Join(t.TempDir(), "devstack")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return root, bin
-}
-
-// stateDir is a fresh state directory removed after the test. The
-// PostgreSQL server may run as another OS user, who must be able to reach
-// it: t.TempDir() is private to us.
-func stateDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "devstack-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
+	return devstacktest.Root(t), devstacktest.Build(t)
 }

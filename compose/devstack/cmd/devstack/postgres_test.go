@@ -11,6 +11,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
 )
 
 // The embedded stack's cluster runs with compose's PostgreSQL settings and
@@ -59,9 +61,9 @@ func TestPostgresMatchesCompose(t *testing.T) {
 // What the cdc role may and may not do on the embedded stack's cluster,
 // started as make dev starts it.
 func TestCDCRoleIsConfined(t *testing.T) {
-	port := freePorts(t, 1)[0]
+	port := devstacktest.FreePorts(t, 1)[0]
 	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"DEV_DIR": stateDir(t), "PG_PORT": fmt.Sprint(port)}[k]
+		return map[string]string{"DEV_DIR": devstacktest.StateDir(t), "PG_PORT": fmt.Sprint(port)}[k]
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
+	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 )
@@ -19,7 +20,7 @@ import (
 // closedPort returns a loopback port nothing listens on.
 func closedPort(t *testing.T) int {
 	t.Helper()
-	return freePorts(t, 1)[0]
+	return devstacktest.FreePorts(t, 1)[0]
 }
 
 // TestFirstCommandsFailFast runs each first command against nothing: it

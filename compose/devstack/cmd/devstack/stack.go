@@ -328,11 +328,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
   inventory  http://127.0.0.1:%d
 `, cfg.pgPassword, cfg.pgPort, cfg.kafkaPort, connectURL, connectKind(cfg.stack), cfg.orderPort, cfg.paymentPort, cfg.inventoryPort)
 	fmt.Fprint(out.prefixed("devstack"), endpoints)
-	fmt.Fprintln(out.prefixed("devstack"), "stack ready")
-	tr.stackReady(endpoints)
 	// From here on a process that dies is started again; Ctrl-C still
-	// stops everything.
+	// stops everything. The state says ready before the line does, so
+	// whoever waits for the line finds the state complete.
 	sup.heal(tr.restarted)
+	tr.stackReady(endpoints)
+	fmt.Fprintln(out.prefixed("devstack"), "stack ready")
 
 	<-ctx.Done()
 	log.Info("stopping")
