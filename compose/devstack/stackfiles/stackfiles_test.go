@@ -161,7 +161,7 @@ func itoa(n uint32) string {
 }
 
 // TestModulesBuildWithoutWorkspace builds what compose/Dockerfile builds,
-// the way it builds it: each module on its own with GOWORK=off, resolving
+// and the operator CLI, the way the Dockerfile builds: each module on its own with GOWORK=off, resolving
 // siblings through its replace lines and checksums from its own go.sum.
 func TestModulesBuildWithoutWorkspace(t *testing.T) {
 	if testing.Short() {
@@ -173,6 +173,7 @@ func TestModulesBuildWithoutWorkspace(t *testing.T) {
 		{"services/inventory", "./cmd/inventory"},
 		{"compose/devstack", "./cmd/httpcheck"},
 		{"connectors/walrelay", "./cmd/walrelay"},
+		{"outboxctl", "."},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "bin"), tc.pkg)

@@ -1,0 +1,46 @@
+module github.com/outboxcdc/outboxcdc/outboxctl
+
+go 1.26.0
+
+replace github.com/outboxcdc/outboxcdc/libs => ../libs
+
+replace github.com/outboxcdc/outboxcdc/testkit => ../testkit
+
+replace github.com/outboxcdc/outboxcdc/schemas => ../schemas
+
+replace github.com/outboxcdc/outboxcdc/services/order => ../services/order
+
+replace github.com/outboxcdc/outboxcdc/services/payment => ../services/payment
+
+replace github.com/outboxcdc/outboxcdc/services/inventory => ../services/inventory
+
+require (
+	github.com/google/uuid v1.6.0
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/outboxcdc/outboxcdc/libs v0.0.0-00010101000000-000000000000
+	github.com/outboxcdc/outboxcdc/schemas v0.0.0-00010101000000-000000000000
+	github.com/outboxcdc/outboxcdc/services/inventory v0.0.0-00010101000000-000000000000
+	github.com/outboxcdc/outboxcdc/services/order v0.0.0-00010101000000-000000000000
+	github.com/outboxcdc/outboxcdc/services/payment v0.0.0-00010101000000-000000000000
+	github.com/outboxcdc/outboxcdc/testkit v0.0.0-00010101000000-000000000000
+	github.com/twmb/franz-go v1.22.2
+	github.com/twmb/franz-go/pkg/kadm v1.19.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/golang-migrate/migrate/v4 v4.20.1 // indirect
+	github.com/jackc/pgerrcode v0.0.0-20220416144525-469b46aa5efa // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/pierrec/lz4/v4 v4.1.33 // indirect
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
+	github.com/twmb/franz-go/pkg/kmsg v1.15.0 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+)
