@@ -86,6 +86,14 @@ register: ## register connectors/debezium/*.json with Kafka Connect (or walrelay
 e2e: ## run the end-to-end check against whichever stack listens on the standard ports
 	scripts/e2e.sh
 
+.PHONY: chaos
+chaos: ## fault-injection run against the running make dev / make up stack, then the auditor (CHAOS_FLAGS=-short -seed N -dir DIR)
+	$(GO) run ./compose/devstack/cmd/chaos $(CHAOS_FLAGS)
+
+.PHONY: audit
+audit: ## check the stack on the standard ports: orders terminal, money, stock, every event published once in effect (AUDIT_FLAGS=--json --seed F)
+	$(GO) run ./outboxctl audit $(AUDIT_FLAGS)
+
 .PHONY: bench
 bench: ## walrelay vs Debezium vs pg_recvlogical: backlog drain, latency, RSS, CPU on one real broker (BENCH_FLAGS=-events N -rate N)
 	$(GO) run ./compose/devstack/cmd/bench $(BENCH_FLAGS)

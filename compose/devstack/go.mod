@@ -50,7 +50,8 @@ require (
 	github.com/mattn/go-shellwords v1.0.12 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
-	github.com/outboxcdc/outboxcdc/schemas v0.0.0-00010101000000-000000000000 // indirect
+	github.com/outboxcdc/outboxcdc/outboxctl v0.0.0-00010101000000-000000000000
+	github.com/outboxcdc/outboxcdc/schemas v0.0.0-00010101000000-000000000000
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
@@ -74,3 +75,5 @@ require (
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/outboxcdc/outboxcdc/outboxctl => ../../outboxctl

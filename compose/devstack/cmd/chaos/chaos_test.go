@@ -1,0 +1,109 @@
+package main
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
+)
+
+// TestShortRunPasses is the short chaos run of make test: the embedded
+// stack, started as make dev starts it, takes a few hundred orders while
+// the relay, every service and PostgreSQL are killed once, the broker is
+// stopped, poison records and malformed requests arrive; afterwards every
+// order is terminal and the auditor finds nothing lost and nothing done
+// twice.
+func TestShortRunPasses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
+	st := devstacktest.Start(t, devstacktest.Build(t), "embedded")
+	cfg := shortProfile
+	cfg.dir, cfg.pgPassword, cfg.seed = st.Dir, "postgres", time.Now().UnixNano()%1_000_000
+	var out servicetest.LogBuffer
+	err := run(t.Context(), cfg, &out)
+	t.Logf("chaos output:\n%s", out.String())
+	if err != nil {
+		t.Fatalf("chaos run: %v\nstack output:\n%s", err, st.Tail(20000))
+	}
+	for _, want := range []string{"kill -9 walrelay", "kill -9 order", "kill -9 payment", "kill -9 inventory",
+		"postgres  immediate shutdown", "broker    stopped", "broker    resumed", "poison    ", "http      ",
+		"all 30 records dead-lettered", "PASSED"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the run's output has no %q", want)
+		}
+	}
+	state, err := (&stack{dir: st.Dir}).state()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarts := map[string]int{}
+	for _, c := range state.Components {
+		restarts[c.Name] = c.Restarts
+	}
+	for _, name := range []string{"walrelay", "order", "payment", "inventory", "postgres"} {
+		if restarts[name] < 1 {
+			t.Errorf("%s was restarted %d times, want at least 1 (restarts: %v)", name, restarts[name], restarts)
+		}
+	}
+}
+
+func TestSchedule(t *testing.T) {
+	cfg := fullProfile
+	a := schedule(cfg, "connect", rand.New(rand.NewPCG(7, 2)))
+	b := schedule(cfg, "connect", rand.New(rand.NewPCG(7, 2)))
+	count := map[string]int{}
+	for i, f := range a {
+		if f != b[i] {
+			t.Fatalf("the same seed gave different schedules at %d: %+v and %+v", i, f, b[i])
+		}
+		if f.at < cfg.duration/10 || f.at > cfg.duration*8/10 {
+			t.Errorf("fault %+v outside the middle of the load", f)
+		}
+		if i > 0 && f.at < a[i-1].at {
+			t.Errorf("schedule not in time order at %d", i)
+		}
+		count[f.kind+" "+f.target]++
+	}
+	want := map[string]int{"kill connect": 5, "kill order": 3, "kill payment": 3, "kill inventory": 3,
+		"postgres postgres": 1, "broker kafka": 1, "poison ": 1, "http ": 1}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%q scheduled %d times, want %d (all: %v)", k, count[k], n, count)
+		}
+	}
+	if len(a) != 18 {
+		t.Errorf("%d faults, want 18", len(a))
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	getenv := func(k string) string { return map[string]string{"DEV_DIR": "/tmp/x"}[k] }
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		check func(config) bool
+		bad   bool
+	}{
+		{"full by default", nil, func(c config) bool { return c.relayKills == 5 && c.poison == 1000 && c.dir == "/tmp/x" }, false},
+		{"short", []string{"-short"}, func(c config) bool { return c.relayKills == 1 && c.duration == shortProfile.duration }, false},
+		{"overrides", []string{"-short", "-rate", "50", "-poison", "0", "-seed", "9"}, func(c config) bool {
+			return c.rate == 50 && c.poison == 0 && c.seed == 9 && c.serviceKills == 1
+		}, false},
+		{"unknown flag", []string{"-nope"}, nil, true},
+		{"stray argument", []string{"now"}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseConfig(tc.args, getenv)
+			if (err != nil) != tc.bad {
+				t.Fatalf("err = %v, want error %v", err, tc.bad)
+			}
+			if !tc.bad && !tc.check(c) {
+				t.Errorf("config %+v", c)
+			}
+		})
+	}
+}
