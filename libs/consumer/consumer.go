@@ -51,6 +51,15 @@ type Config struct {
 	// window. Negative keeps the rows forever.
 	InboxRetention     time.Duration
 	InboxPruneInterval time.Duration
+	// InstanceID, when set, makes the consumer a static member of its
+	// group (Kafka's group.instance.id): a consumer restarted with the same
+	// id takes its partitions back at once, where a new member would wait
+	// for the dead one's session to time out (45 s by default) with its
+	// partitions unprocessed. It must be stable across restarts and unique
+	// per replica (a StatefulSet pod name, say). A static member does not
+	// leave the group when it stops: a replica removed for good keeps its
+	// partitions until its session times out.
+	InstanceID string
 	// Logger receives the runtime's logs; nil discards them.
 	Logger *slog.Logger
 	// ClientOpts are appended to the franz-go options (tests use them for
@@ -192,6 +201,9 @@ func New(cfg Config) (*Consumer, error) {
 		kgo.AllowAutoTopicCreation(),
 		kgo.WithLogger(kgoLogger{log}),
 	}, cfg.ClientOpts...)
+	if cfg.InstanceID != "" {
+		c.opts = append(c.opts, kgo.InstanceID(cfg.InstanceID))
+	}
 	return c, nil
 }
 

@@ -31,6 +31,9 @@ type Config struct {
 	Brokers []string
 	// Group is the Kafka consumer group.
 	Group string
+	// InstanceID makes the consumer a static group member
+	// (consumer.Config.InstanceID); empty means dynamic membership.
+	InstanceID string
 	// OutboxDeleteAfterInsert keeps the outbox table empty (the WAL still
 	// carries every insert). Tests turn it off to read the rows.
 	OutboxDeleteAfterInsert bool
@@ -78,6 +81,9 @@ type Defaults struct {
 //	DATABASE_URL                postgres:// or postgresql:// URL, default d.DatabaseURL
 //	KAFKA_BROKERS               comma separated host:port, default 127.0.0.1:9092
 //	KAFKA_GROUP                 default d.Group
+//	KAFKA_INSTANCE_ID           default none: static group membership, so a
+//	                            restarted replica resumes its partitions at
+//	                            once; stable per replica, unique in the group
 //	OUTBOX_DELETE_AFTER_INSERT  default true
 //	OUTBOX_REQUIRE_CAPTURE      default true: no event is written, and the
 //	                            service is not ready, until a replication
@@ -99,6 +105,7 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		DatabaseURL:             r.PostgresURL("DATABASE_URL", d.DatabaseURL),
 		Brokers:                 r.HostPorts("KAFKA_BROKERS", DefaultKafkaBrokers),
 		Group:                   r.String("KAFKA_GROUP", d.Group),
+		InstanceID:              r.String("KAFKA_INSTANCE_ID", ""),
 		OutboxDeleteAfterInsert: r.Bool("OUTBOX_DELETE_AFTER_INSERT", true),
 		OutboxRequireCapture:    r.Bool("OUTBOX_REQUIRE_CAPTURE", true),
 		LogLevel:                r.LogLevel("LOG_LEVEL", slog.LevelInfo),

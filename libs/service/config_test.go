@@ -27,13 +27,13 @@ func TestConfigFromEnv(t *testing.T) {
 		}},
 		{name: "overrides", env: map[string]string{
 			"HTTP_ADDR": ":0", "DATABASE_URL": "postgresql://u:p@db:5432/o", "KAFKA_BROKERS": "k1:9092, k2:9093,",
-			"KAFKA_GROUP": "g", "OUTBOX_DELETE_AFTER_INSERT": "false", "OUTBOX_REQUIRE_CAPTURE": "false", "LOG_LEVEL": "debug",
+			"KAFKA_GROUP": "g", "KAFKA_INSTANCE_ID": "g-0", "OUTBOX_DELETE_AFTER_INSERT": "false", "OUTBOX_REQUIRE_CAPTURE": "false", "LOG_LEVEL": "debug",
 			"HTTP_BODY_LIMIT": "1M", "SHUTDOWN_TIMEOUT": "3s", "DATABASE_WAIT": "100ms",
 			"HTTP_READ_HEADER_TIMEOUT": "1s", "HTTP_READ_TIMEOUT": "2s", "HTTP_WRITE_TIMEOUT": "3s", "HTTP_IDLE_TIMEOUT": "4s",
 			"RETENTION": "720h",
 		}, want: Config{
 			HTTPAddr: ":0", DatabaseURL: "postgresql://u:p@db:5432/o", Brokers: []string{"k1:9092", "k2:9093"},
-			Group: "g", OutboxDeleteAfterInsert: false, LogLevel: slog.LevelDebug, HTTPBodyLimit: "1M",
+			Group: "g", InstanceID: "g-0", OutboxDeleteAfterInsert: false, LogLevel: slog.LevelDebug, HTTPBodyLimit: "1M",
 			ShutdownTimeout: 3 * time.Second, DatabaseWait: 100 * time.Millisecond, Retention: 720 * time.Hour,
 			HTTPTimeouts: httpserver.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second},
 		}},

@@ -43,7 +43,7 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, log *s
 // adds what is its own: Topics, Handler and Validate.
 func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
 	c = c.WithDefaults()
-	return consumer.Config{Brokers: c.Brokers, Group: c.Group, Pool: pool, Logger: log, ClientOpts: c.KafkaClientOpts,
+	return consumer.Config{Brokers: c.Brokers, Group: c.Group, InstanceID: c.InstanceID, Pool: pool, Logger: log, ClientOpts: c.KafkaClientOpts,
 		InboxRetention: c.Retention}
 }
 

@@ -280,6 +280,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", s.port),
 			"DATABASE_URL=" + pg.DSNFor(s.user, s.password, s.db),
 			"KAFKA_BROKERS=" + kafkaAddr,
+			// A static group member: restarted, it takes its partitions
+			// back at once instead of after the session timeout.
+			"KAFKA_INSTANCE_ID=" + s.name + "-1",
 			"LOG_LEVEL=" + cfg.logLevel,
 		}
 		pid, err := sup.supervise(s.name, command(out, s.name, filepath.Join(bin, s.name), env))
