@@ -291,39 +291,6 @@ func (r *recvLogical) stop() (cpu float64, rss int64, err error) {
 	return r.cpu, r.rss, r.stopErr
 }
 
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times.
-var clockTicks = sync.OnceValue(func() float64 {
-	out, err := exec.Command("getconf", "CLK_TCK").Output()
-	if err == nil {
-		if v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil && v > 0 {
-			return v
-		}
-	}
-	return 100 // USER_HZ on every common Linux architecture
-})
-
-// procCPU returns the user plus system CPU seconds of a running process,
-// all its threads included, from /proc/<pid>/stat.
-func procCPU(pid int) (float64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("cpu of pid %d: %w", pid, err)
-	}
-	// The command name, field 2, is in parentheses and may hold spaces;
-	// fields count on from the last ')': state is field 3.
-	s := string(raw)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("cpu of pid %d: short /proc stat %q", pid, s)
-	}
-	utime, err1 := strconv.ParseFloat(fields[14-3], 64)
-	stime, err2 := strconv.ParseFloat(fields[15-3], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("cpu of pid %d: %w", pid, err)
-	}
-	return (utime + stime) / clockTicks(), nil
-}
-
 // peakRSS is a running process's peak resident set size (VmHWM) in bytes,
 // 0 when unknown.
 func peakRSS(pid int) int64 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/proccpu"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 )
 
@@ -154,7 +155,7 @@ func (b *bench) benchRelay(ctx context.Context, name, ns, slot string, start fun
 
 	connector := "bench-" + ns
 	health := connectorHealth(p.url, connector)
-	cpu0, err := procCPU(p.pid)
+	cpu0, err := proccpu.CPU(p.pid)
 	if err != nil {
 		return r, err
 	}
@@ -172,7 +173,7 @@ func (b *bench) benchRelay(ctx context.Context, name, ns, slot string, start fun
 		return r, fail("drain", err)
 	}
 	r.drain = time.Since(t0)
-	cpu1, err := procCPU(p.pid)
+	cpu1, err := proccpu.CPU(p.pid)
 	if err != nil {
 		return r, err
 	}
@@ -211,7 +212,7 @@ func (b *bench) benchRelay(ctx context.Context, name, ns, slot string, start fun
 		return r, fail("after the latency phase", err)
 	}
 	r.rss = peakRSS(p.pid)
-	if r.cpuTotal, err = procCPU(p.pid); err != nil {
+	if r.cpuTotal, err = proccpu.CPU(p.pid); err != nil {
 		return r, err
 	}
 	return r, nil
@@ -264,7 +265,7 @@ func (b *bench) brokerCPU() float64 {
 	if b.broker.pid == 0 {
 		return -1
 	}
-	cpu, err := procCPU(b.broker.pid)
+	cpu, err := proccpu.CPU(b.broker.pid)
 	if err != nil {
 		return -1
 	}

@@ -6,21 +6,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
+	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
-// TestShortRunPasses is the short chaos run of make test: the embedded
-// stack, started as make dev starts it, takes a few hundred orders while
-// the relay, every service and PostgreSQL are killed once, the broker is
-// stopped, poison records and malformed requests arrive; afterwards every
-// order is terminal and the auditor finds nothing lost and nothing done
-// twice.
+// TestShortRunPasses is the short chaos run of make test, on the embedded
+// stack and on Debezium with Apache Kafka, each started as make dev starts
+// it: a few hundred orders while the relay, every service and PostgreSQL
+// are killed once, the broker is stopped, poison records and malformed
+// requests arrive; afterwards every order is terminal and the auditor finds
+// nothing lost and nothing done twice.
 func TestShortRunPasses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole stack")
 	}
-	st := devstacktest.Start(t, devstacktest.Build(t), "embedded")
+	bin := devstacktest.Build(t)
+	for _, tc := range []struct{ stack, relay string }{{"embedded", "walrelay"}, {"debezium", "connect"}} {
+		t.Run(tc.stack, func(t *testing.T) {
+			if tc.stack != "embedded" {
+				jvmtest.LibDir(t) // skips (outside CI) or fails where the JVM stack cannot run
+			}
+			shortRun(t, bin, tc.stack, tc.relay)
+		})
+	}
+}
+
+func shortRun(t *testing.T, bin, stackName, relay string) {
+	st := devstacktest.Start(t, bin, stackName)
 	cfg := shortProfile
 	cfg.dir, cfg.pgPassword, cfg.seed = st.Dir, "postgres", time.Now().UnixNano()%1_000_000
 	var out servicetest.LogBuffer
@@ -29,14 +43,14 @@ func TestShortRunPasses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chaos run: %v\nstack output:\n%s", err, st.Tail(20000))
 	}
-	for _, want := range []string{"kill -9 walrelay", "kill -9 order", "kill -9 payment", "kill -9 inventory",
+	for _, want := range []string{"kill -9 " + relay, "kill -9 order", "kill -9 payment", "kill -9 inventory",
 		"postgres  immediate shutdown", "broker    stopped", "broker    resumed", "poison    ", "http      ",
 		"all 30 records dead-lettered", "PASSED"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the run's output has no %q", want)
 		}
 	}
-	state, err := (&stack{dir: st.Dir}).state()
+	state, err := (&stackstate.Stack{Dir: st.Dir}).State()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,11 +58,12 @@ func TestShortRunPasses(t *testing.T) {
 	for _, c := range state.Components {
 		restarts[c.Name] = c.Restarts
 	}
-	for _, name := range []string{"walrelay", "order", "payment", "inventory", "postgres"} {
+	for _, name := range []string{relay, "order", "payment", "inventory", "postgres"} {
 		if restarts[name] < 1 {
 			t.Errorf("%s was restarted %d times, want at least 1 (restarts: %v)", name, restarts[name], restarts)
 		}
 	}
+	st.Stop(t)
 }
 
 func TestSchedule(t *testing.T) {

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 )
 
 // fault is one scheduled fault.
@@ -65,7 +64,7 @@ func (r *reporter) printf(format string, args ...any) {
 
 // injector carries out faults against the stack.
 type injector struct {
-	stack  *stack
+	stack  *stackstate.Stack
 	cfg    config
 	out    *reporter
 	probes *probes
@@ -149,48 +148,26 @@ func (in *injector) run(ctx context.Context, f fault) {
 
 // waitBack waits until a component runs and answers its health check
 // (after a previous fault it may still be restarting).
-func (in *injector) waitBack(ctx context.Context, name string) (component, bool) {
+func (in *injector) waitBack(ctx context.Context, name string) (stackstate.Component, bool) {
 	deadline := time.Now().Add(3 * time.Minute)
 	var last error
 	for {
-		c, err := in.stack.component(name)
+		c, err := in.stack.Component(name)
 		if err == nil {
-			if !alive(c.Pid) {
+			if !stackstate.Alive(c.Pid) {
 				err = fmt.Errorf("pid %d is not running", c.Pid)
-			} else if err = healthy(c.Health); err == nil {
+			} else if err = c.Healthy(); err == nil {
 				return c, true
 			}
 		}
 		last = err
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			in.violate("%s did not come back within 3 minutes: %v", name, last)
-			return component{}, false
+			return stackstate.Component{}, false
 		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-// healthy checks a component's health address: an http URL must answer
-// 2xx, anything else must accept a TCP connection.
-func healthy(health string) error {
-	if strings.HasPrefix(health, "http://") {
-		cl := http.Client{Timeout: 2 * time.Second}
-		resp, err := cl.Get(health)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("%s answered %s", health, resp.Status)
-		}
-		return nil
-	}
-	c, err := net.DialTimeout("tcp", health, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	return c.Close()
 }

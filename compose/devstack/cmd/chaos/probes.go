@@ -29,7 +29,7 @@ type probes struct {
 	run     string
 	kafka   *kgo.Client
 	brokers []string
-	api     *api
+	client  *http.Client
 	service map[string]string // service name -> host:port
 
 	mu          sync.Mutex
@@ -301,7 +301,7 @@ func (p *probes) http(ctx context.Context, perService, slow int) (sent, slowStar
 				req.Header.Set("Content-Type", r.contentType)
 			}
 			sent++
-			resp, err := p.api.client.Do(req)
+			resp, err := p.client.Do(req)
 			if err != nil {
 				p.mu.Lock()
 				p.unreachable++

@@ -15,17 +15,19 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/orderload"
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 	"github.com/outboxcdc/outboxcdc/libs/program"
 	"github.com/outboxcdc/outboxcdc/outboxctl/audit"
 )
 
 // run makes one chaos run against the stack and reports it on w.
 func run(ctx context.Context, cfg config, w io.Writer) error {
-	st, err := findStack(cfg.dir)
+	st, err := stackstate.Find(cfg.dir)
 	if err != nil {
 		return program.Exit(2, err.Error())
 	}
-	state, err := st.state()
+	state, err := st.State()
 	if err != nil {
 		return program.Exit(2, err.Error())
 	}
@@ -33,7 +35,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	for _, c := range state.Components {
 		addr[c.Name] = c.Addr
 	}
-	relay, err := st.relayName()
+	relay, err := st.Relay()
 	if err != nil {
 		return program.Exit(2, err.Error())
 	}
@@ -43,14 +45,14 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 
 	out := &reporter{w: w, start: time.Now()}
 	fmt.Fprintf(w, "chaos run %s against the %s stack in %s, seed %d: %.0f orders/s for %s\n",
-		runID, state.Stack, st.dir, cfg.seed, cfg.rate, cfg.duration)
+		runID, state.Stack, st.Dir, cfg.seed, cfg.rate, cfg.duration)
 
-	a := &api{
-		order: addr["order"], payment: addr["payment"], inventory: addr["inventory"],
-		client: &http.Client{Timeout: 10 * time.Second},
+	a := &orderload.API{
+		Order: addr["order"], Payment: addr["payment"], Inventory: addr["inventory"],
+		Client: &http.Client{Timeout: 10 * time.Second}, RetryFor: 3 * time.Minute,
 	}
 	world := newWorld(runID, cfg, mrand.New(mrand.NewPCG(uint64(cfg.seed), 1)))
-	if err := a.seed(ctx, world); err != nil {
+	if err := a.Seed(ctx, world); err != nil {
 		return program.Exit(2, err.Error())
 	}
 	brokers := []string{addr["kafka"]}
@@ -59,7 +61,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		return program.Exit(2, err.Error())
 	}
 	defer kafka.Close()
-	pr := &probes{run: runID, kafka: kafka, brokers: brokers, api: a, service: map[string]string{
+	pr := &probes{run: runID, kafka: kafka, brokers: brokers, client: a.Client, service: map[string]string{
 		"order": hostPort(addr["order"]), "payment": hostPort(addr["payment"]), "inventory": hostPort(addr["inventory"]),
 	}}
 	in := &injector{stack: st, cfg: cfg, out: out, probes: pr}
@@ -73,7 +75,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		defer faultsDone.Done()
 		in.runAll(ctx, faults, out.start)
 	}()
-	res := a.load(ctx, cfg, world, mrand.New(mrand.NewPCG(uint64(cfg.seed), 3)))
+	res := load(ctx, a, cfg, world, mrand.New(mrand.NewPCG(uint64(cfg.seed), 3)))
 	out.printf("load     done: %d orders accepted, %d refused, %d never answered", len(res.accepted), len(res.refused), len(res.gaveUp))
 	faultsDone.Wait()
 	pr.finish()
@@ -104,7 +106,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		InventoryDB: fmt.Sprintf("postgres://postgres:%s@%s/inventory?sslmode=disable", cfg.pgPassword, addr["postgres"]),
 		Brokers:     brokers,
 		Grace:       cfg.grace,
-		Seed:        &audit.Seed{Accounts: world.accounts, Stock: world.stock},
+		Seed:        &audit.Seed{Accounts: world.Accounts, Stock: world.Stock},
 	})
 	if err != nil {
 		return program.Exit(2, "audit: "+err.Error())
@@ -123,7 +125,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	_ = report.Write(w)
 	fmt.Fprintln(w)
 	restarts := 0
-	if after, err := st.state(); err == nil {
+	if after, err := st.State(); err == nil {
 		for _, c := range after.Components {
 			restarts += c.Restarts
 		}
