@@ -94,6 +94,10 @@ chaos: ## fault-injection run against the running make dev / make up stack, then
 audit: ## check the stack on the standard ports: orders terminal, money, stock, every event published once in effect (AUDIT_FLAGS=--json --seed F)
 	$(GO) run ./outboxctl audit $(AUDIT_FLAGS)
 
+.PHONY: bench-saga
+bench-saga: ## the whole saga under load against the running stack: open-loop steps, saturation, the database's own rate; table and plot in .bench/ (BENCH_SAGA_FLAGS=-rates 50,100 -step 30s -start embedded)
+	$(GO) run ./compose/devstack/cmd/benchsaga $(BENCH_SAGA_FLAGS)
+
 .PHONY: bench
 bench: ## walrelay vs Debezium vs pg_recvlogical: backlog drain, latency, RSS, CPU on one real broker (BENCH_FLAGS=-events N -rate N)
 	$(GO) run ./compose/devstack/cmd/bench $(BENCH_FLAGS)

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
+)
+
+func TestQuantile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   []time.Duration
+		q    float64
+		want time.Duration
+	}{
+		{nil, 0.5, 0},
+		{ms(7), 0.99, 7 * time.Millisecond},
+		{ms(5, 1, 4, 2, 3), 0.5, 3 * time.Millisecond},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.99, 10 * time.Millisecond},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.1, 1 * time.Millisecond},
+	} {
+		if got := quantile(tc.in, tc.q); got != tc.want {
+			t.Errorf("quantile(%v, %g) = %v, want %v", tc.in, tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestReport checks the verdicts against the targets and that the plot is
+// a well-formed SVG with its four series.
+func TestReport(t *testing.T) {
+	r := report{runID: "r", stack: "embedded", at: time.Now(), dbRate: 1000, dbClients: 16, steps: []stepResult{
+		{name: "open 100/s", offered: 100, postRate: 100, terminalRate: 99, backlog: 3, c2tP50: 20 * time.Millisecond, c2tP99: 90 * time.Millisecond},
+		{name: "open 400/s", offered: 400, postRate: 400, terminalRate: 410, backlog: 100, c2tP50: 30 * time.Millisecond, c2tP99: 200 * time.Millisecond},
+		{name: "open 800/s", offered: 800, postRate: 700, terminalRate: 500, backlog: 9000, c2tP50: 3 * time.Second, c2tP99: 9 * time.Second},
+		{name: "closed 32 clients", postRate: 650, terminalRate: 300, backlog: 5000},
+	}}
+	var b strings.Builder
+	r.writeTable(&b)
+	out := b.String()
+	for _, want := range []string{
+		"without a growing backlog: 410 (open 400/s); target >= 400: met",
+		"p50 20 ms (target <= 25), p99 90 ms (target <= 100): met",
+		"650 / 1000 = 0.65; target >= 0.7: NOT met",
+		"open 800/s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	var doc struct {
+		XMLName   xml.Name `xml:"svg"`
+		Polylines []struct {
+			Stroke string `xml:"stroke,attr"`
+		} `xml:"polyline"`
+	}
+	if err := xml.Unmarshal(r.svg(), &doc); err != nil {
+		t.Fatalf("the plot is not well-formed: %v", err)
+	}
+	if len(doc.Polylines) != 5 { // offered, POST, terminal, p50, p99
+		t.Errorf("plot has %d lines, want 5", len(doc.Polylines))
+	}
+}
+
+// TestRunsAgainstAStack makes a very short run against the embedded stack
+// started as make dev starts it, and checks the table and the plot are
+// written with every step.
+func TestRunsAgainstAStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
+	st := devstacktest.Start(t, devstacktest.Build(t), "embedded")
+	out := t.TempDir()
+	cfg, err := parseConfig([]string{"-rates", "10,20", "-step", "2s", "-closed", "2s", "-clients", "4", "-db", "1s", "-db-clients", "2",
+		"-dir", st.Dir, "-out", out}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log servicetest.LogBuffer
+	rep, err := run(t.Context(), cfg, &log)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "saga-*"))
+	if len(files) != 2 {
+		t.Fatalf("wrote %v, want a .txt and a .svg", files)
+	}
+	table, err := os.ReadFile(strings.TrimSuffix(files[0], filepath.Ext(files[0])) + ".txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"open 10/s", "open 20/s", "closed 4 clients", "database's own rate", "cpu postgres s", "cpu walrelay s"} {
+		if !strings.Contains(string(table), want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	// Every step placed orders, and they all settled.
+	for _, step := range rep.steps {
+		if step.posted == 0 || step.unsettled != 0 || step.cpu["postgres"] <= 0 {
+			t.Errorf("step %s: %d posted, %d left pending, postgres cpu %.2fs", step.name, step.posted, step.unsettled, step.cpu["postgres"])
+		}
+	}
+}

@@ -1,0 +1,40 @@
+// Command benchsaga measures the whole order saga under load (make
+// bench-saga): orders placed over HTTP against the stack that listens on
+// the standard ports (or one it starts with -start), each followed until it
+// is CONFIRMED or CANCELLED.
+//
+// Per step it prints the offered load, POST /orders throughput and latency
+// (p50/p99), orders reaching a terminal state per second, create-to-terminal
+// latency (p50/p99/max, from the order's own timestamps), the backlog of
+// orders still pending when the step ends, and the CPU seconds each process
+// of the stack used (services, relay, broker, PostgreSQL with its backends,
+// the benchmark itself). The steps: open loop at each of -rates for -step
+// each, then a closed loop of -clients clients (saturation). In the same
+// run a pgx loop runs a transaction of the same shape as POST /orders
+// (idempotency key, order, items, history, capture check, outbox insert and
+// delete) directly on the orders database, in a scratch schema, so the
+// table ends with the ratio of the HTTP write path to the database's own
+// rate. Results go to -out as a text table and an SVG plot of throughput
+// and latency against offered load.
+//
+// Read the ratios, not the absolute figures: everything shares the
+// machine's cores.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/outboxcdc/outboxcdc/libs/program"
+)
+
+func main() {
+	program.Main("benchsaga", func(ctx context.Context, _ context.CancelFunc) error {
+		cfg, err := parseConfig(os.Args[1:], os.Getenv)
+		if err != nil {
+			return program.Exit(2, err.Error())
+		}
+		_, err = run(ctx, cfg, os.Stdout)
+		return err
+	})
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/orderload"
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
+	"github.com/outboxcdc/outboxcdc/libs/program"
+)
+
+// run measures, prints the table and writes it and the plot to cfg.out.
+func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
+	root, err := stackstate.RepoRoot()
+	if err != nil {
+		return nil, program.Exit(2, err.Error())
+	}
+	if cfg.start != "" {
+		dir, stop, err := startStack(ctx, root, cfg.start, w)
+		if err != nil {
+			return nil, program.Exit(2, err.Error())
+		}
+		defer stop()
+		cfg.dir = dir
+	}
+	st, err := stackstate.Find(cfg.dir)
+	if err != nil {
+		return nil, program.Exit(2, err.Error())
+	}
+	state, err := st.State()
+	if err != nil {
+		return nil, program.Exit(2, err.Error())
+	}
+	addr := map[string]string{}
+	for _, c := range state.Components {
+		addr[c.Name] = c.Addr
+	}
+	id := make([]byte, 3)
+	_, _ = rand.Read(id)
+	runID := hex.EncodeToString(id)
+	fmt.Fprintf(w, "saga benchmark %s against the %s stack in %s\n", runID, state.Stack, st.Dir)
+
+	// Connections enough for the highest rate: an order takes a few
+	// milliseconds when the stack keeps up.
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
+	api := &orderload.API{Order: addr["order"], Payment: addr["payment"], Inventory: addr["inventory"], Client: client}
+	// Funds and stock nothing will run out of: the benchmark measures the
+	// saga's happy path.
+	world := orderload.NewWorld(runID, 100, 100, 1_000_000_000_000, 100_000_000, mrand.New(mrand.NewPCG(1, 1)))
+	if err := api.Seed(ctx, world); err != nil {
+		return nil, program.Exit(2, err.Error())
+	}
+	ordersDSN := fmt.Sprintf("postgres://postgres:%s@%s/orders?sslmode=disable", cfg.pgPassword, addr["postgres"])
+	pool, err := pgxpool.New(ctx, ordersDSN)
+	if err != nil {
+		return nil, program.Exit(2, err.Error())
+	}
+	defer pool.Close()
+	r := &runner{api: api, world: world, orders: pool, stack: st, rng: mrand.New(mrand.NewPCG(2, 2)), drain: cfg.drain}
+
+	var steps []stepResult
+	for _, rate := range cfg.rates {
+		fmt.Fprintf(w, "  open loop at %g orders/s for %s ...\n", rate, cfg.step)
+		res, err := r.open(ctx, rate, cfg.step)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(w, "    %s\n", res.summary())
+		steps = append(steps, res)
+	}
+	if cfg.closed > 0 {
+		fmt.Fprintf(w, "  closed loop, %d clients for %s ...\n", cfg.clients, cfg.closed)
+		res, err := r.closedLoop(ctx, cfg.clients, cfg.closed)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(w, "    %s\n", res.summary())
+		steps = append(steps, res)
+	}
+	var db float64
+	if cfg.db > 0 {
+		fmt.Fprintf(w, "  the database's own rate: POST /orders' transaction, %d connections for %s ...\n", cfg.dbClients, cfg.db)
+		if db, err = dbRate(ctx, ordersDSN, cfg.dbClients, cfg.db); err != nil {
+			return nil, err
+		}
+	}
+
+	rep := report{runID: runID, stack: state.Stack, at: time.Now().UTC(), steps: steps, dbRate: db, dbClients: cfg.dbClients}
+	var table strings.Builder
+	rep.writeTable(&table)
+	fmt.Fprintf(w, "\n%s", table.String())
+	out := cfg.out
+	if out == "" {
+		out = filepath.Join(root, ".bench")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	base := filepath.Join(out, "saga-"+rep.at.Format("20060102-150405"))
+	if err := os.WriteFile(base+".txt", []byte(table.String()), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(base+".svg", rep.svg(), 0o644); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "\nwrote %s.txt and %s.svg\n", base, base)
+	return &rep, nil
+}
+
+// startStack starts devstack for stack on the standard ports with its state
+// in a fresh directory, and returns the directory and how to stop it.
+func startStack(ctx context.Context, root, stack string, w io.Writer) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "benchsaga-stack-")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // the postgres user must reach it
+		return "", nil, err
+	}
+	bin := filepath.Join(dir, "devstack")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./compose/devstack/cmd/devstack")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("go build devstack: %w\n%s", err, out)
+	}
+	logf, err := os.Create(filepath.Join(dir, "devstack.log"))
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "STACK="+stack, "DEV_DIR="+filepath.Join(dir, "state"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(90 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		logf.Close()
+		os.RemoveAll(dir)
+	}
+	fmt.Fprintf(w, "starting the %s stack (log: %s)\n", stack, logf.Name())
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		if _, err := stackstate.Find(filepath.Join(dir, "state")); err == nil {
+			return filepath.Join(dir, "state"), stop, nil
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(logf.Name())
+			stop()
+			if len(log) > 3000 {
+				log = log[len(log)-3000:]
+			}
+			return "", nil, fmt.Errorf("the stack stopped while starting (make dev may hold the standard ports: leave out -start to use it); its log ends:\n%s", log)
+		case <-ctx.Done():
+			stop()
+			return "", nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, errors.New("the stack was not ready within 10 minutes")
+		}
+	}
+}
