@@ -35,7 +35,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.step, "step", 30*time.Second, "length of each open-loop step")
 	fs.IntVar(&c.clients, "clients", 32, "closed-loop clients")
 	fs.DurationVar(&c.closed, "closed", 30*time.Second, "length of the closed-loop step (0 skips it)")
-	fs.DurationVar(&c.drain, "drain", 60*time.Second, "longest wait after a step for its orders to settle")
+	fs.DurationVar(&c.drain, "drain", 3*time.Minute, "longest wait after a step for its orders to settle")
 	fs.IntVar(&c.dbClients, "db-clients", 16, "connections of the database's own loop")
 	fs.DurationVar(&c.db, "db", 10*time.Second, "length of the database's own loop (0 skips it)")
 	if err := fs.Parse(args); err != nil {

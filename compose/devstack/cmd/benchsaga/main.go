@@ -9,13 +9,16 @@
 // orders still pending when the step ends, and the CPU seconds each process
 // of the stack used (services, relay, broker, PostgreSQL with its backends,
 // the benchmark itself). The steps: open loop at each of -rates for -step
-// each, then a closed loop of -clients clients (saturation). In the same
-// run a pgx loop runs a transaction of the same shape as POST /orders
-// (idempotency key, order, items, history, capture check, outbox insert and
-// delete) directly on the orders database, in a scratch schema, so the
-// table ends with the ratio of the HTTP write path to the database's own
-// rate. Results go to -out as a text table and an SVG plot of throughput
-// and latency against offered load.
+// each, stopping after the first one the saga cannot keep up with (a
+// higher rate would only measure a longer queue), then a closed loop of
+// -clients clients (saturation); each step's orders settle (up to -drain)
+// before the next. First, while the stack is quiet, a pgx loop runs a
+// transaction of the same shape as POST /orders (idempotency key, order,
+// items, history, capture check, outbox insert and delete) directly on the
+// orders database, in a scratch schema, so the table ends with the ratio
+// of the HTTP write path to the database's own rate. Results go to -out as
+// a text table and an SVG plot of throughput and latency against offered
+// load.
 //
 // Read the ratios, not the absolute figures: everything shares the
 // machine's cores.
