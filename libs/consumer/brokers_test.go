@@ -87,5 +87,6 @@ func TestConsumer(t *testing.T) {
 		{"LostCommitAnswerIsNotDeadLettered", testLostCommitAnswerIsNotDeadLettered},
 		{"DeadLetterTooLargeForTheBrokerMovesOn", testDeadLetterTooLargeForTheBrokerMovesOn},
 		{"InboxRowsOlderThanTheRetentionArePruned", testInboxRowsOlderThanTheRetentionArePruned},
+		{"MetricsCountOutcomesAndLagReachesZero", testMetricsCountOutcomesAndLagReachesZero},
 	})
 }

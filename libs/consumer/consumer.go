@@ -60,6 +60,9 @@ type Config struct {
 	// leave the group when it stops: a replica removed for good keeps its
 	// partitions until its session times out.
 	InstanceID string
+	// Metrics, when set, receives the consumer's metrics (see NewMetrics);
+	// nil records none.
+	Metrics *Metrics
 	// Logger receives the runtime's logs; nil discards them.
 	Logger *slog.Logger
 	// ClientOpts are appended to the franz-go options (tests use them for
@@ -196,6 +199,10 @@ func New(cfg Config) (*Consumer, error) {
 		kgo.OnPartitionsLost(c.lost),
 		// Skip records of aborted producer transactions.
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers take offsets too: the workers finish them
+		// without a handler, so the committed offset (and consumer_lag)
+		// reaches a partition's end after a producer transaction.
+		kgo.KeepControlRecords(),
 		// Dead-letter topics are created on first use where the broker
 		// allows it.
 		kgo.AllowAutoTopicCreation(),
@@ -242,8 +249,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.log.Warn("fetch failed", "topic", topic, "partition", partition, "error", err)
 		})
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) > 0 {
-				c.dispatch(cl, p.Topic, p.Partition, p.Records)
+			// A partition without records still reports its end offsets.
+			if len(p.Records) > 0 || p.Err == nil {
+				c.dispatch(cl, p.Topic, p.FetchPartition)
 			}
 		})
 		cl.AllowRebalance()
@@ -334,18 +342,27 @@ func (c *Consumer) Ping(ctx context.Context) error {
 	return nil
 }
 
-// dispatch queues records for their partition's worker. With
-// BlockRebalanceOnPoll the assignment callback has always run for these
-// partitions; the worker is created here only as a fallback.
-func (c *Consumer) dispatch(cl *kgo.Client, topic string, partition int32, recs []*kgo.Record) {
+// dispatch queues a fetch's records for their partition's worker and tells
+// it the partition's end. With BlockRebalanceOnPoll the assignment callback
+// has always run for these partitions; the worker is created here only as a
+// fallback.
+func (c *Consumer) dispatch(cl *kgo.Client, topic string, p kgo.FetchPartition) {
+	at := tp{topic, p.Partition}
 	c.mu.Lock()
-	w := c.workers[tp{topic, partition}]
-	if w == nil && !c.closing {
-		w = c.startLocked(cl, tp{topic, partition})
+	w := c.workers[at]
+	if w == nil && !c.closing && len(p.Records) > 0 {
+		w = c.startLocked(cl, at)
 	}
 	c.mu.Unlock()
 	if w != nil {
-		w.push(recs)
+		// Records past the last stable offset are not readable yet; a
+		// broker too old to report one (-1) has no transactions to wait
+		// for.
+		end := p.LastStableOffset
+		if end < 0 {
+			end = p.HighWatermark
+		}
+		w.push(p.Records, end)
 	}
 }
 

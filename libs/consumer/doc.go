@@ -69,6 +69,13 @@
 // redelivered event harmless, the periodic commit only bounds how much is
 // redelivered after a crash, never what takes effect.
 //
+// Committed producer transactions end with a control record (the commit
+// or abort marker) that takes an offset of its own. The consumer receives
+// those markers, never hands them to the handler, and finishes each one
+// like a record, so a group's committed offset reaches the end of a
+// partition whose last write was a transaction, as the Java consumer's
+// does, rather than stopping one short of it for good.
+//
 // BlockRebalanceOnPoll keeps rebalance callbacks out of the window between a
 // poll and the hand-over of its records to the partition goroutines. On
 // revocation the partition's goroutine finishes the record in flight (no
@@ -132,6 +139,19 @@
 // refuses, that is logged, and the topic is created on first use if the
 // broker allows automatic topic creation; otherwise create it with the
 // source topic.
+//
+// # Metrics
+//
+// With Config.Metrics (NewMetrics on the service's registry, given the
+// Mux's Types) the consumer counts every record's outcome in
+// consumer_events_total{group,topic,type,outcome} (processed, duplicate,
+// dead_lettered, and retried once per attempt after the first), times
+// attempts in consumer_handler_duration_seconds{group,topic,type}, and
+// reports consumer_lag{group,topic,partition} for each owned partition: its
+// last stable offset as of its latest fetch minus the offset after its
+// last finished record, 0 once everything fetched is finished (the markers
+// above included). The type label is the event type when the Mux handles
+// it and "other" otherwise, so producers cannot grow the series.
 //
 // # Inbox retention
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgtx"
 	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
 )
 
@@ -34,8 +35,12 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 	validate := c.validator(ev)
 	counted := 0
 	for attempt := 1; ; attempt++ {
-		err := c.attempt(stop, ev, validate, log)
+		if attempt > 1 {
+			c.cfg.Metrics.counted(c.cfg.Group, ev.Topic, ev.Type, OutcomeRetried)
+		}
+		outcome, err := c.attempt(stop, ev, validate, log)
 		if err == nil {
+			c.cfg.Metrics.counted(c.cfg.Group, ev.Topic, ev.Type, outcome)
 			return true
 		}
 		switch classify(err) {
@@ -76,32 +81,40 @@ func (c *Consumer) validator(ev Event) func() error {
 }
 
 // attempt runs one transaction: claim the event in the inbox, then (for a
-// new event) validate it and call the handler, then commit.
-func (c *Consumer) attempt(stop context.Context, ev Event, validate func() error, log *slog.Logger) error {
+// new event) validate it and call the handler, then commit. It returns
+// OutcomeProcessed, or OutcomeDuplicate for an event the inbox had. The
+// transaction is pgtx's, so what the handler writes (outbox rows) can be
+// counted once it commits.
+func (c *Consumer) attempt(stop context.Context, ev Event, validate func() error, log *slog.Logger) (string, error) {
 	ctx, cancel := c.attemptContext(stop)
 	defer cancel()
-	tx, err := c.cfg.Pool.Begin(ctx)
+	tx, err := pgtx.Begin(ctx, c.cfg.Pool)
 	if err != nil {
-		return &unavailableError{fmt.Errorf("consumer: begin: %w", err)}
+		return "", &unavailableError{fmt.Errorf("consumer: begin: %w", err)}
 	}
 	defer rollback(ctx, tx)
 	claimed, err := inbox.Claim(ctx, tx, c.cfg.InboxTable, c.cfg.Group, ev.ID, inbox.Meta{
 		Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, EventType: ev.Type, Outcome: inbox.Processed,
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
+	outcome := OutcomeProcessed
 	if claimed {
-		if err := c.call(ctx, tx, ev, validate); err != nil {
-			return err
+		start := time.Now()
+		err := c.call(ctx, tx, ev, validate)
+		c.cfg.Metrics.handled(c.cfg.Group, ev.Topic, ev.Type, time.Since(start))
+		if err != nil {
+			return "", err
 		}
 	} else {
+		outcome = OutcomeDuplicate
 		log.Debug("duplicate event skipped")
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return &commitUnknownError{fmt.Errorf("consumer: commit: %w", err)}
+		return "", &commitUnknownError{fmt.Errorf("consumer: commit: %w", err)}
 	}
-	return nil
+	return outcome, nil
 }
 
 // call runs validate and the handler, turning a panic into a permanent
@@ -145,6 +158,7 @@ func (c *Consumer) deadLetterUnlessCommitted(stop context.Context, cl *kgo.Clien
 		case err == nil && found && outcome == inbox.Processed:
 			log.Warn("the commit reported an error but took place; the event is processed, not dead-lettered",
 				"attempt", attempts, "error", cause)
+			c.cfg.Metrics.counted(c.cfg.Group, ev.Topic, ev.Type, OutcomeProcessed)
 			return true
 		case err == nil:
 			return c.deadLetter(stop, cl, r, ev, cause, attempts, log)
@@ -209,6 +223,7 @@ func (c *Consumer) deadLetter(stop context.Context, cl *kgo.Client, r *kgo.Recor
 		}
 	}
 	log.Error("record dead-lettered", "dlq_topic", dlq, "attempt", attempts, "error", cause)
+	c.cfg.Metrics.counted(c.cfg.Group, r.Topic, ev.Type, OutcomeDeadLettered)
 	if ev.ID == "" {
 		return true
 	}

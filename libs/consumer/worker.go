@@ -31,6 +31,11 @@ type worker struct {
 	mu     sync.Mutex
 	queue  []*kgo.Record
 	paused bool
+	// end is the partition's last stable offset as of its latest fetch,
+	// position the offset after the last finished record; -1 until the
+	// first fetch with records. Their difference is consumer_lag.
+	end, position int64
+	stopped       bool // set by wait: the lag is no longer reported
 }
 
 // newWorker is called with c.mu held.
@@ -41,6 +46,7 @@ func newWorker(c *Consumer, cl *kgo.Client, at tp) *worker {
 		ctx: ctx, cancel: cancel,
 		done: make(chan struct{}),
 		wake: make(chan struct{}, 1),
+		end:  -1, position: -1,
 	}
 }
 
@@ -48,9 +54,21 @@ func (w *worker) parts() map[string][]int32 {
 	return map[string][]int32{w.at.topic: {w.at.partition}}
 }
 
-// push queues records; called by the poll loop only.
-func (w *worker) push(recs []*kgo.Record) {
+// push queues records and notes the partition's end offset; called by the
+// poll loop only.
+func (w *worker) push(recs []*kgo.Record, end int64) {
 	w.mu.Lock()
+	if len(recs) > 0 && w.position < 0 {
+		// The position before the first record fetched: where the
+		// group's committed offset left the partition.
+		w.position = recs[0].Offset
+	}
+	w.end = max(w.end, end)
+	w.reportLagLocked()
+	if len(recs) == 0 {
+		w.mu.Unlock()
+		return
+	}
 	w.queue = append(w.queue, recs...)
 	if !w.paused && len(w.queue) >= pauseAt {
 		w.paused = true
@@ -103,10 +121,29 @@ func (w *worker) run() {
 		if r == nil {
 			return
 		}
-		if !w.c.handle(w.ctx, w.cl, r) {
+		// A transaction marker carries no event; it only takes an
+		// offset, which is finished like any other.
+		if !r.Attrs.IsControl() && !w.c.handle(w.ctx, w.cl, r) {
 			return
 		}
 		w.cl.MarkCommitRecords(r)
+		w.finished(r)
+	}
+}
+
+// finished notes that r is finished (its offset marked).
+func (w *worker) finished(r *kgo.Record) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.position = r.Offset + 1
+	w.reportLagLocked()
+}
+
+// reportLagLocked sets consumer_lag for the partition once both its end
+// and its position are known; called with w.mu held.
+func (w *worker) reportLagLocked() {
+	if !w.stopped && w.end >= 0 && w.position >= 0 {
+		w.c.cfg.Metrics.setLag(w.c.cfg.Group, w.at.topic, w.at.partition, w.end-w.position)
 	}
 }
 
@@ -121,4 +158,7 @@ func (w *worker) wait() {
 		w.paused = false
 		w.cl.ResumeFetchPartitions(w.parts())
 	}
+	// The partition is no longer this member's to report.
+	w.stopped = true
+	w.c.cfg.Metrics.forgetLag(w.c.cfg.Group, w.at.topic, w.at.partition)
 }

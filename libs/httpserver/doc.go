@@ -26,4 +26,8 @@
 // 400 bad_query_parameter. Every connection is bounded by Timeouts (header,
 // whole request, response, idle), so a slow or silent client cannot hold
 // one for long.
+//
+// ServeMetrics serves a Prometheus registry at GET /metrics and counts
+// every request in it by method, route template ("/orders/:id", never the
+// raw path; "unmatched" when no route matched) and status.
 package httpserver

@@ -138,7 +138,7 @@ func New(cfg Config) *echo.Echo {
 			if v.Status >= 500 {
 				level = slog.LevelError
 			}
-			if c.Path() == "/healthz" || c.Path() == "/readyz" {
+			if c.Path() == "/healthz" || c.Path() == "/readyz" || c.Path() == "/metrics" {
 				level = slog.LevelDebug
 			}
 			log.Log(c.Request().Context(), level, "http request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency_ms", v.Latency.Milliseconds())

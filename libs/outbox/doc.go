@@ -51,6 +51,17 @@
 // occurred_at is deliberately "timestamp without time zone": Debezium's
 // table.field.event.timestamp fails the connector task on timestamptz.
 //
+// # Metrics
+//
+// A writer with Count(NewMetrics(reg)) counts its events in
+// outbox_events_written_total{aggregate,type} when the transaction that
+// wrote them commits, never when the row is inserted: an insert that rolls
+// back wrote nothing. The commit is observed through package pgtx: the
+// consumer begins its transactions there, and so does each service's own
+// writing transaction, so every event a service writes is counted once
+// and only once it exists. An append through a transaction pgtx did not
+// begin is written all the same, but not counted.
+//
 // # Keeping the table empty
 //
 // With DeleteAfterInsert(true) the writer deletes each row in the same

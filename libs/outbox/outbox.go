@@ -50,6 +50,7 @@ type Writer struct {
 	deleteAfterInsert bool
 	requireCapture    bool
 	validate          func(eventType string, payload []byte) error
+	metrics           *Metrics
 }
 
 // Option configures a Writer.
@@ -89,7 +90,8 @@ func Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 
 // Append writes events through tx, in order. The events exist if and only
 // if tx commits. It fills in zero IDs, OccurredAt and TraceParent on the
-// caller's slice, so the caller can log or return what was written.
+// caller's slice, so the caller can log or return what was written. With
+// Count, they are counted when tx commits.
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 	if len(events) == 0 {
 		return nil
@@ -150,6 +152,7 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::time
 			return fmt.Errorf("outbox: delete after insert from %s: %w", w.table, err)
 		}
 	}
+	w.countOnCommit(tx, events)
 	return nil
 }
 

@@ -7,11 +7,14 @@
 // bottom, calling this package only for what every service does alike:
 //
 //	pool, err := service.Open(ctx, "payment", cfg, migrations.FS, log) // open, migrate
-//	repo := postgres.New(pool, ...)                                      // the service's own adapters
+//	reg := service.NewRegistry()                                         // Go and process metrics
+//	repo := postgres.New(pool, ...)                                      // the service's own adapters (outbox.NewMetrics(reg))
 //	cc := cfg.Consumer(pool, log)
 //	cc.Topics, cc.Handler, cc.Validate = ...
+//	cc.Metrics = consumer.NewMetrics(reg, mux.Types()...)
 //	cons, err := consumer.New(cc)
 //	e := service.HTTP(cfg, pool, cons, log)                              // /healthz, /readyz
+//	httpserver.ServeMetrics(e, reg)                                      // /metrics, request metrics
 //	httpapi.Register(e, repo, log)
 //	s, err := service.Serve(ctx, "payment", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
 //	err = s.Run(ctx, release) // until a signal or a failure, then Shutdown (main: program.Main)
@@ -29,6 +32,10 @@
 //   - GET /healthz answers while HTTP runs; GET /readyz reports the checks
 //     "database" (a ping) and "broker" (the consumer has joined its group
 //     and a broker answers).
+//   - NewRegistry is the service's own Prometheus registry (never the
+//     global one), so several services run in one process without their
+//     metrics colliding; GET /metrics serves it once the app has called
+//     httpserver.ServeMetrics.
 //   - Done is closed when a component stops on its own (Err says which and
 //     why); the owner should then shut down and exit. Shutdown does not
 //     close it.

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 	"github.com/outboxcdc/outboxcdc/libs/program"
 	"github.com/outboxcdc/outboxcdc/libs/service"
 )
@@ -31,18 +32,21 @@ func Example() {
 		if err != nil {
 			return err
 		}
+		reg := service.NewRegistry()
 		mux := consumer.Mux{"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
 			_, err := tx.Exec(ctx, `INSERT INTO carts (order_id) VALUES ($1)`, ev.Key)
 			return err
 		}}
 		cc := cfg.Consumer(pool, log)
 		cc.Topics, cc.Handler = []string{"outbox.event.order"}, mux.Handle
+		cc.Metrics = consumer.NewMetrics(reg, mux.Types()...)
 		cons, err := consumer.New(cc)
 		if err != nil {
 			pool.Close()
 			return err
 		}
 		e := service.HTTP(cfg, pool, cons, log)
+		httpserver.ServeMetrics(e, reg)
 		e.GET("/carts/:id", func(c echo.Context) error { return c.NoContent(204) })
 		s, err := service.Serve(ctx, "cart", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
 		if err != nil {

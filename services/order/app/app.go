@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/libs/service"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
@@ -17,18 +19,25 @@ import (
 )
 
 // Start builds the order service in the order it depends on itself: its
-// database (opened and migrated), the storage adapter on the pool, the
-// consumer of the payment and inventory events its Kafka adapter handles, and the HTTP
-// API. It returns once the consumer runs and HTTP listens on cfg.HTTPAddr;
-// on error nothing is left running. Package service describes the running
-// service (Addr, Done, Err, Shutdown, Run).
+// database (opened and migrated), its metrics registry, the storage
+// adapter on the pool, the consumer of the payment and inventory events its
+// Kafka adapter handles, and the HTTP API with GET /metrics. It returns
+// once the consumer runs and HTTP listens on cfg.HTTPAddr; on error nothing
+// is left running. Package service describes the running service (Addr,
+// Done, Err, Shutdown, Run).
 func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.Service, error) {
 	pool, err := service.Open(ctx, "order", cfg, migrations.FS, log)
 	if err != nil {
 		return nil, err
 	}
+
+	// One registry per service: the Go runtime and the process, then each
+	// part registers its own metrics; HTTP serves it at GET /metrics.
+	reg := service.NewRegistry()
+	orders := newOrderMetrics(reg)
 	repo := postgres.New(pool, postgres.Options{
 		DeleteAfterInsert: cfg.OutboxDeleteAfterInsert, RequireCapture: cfg.OutboxRequireCapture,
+		OutboxMetrics: outbox.NewMetrics(reg), OnFinal: orders.final,
 	})
 
 	// The Kafka adapter's mux is the one list of what the service consumes:
@@ -38,6 +47,7 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	cc.Topics = events.TopicsOf(mux.Types()...)
 	cc.Handler = mux.Handle
 	cc.Validate = consumer.Validator(schemas.Validate, mux.Types()...)
+	cc.Metrics = consumer.NewMetrics(reg, mux.Types()...)
 	cons, err := consumer.New(cc)
 	if err != nil {
 		pool.Close()
@@ -45,6 +55,7 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	}
 
 	e := service.HTTP(cfg, pool, cons, log)
+	httpserver.ServeMetrics(e, reg)
 	httpapi.Register(e, repo, log)
 
 	// Idempotency keys are kept as long as the inbox keeps event ids.

@@ -163,6 +163,21 @@ func TestPaymentSagaOverTheBroker(t *testing.T) {
 	if claims != 7 {
 		t.Errorf("inbox rows = %d, want 7 (the duplicate delivery claims nothing)", claims)
 	}
+	waitCaughtUp(t, s.url)
+	consumed := func(typ, outcome string) string {
+		return `{group="payment-service",outcome="` + outcome + `",topic="outbox.event.order",type="` + typ + `"}`
+	}
+	wantSamples(t, s.url, "consumer_events_total", map[string]float64{
+		consumed("OrderCreated", "processed"):   4,
+		consumed("OrderCreated", "duplicate"):   1,
+		consumed("OrderCancelled", "processed"): 2,
+		consumed("other", "processed"):          1, // OrderConfirmed: not the payment service's concern
+	})
+	wantSamples(t, s.url, "outbox_events_written_total", map[string]float64{
+		`{aggregate="payment",type="PaymentCaptured"}`: 2,
+		`{aggregate="payment",type="PaymentRefunded"}`: 1,
+		`{aggregate="payment",type="PaymentFailed"}`:   1,
+	})
 	servicetest.WaitFor(t, 30*time.Second, "readiness", func() bool {
 		status, _ := apitest.Call(t, http.MethodGet, s.url+"/readyz", "")
 		return status == http.StatusOK

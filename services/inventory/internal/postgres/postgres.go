@@ -23,6 +23,9 @@ type Options struct {
 	// RequireCapture refuses to write events while no logical replication
 	// slot exists in the database (outbox.RequireCapture).
 	RequireCapture bool
+	// OutboxMetrics, when set, counts the events written, once the
+	// transaction that wrote them commits (outbox.Count).
+	OutboxMetrics *outbox.Metrics
 }
 
 // Repository reads and writes stock and reservations.
@@ -36,7 +39,8 @@ type Repository struct {
 // the transaction.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
 	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate),
-		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture))}
+		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture),
+		outbox.Count(opts.OutboxMetrics))}
 }
 
 const stockColumns = `sku, available, reserved, created_at, updated_at`

@@ -6,7 +6,8 @@
 // AppendTyped), each validated against its JSON schema on the way, so a
 // payload bug fails the business transaction instead of reaching Kafka.
 // Concurrent changes of one order are serialised by Lock (SELECT ... FOR
-// UPDATE) and guarded by a version check in Save.
+// UPDATE) and guarded by a version check in Save. Save reports an order
+// that became final (Options.OnFinal) once its transaction commits.
 package postgres
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgtx"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 )
@@ -31,18 +33,29 @@ type Options struct {
 	// RequireCapture refuses to write events while no logical replication
 	// slot exists in the database (outbox.RequireCapture).
 	RequireCapture bool
+	// OutboxMetrics, when set, counts the events written, once the
+	// transaction that wrote them commits (outbox.Count).
+	OutboxMetrics *outbox.Metrics
+	// OnFinal, when set, is called once for each order that became final
+	// (CONFIRMED or CANCELLED), after the transaction that made it final
+	// commits, with its status, when it was created and when it became
+	// final (the times its history records). It must not block. Only
+	// transactions begun by package pgtx report (the consumer's do).
+	OnFinal func(status order.Status, createdAt, finalAt time.Time)
 }
 
 // Repository reads and writes orders.
 type Repository struct {
-	pool   *pgxpool.Pool
-	outbox *outbox.Writer
+	pool    *pgxpool.Pool
+	outbox  *outbox.Writer
+	onFinal func(status order.Status, createdAt, finalAt time.Time)
 }
 
 // New returns a Repository over pool.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate),
-		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture))}
+	return &Repository{pool: pool, onFinal: opts.OnFinal, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate),
+		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture),
+		outbox.Count(opts.OutboxMetrics))}
 }
 
 const insertIdempotencyKey = `INSERT INTO idempotency_keys (key, request_hash, order_id)
@@ -58,7 +71,8 @@ const selectIdempotencyKey = `SELECT request_hash, order_id FROM idempotency_key
 // order.ErrIdempotencyKeyReused when that order came from a different
 // request (fingerprint).
 func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint string) (s order.Snapshot, created bool, err error) {
-	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	// pgtx, so the outbox counts the order's event once it commits.
+	err = pgtx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		if key != "" {
 			tag, err := tx.Exec(ctx, insertIdempotencyKey, key, fingerprint, o.ID())
 			if err != nil {
@@ -124,12 +138,15 @@ func (r *Repository) Get(ctx context.Context, id string) (order.Snapshot, error)
 }
 
 // Book returns the domain's storage bound to tx: every call runs in tx.
-func (r *Repository) Book(tx pgx.Tx) order.Book { return book{tx: tx, outbox: r.outbox} }
+func (r *Repository) Book(tx pgx.Tx) order.Book {
+	return book{tx: tx, outbox: r.outbox, onFinal: r.onFinal}
+}
 
 // book implements order.Book on one transaction.
 type book struct {
-	tx     pgx.Tx
-	outbox *outbox.Writer
+	tx      pgx.Tx
+	outbox  *outbox.Writer
+	onFinal func(status order.Status, createdAt, finalAt time.Time)
 }
 
 // Lock loads the order with id for change, locking its row until the
@@ -204,8 +221,25 @@ func (b book) Save(ctx context.Context, o *order.Order) error {
 		if _, err := tx.Exec(ctx, insertHistory, s.ID, seqs, statuses, types, ids, ats); err != nil {
 			return fmt.Errorf("insert order history: %w", err)
 		}
+		b.reportFinal(s, h)
 	}
 	return outbox.AppendTyped(ctx, tx, b.outbox, s.UpdatedAt, o.PullEvents()...)
+}
+
+// reportFinal calls onFinal once the transaction commits when the history
+// entries being written include the one that made the order final: the
+// domain adds exactly one such entry per order, at the change that made it
+// final, since a final order changes no more.
+func (b book) reportFinal(s order.Snapshot, added []order.HistoryEntry) {
+	if b.onFinal == nil {
+		return
+	}
+	for _, e := range added {
+		if e.Status.Final() {
+			pgtx.AfterCommit(b.tx, func() { b.onFinal(e.Status, s.CreatedAt, e.At) })
+			return
+		}
+	}
 }
 
 const listOrders = `SELECT id FROM orders

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgtx"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/postgres"
@@ -198,5 +199,88 @@ func TestPruneIdempotencyKeys(t *testing.T) {
 	}
 	if _, err := repo.Get(t.Context(), oldOrder); err != nil {
 		t.Fatalf("pruning a key removed its order: %v", err)
+	}
+}
+
+// final is one report of postgres.Options.OnFinal.
+type final struct {
+	status             order.Status
+	createdAt, finalAt time.Time
+}
+
+func TestOnFinalReportsAnOrderOnceItsFinalChangeCommits(t *testing.T) {
+	var reports []final
+	repo, pool := setup(t, postgres.Options{OnFinal: func(status order.Status, createdAt, finalAt time.Time) {
+		reports = append(reports, final{status, createdAt, finalAt})
+	}})
+	errAbandon := errors.New("abandon")
+	cause := func(typ string) order.Cause { return order.Cause{EventType: typ, EventID: newEventID()} }
+	capture := func(o *order.Order) order.Outcome {
+		return o.ApplyPaymentCaptured(cause(events.TypePaymentCaptured), time.Now())
+	}
+	reserve := func(o *order.Order) order.Outcome {
+		return o.ApplyInventoryReserved(cause(events.TypeInventoryReserved), time.Now())
+	}
+	reject := func(o *order.Order) order.Outcome {
+		return o.ApplyInventoryRejected(cause(events.TypeInventoryRejected), "none left", time.Now())
+	}
+	inPgtx := func(t *testing.T, fn func(pgx.Tx) error) error { return pgtx.BeginFunc(t.Context(), pool, fn) }
+	inPlainTx := func(t *testing.T, fn func(pgx.Tx) error) error { return pgx.BeginFunc(t.Context(), pool, fn) }
+	for _, tc := range []struct {
+		name    string
+		begin   func(*testing.T, func(pgx.Tx) error) error
+		changes []func(*order.Order) order.Outcome // each applied in a transaction of its own
+		abandon bool                               // roll the last one back
+		want    order.Status                       // "" for no report
+	}{
+		{name: "confirmed", begin: inPgtx, changes: []func(*order.Order) order.Outcome{capture, reserve}, want: order.StatusConfirmed},
+		{name: "cancelled", begin: inPgtx, changes: []func(*order.Order) order.Outcome{reject}, want: order.StatusCancelled},
+		{name: "a step short of final", begin: inPgtx, changes: []func(*order.Order) order.Outcome{capture}},
+		{name: "rolled back", begin: inPgtx, changes: []func(*order.Order) order.Outcome{capture, reserve}, abandon: true},
+		{name: "late events change nothing", begin: inPgtx, changes: []func(*order.Order) order.Outcome{reject, capture, reserve}, want: order.StatusCancelled},
+		{name: "a transaction pgtx did not begin", begin: inPlainTx, changes: []func(*order.Order) order.Outcome{reject}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reports = nil
+			s := placed(t, repo)
+			for i, change := range tc.changes {
+				err := tc.begin(t, func(tx pgx.Tx) error {
+					if _, _, _, err := order.React(t.Context(), repo.Book(tx), s.ID, change); err != nil {
+						return err
+					}
+					if tc.abandon && i == len(tc.changes)-1 {
+						return errAbandon
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errAbandon) {
+					t.Fatal(err)
+				}
+			}
+			if tc.want == "" {
+				if len(reports) != 0 {
+					t.Fatalf("reports = %+v, want none", reports)
+				}
+				return
+			}
+			stored, err := repo.Get(t.Context(), s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var finalAt time.Time
+			for _, h := range stored.History {
+				if h.Status.Final() {
+					finalAt = h.At
+					break
+				}
+			}
+			want := final{tc.want, stored.CreatedAt, finalAt}
+			if len(reports) != 1 || reports[0].status != want.status || !reports[0].createdAt.Equal(want.createdAt) || !reports[0].finalAt.Equal(want.finalAt) {
+				t.Fatalf("reports = %+v, want one %+v", reports, want)
+			}
+			if n := count(t, pool, `SELECT count(*) FROM orders WHERE id = $1 AND status = $2`, s.ID, string(tc.want)); n != 1 {
+				t.Fatalf("order not stored as %s", tc.want)
+			}
+		})
 	}
 }

@@ -22,6 +22,9 @@ type Options struct {
 	// RequireCapture refuses to write events while no logical replication
 	// slot exists in the database (outbox.RequireCapture).
 	RequireCapture bool
+	// OutboxMetrics, when set, counts the events written, once the
+	// transaction that wrote them commits (outbox.Count).
+	OutboxMetrics *outbox.Metrics
 }
 
 // Repository reads and writes accounts and payments.
@@ -35,7 +38,8 @@ type Repository struct {
 // the transaction.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
 	return &Repository{pool: pool, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate),
-		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture))}
+		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture),
+		outbox.Count(opts.OutboxMetrics))}
 }
 
 const putAccount = `
