@@ -2,12 +2,27 @@
 // the services' databases and the Kafka topics from outside and says what
 // it finds.
 //
-//	outboxctl audit [flags]   check the saga's invariants; exit 1 on a violation
-//	outboxctl help [command]  print the commands, or one command's flags
+//	outboxctl audit [flags]           check the saga's invariants; exit 1 on a violation
+//	outboxctl order [flags] <id>      one order's saga in time order; exit 1 while it waits for something
+//	outboxctl lag [flags]             consumer group lag and replication slots; exit 1 above --max-lag
+//	outboxctl dlq list [flags]        the dead letters; exit 1 when there are any
+//	outboxctl dlq show [flags] <ref>  one dead letter in full (<ref> is <dlqtopic>/<partition>@<offset>)
+//	outboxctl dlq replay [flags] <ref> | --all [filters]
+//	                                  copy dead letters back to their topics; exit 1 when one is refused
+//	outboxctl help [command]          print the commands, or one command's flags
+//
+// Every command finds the stack the same way: --orders-db,
+// --payments-db, --inventory-db and --brokers, else $ORDERS_DATABASE_URL,
+// $PAYMENTS_DATABASE_URL, $INVENTORY_DATABASE_URL and $KAFKA_BROKERS, else
+// the make dev stack's (127.0.0.1:5432 as each service's role,
+// 127.0.0.1:9092); --json prints for scripts. Only dlq replay writes: the
+// copies it produces, and the dead_lettered inbox row it deletes so that
+// the group that gave up handles the copy.
 //
 // Exit status: 0 when the command found nothing wrong, 1 when it found
-// something (an audit violation), 2 when it could not run (bad usage, a
-// database or broker that cannot be reached).
+// something (as each command defines it above), 2 when it could not run
+// (bad usage, no such order or record, a database or broker that cannot be
+// reached).
 package main
 
 import (
@@ -28,6 +43,9 @@ type command struct {
 // commands lists the subcommands in the order help prints them.
 var commands = []command{
 	{"audit", "check the saga's invariants across the databases and the topics", runAudit},
+	{"order", "one order's saga in time order, and what it waits for", runOrder},
+	{"lag", "consumer groups' lag per partition, and the WAL replication slots hold back", runLag},
+	{"dlq", "list, show and replay dead letters (dlq list|show|replay)", runDLQ},
 }
 
 func main() {

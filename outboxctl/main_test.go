@@ -37,6 +37,25 @@ func TestMain(m *testing.M) {
 	pgtest.Main(m)
 }
 
+// runCmd calls run with args and no environment, and returns the exit
+// status and what was printed, the error's line on stderr included, as
+// main prints it.
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(t.Context(), args, func(string) string { return "" }, &out, &errOut)
+	if err != nil && err.Error() != "" {
+		fmt.Fprintf(&errOut, "outboxctl: %s\n", err)
+	}
+	return exitCode(err), out.String(), errOut.String()
+}
+
+// dbFlags are the flags that point a command at env.
+func dbFlags(env *fixture.Env) []string {
+	return []string{"--orders-db", env.OrdersDB, "--payments-db", env.PaymentsDB, "--inventory-db", env.InventoryDB,
+		"--brokers", env.Broker}
+}
+
 // exitCode is the status program.Main exits with for err.
 func exitCode(err error) int {
 	if err == nil {
@@ -99,6 +118,7 @@ func closedAddr(t *testing.T) string {
 // main does and as a process, and checks the exit status and what it
 // prints.
 func TestCommand(t *testing.T) {
+	t.Parallel()
 	st := newStacks(t)
 	seed := writeSeed(t)
 	t.Run("run", func(t *testing.T) { testRun(t, st, seed) })
@@ -117,8 +137,8 @@ func testRun(t *testing.T, st stacks, seed string) {
 		wantStdout []string
 		wantStderr []string
 	}{
-		{name: "no command", args: nil, wantCode: 2, wantStderr: []string{"usage: outboxctl <command>", "audit"}},
-		{name: "help", args: []string{"help"}, wantStdout: []string{"usage: outboxctl <command>", "audit"}},
+		{name: "no command", args: nil, wantCode: 2, wantStderr: []string{"usage: outboxctl <command>", "audit", "order", "lag", "dlq"}},
+		{name: "help", args: []string{"help"}, wantStdout: []string{"usage: outboxctl <command>", "audit", "order", "lag", "dlq"}},
 		{name: "help audit", args: []string{"help", "audit"}, wantStdout: []string{"usage: outboxctl audit", "-grace", "-seed", "-json"}},
 		{name: "audit -h", args: []string{"audit", "-h"}, wantStderr: []string{"usage: outboxctl audit"}},
 		{name: "unknown command", args: []string{"rewind"}, wantCode: 2, wantStderr: []string{`unknown command "rewind"`}},
@@ -198,6 +218,8 @@ func testBinary(t *testing.T, st stacks, seed string) {
 		{"consistent", flags(st.good, "--seed", seed), 0},
 		{"violations", flags(st.lost, "--seed", seed), 1},
 		{"usage", []string{"audit", "--grace", "soon"}, 2},
+		{"unknown command", []string{"rewind"}, 2},
+		{"no such order", append([]string{"order", "00000000-0000-4000-8000-000000000000"}, dbFlags(st.good)...), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.CommandContext(t.Context(), os.Args[0], tc.args...)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/outboxcdc/outboxcdc/outboxctl/internal/stack"
 )
 
 // Rows as the audit needs them, read from the three databases.
@@ -82,24 +84,7 @@ type inventoryDB struct {
 // snapshot runs read in one read-only REPEATABLE READ transaction on the
 // database at dsn, so everything read comes from one consistent snapshot.
 func snapshot(ctx context.Context, name, dsn string, read func(pgx.Tx) error) error {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return fmt.Errorf("%s database: %w", name, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return fmt.Errorf("%s database: %w", name, err)
-	}
-	// Read-only: ending the transaction either way undoes nothing, and
-	// closing the connection ends it when read fails.
-	if err := read(tx); err != nil {
-		return fmt.Errorf("%s database: %w", name, err)
-	}
-	if err := tx.Rollback(ctx); err != nil {
-		return fmt.Errorf("%s database: %w", name, err)
-	}
-	return nil
+	return stack.ReadOnly(ctx, name, dsn, read)
 }
 
 // each runs sql and calls fn after scanning every row into dest.
