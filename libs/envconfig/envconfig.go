@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,6 +153,17 @@ func (r *Reader) LogLevel(name string, def slog.Level) slog.Level {
 		return def
 	}
 	return l
+}
+
+// OneOf returns the variable's value, which must be one of allowed, or def
+// when it is unset or blank.
+func (r *Reader) OneOf(name, def string, allowed ...string) string {
+	v := r.String(name, def)
+	if v == def || slices.Contains(allowed, v) {
+		return v
+	}
+	r.bad(name, v, fmt.Errorf("must be %s", strings.Join(allowed, " or ")))
+	return def
 }
 
 // ByteSize returns a positive size in echo's notation ("64K", "1M", "1MB",

@@ -146,6 +146,23 @@ func TestLogLevel(t *testing.T) {
 	}
 }
 
+func TestOneOf(t *testing.T) {
+	for _, tt := range []struct {
+		value, want string
+		bad         bool
+	}{
+		{"", "", false}, {"json", "json", false}, {" text ", "text", false}, {"yaml", "", true}, {"JSON", "", true},
+	} {
+		got, err := read(tt.value, func(r *Reader) string { return r.OneOf("NAME", "", "json", "text") })
+		if got != tt.want || (err != nil) != tt.bad {
+			t.Errorf("OneOf(%q) = %q, %v; want %q, bad %v", tt.value, got, err, tt.want, tt.bad)
+		}
+		if tt.bad && !strings.Contains(err.Error(), "must be json or text") {
+			t.Errorf("OneOf(%q) error %q does not say what is allowed", tt.value, err)
+		}
+	}
+}
+
 func TestByteSize(t *testing.T) {
 	for _, tt := range []struct {
 		value, want string

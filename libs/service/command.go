@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,7 +11,8 @@ import (
 )
 
 // Command is a service binary's whole run: read the configuration through
-// getenv with configFromEnv, log JSON to stdout at its level, start the
+// getenv with configFromEnv, log to stdout at its level and in its format
+// (JSON unless LOG_FORMAT or a terminal says text), start the
 // service with start, and run it until ctx is done (the signal) or a
 // component fails, then shut it down. release is passed to Run.
 func Command(ctx context.Context, release context.CancelFunc, getenv func(string) string, stdout io.Writer,
@@ -20,7 +22,10 @@ func Command(ctx context.Context, release context.CancelFunc, getenv func(string
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log, err := program.Logger(stdout, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return fmt.Errorf("LOG_FORMAT: %w", err)
+	}
 	s, err := start(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/outboxcdc/outboxcdc/libs/envconfig"
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/program"
 )
 
 // Defaults shared by every service; each service sets its own HTTP
@@ -44,6 +45,9 @@ type Config struct {
 	OutboxRequireCapture bool
 	// LogLevel is the minimum level the command logs at.
 	LogLevel slog.Level
+	// LogFormat is program.LogJSON, program.LogText, or "" for text on a
+	// terminal and JSON otherwise.
+	LogFormat string
 	// HTTPBodyLimit caps request bodies, in echo notation ("64K"; default
 	// DefaultHTTPBodyLimit).
 	HTTPBodyLimit string
@@ -89,6 +93,8 @@ type Defaults struct {
 //	                            service is not ready, until a replication
 //	                            slot exists in its database
 //	LOG_LEVEL                   debug, info, warn or error; default info
+//	LOG_FORMAT                  json or text; default text on a terminal,
+//	                            JSON otherwise (a pipe, a file, a container)
 //	HTTP_BODY_LIMIT             default 64K
 //	SHUTDOWN_TIMEOUT            Go duration, default 10s
 //	DATABASE_WAIT               Go duration, default 30s
@@ -109,6 +115,7 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		OutboxDeleteAfterInsert: r.Bool("OUTBOX_DELETE_AFTER_INSERT", true),
 		OutboxRequireCapture:    r.Bool("OUTBOX_REQUIRE_CAPTURE", true),
 		LogLevel:                r.LogLevel("LOG_LEVEL", slog.LevelInfo),
+		LogFormat:               r.OneOf("LOG_FORMAT", "", program.LogJSON, program.LogText),
 		HTTPBodyLimit:           r.ByteSize("HTTP_BODY_LIMIT", DefaultHTTPBodyLimit),
 		ShutdownTimeout:         r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		DatabaseWait:            r.Duration("DATABASE_WAIT", DefaultDatabaseWait),

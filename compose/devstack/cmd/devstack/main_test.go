@@ -121,3 +121,33 @@ func buildDevstack(t *testing.T) (root, bin string) {
 	t.Helper()
 	return devstacktest.Root(t), devstacktest.Build(t)
 }
+
+func TestChildLogFormat(t *testing.T) {
+	tty, err := os.OpenFile("/dev/null", os.O_WRONLY, 0) // a character device, as a terminal is
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	file, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	for _, tc := range []struct {
+		name      string
+		logFormat string
+		out       *os.File
+		want      string
+	}{
+		{"terminal", "", tty, "LOG_FORMAT=text"},
+		{"file (make up)", "", file, ""},
+		{"terminal, user chose JSON", "json", tty, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := strings.Join(childLogFormat(func(k string) string { return map[string]string{"LOG_FORMAT": tc.logFormat}[k] }, tc.out), " ")
+			if got != tc.want {
+				t.Errorf("env = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/outboxcdc/outboxcdc/libs/program"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 	"github.com/outboxcdc/outboxcdc/testkit/pgcluster"
 )
@@ -143,6 +144,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err := checkPorts(cfg.ports()); err != nil {
 		return err
 	}
+	// The processes' own logs: text lines when a person watches the
+	// terminal, JSON when the output goes to a file (make up) or a pipe.
+	logEnv := childLogFormat(getenv, stdout)
 	tr := newTracker(cfg.dir, cfg.stack)
 	defer tr.remove()
 
@@ -192,7 +196,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	switch cfg.stack {
 	case stackEmbedded:
 		tr.waiting("kafka", "the kfake-based broker on "+kafkaAddr)
-		pid, err := sup.supervise("kafka", command(out, "kafka", filepath.Join(bin, "kafka"), nil,
+		pid, err := sup.supervise("kafka", command(out, "kafka", filepath.Join(bin, "kafka"), logEnv,
 			"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel))
 		if err != nil {
 			return err
@@ -235,7 +239,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"KEY_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
 			"VALUE_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
 			"LOG_LEVEL=" + cfg.logLevel,
-		}, cdcEnv...)
+		}, append(cdcEnv, logEnv...)...)
 		pid, err := sup.supervise("walrelay", command(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv))
 		if err != nil {
 			return err
@@ -285,6 +289,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"KAFKA_INSTANCE_ID=" + s.name + "-1",
 			"LOG_LEVEL=" + cfg.logLevel,
 		}
+		env = append(env, logEnv...)
 		pid, err := sup.supervise(s.name, command(out, s.name, filepath.Join(bin, s.name), env))
 		if err != nil {
 			return err
@@ -340,6 +345,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	<-ctx.Done()
 	log.Info("stopping")
+	return nil
+}
+
+// childLogFormat is the environment that sets the log format of the
+// stack's Go processes: text when devstack writes to a terminal, unless
+// LOG_FORMAT says otherwise (the processes inherit it).
+func childLogFormat(getenv func(string) string, stdout io.Writer) []string {
+	if getenv("LOG_FORMAT") == "" && program.IsTerminal(stdout) {
+		return []string{"LOG_FORMAT=" + program.LogText}
+	}
 	return nil
 }
 

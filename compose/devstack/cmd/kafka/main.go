@@ -34,6 +34,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	dataDir := fs.String("data-dir", getenv("KAFKA_DATA_DIR"), "directory that keeps topics and offsets across restarts (empty: memory only)")
 	syncWrites := fs.Bool("sync-writes", getenv("KAFKA_SYNC_WRITES") == "true", "fsync every produced batch")
 	logLevel := fs.String("log-level", envOr(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error")
+	logFormat := fs.String("log-format", getenv("LOG_FORMAT"), "json or text (default: text on a terminal, else JSON)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,7 +45,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if *partitions < 1 {
 		return errors.New("partitions must be at least 1")
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+	log, err := program.Logger(stdout, *logFormat, level)
+	if err != nil {
+		return err
+	}
 	b, err := kfakebroker.Start(kfakebroker.Config{
 		Addr: *addr, Partitions: *partitions, DataDir: *dataDir, SyncWrites: *syncWrites,
 		Logger: log.With("component", "kafka"),

@@ -21,6 +21,7 @@ type config struct {
 	Brokers         []string
 	ConfigTopic     string
 	LogLevel        slog.Level
+	LogFormat       string // program.LogJSON, program.LogText or "" (text on a terminal)
 	Worker          map[string]string
 	WorkerID        string
 	ShutdownTimeout time.Duration
@@ -51,6 +52,7 @@ type config struct {
 //	CONNECT_<NAME>          worker property <name> with _ as . (lower case),
 //	                        e.g. CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE
 //	LOG_LEVEL               debug, info (default), warn, error
+//	LOG_FORMAT              json or text (default: text on a terminal, else JSON)
 //	WALRELAY_PPROF          true serves /debug/pprof/ (default false)
 //	WALRELAY_HTTP_READ_HEADER_TIMEOUT, WALRELAY_HTTP_READ_TIMEOUT,
 //	WALRELAY_HTTP_WRITE_TIMEOUT, WALRELAY_HTTP_IDLE_TIMEOUT
@@ -99,6 +101,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), environ []str
 	topic := fs.String("config-topic", env("CONFIG_STORAGE_TOPIC", "connect_configs"),
 		"compacted topic holding connector configs (env CONFIG_STORAGE_TOPIC)")
 	level := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", env("LOG_FORMAT", ""), "json or text (env LOG_FORMAT; default text on a terminal, else JSON)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stopping task may flush")
 	fs.DurationVar(&cfg.StartTimeout, "start-timeout", 2*time.Minute, "how long to wait for the broker at start")
 	pprofDefault, err := strconv.ParseBool(env("WALRELAY_PPROF", "false"))

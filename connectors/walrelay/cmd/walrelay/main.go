@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
+	"github.com/outboxcdc/outboxcdc/libs/program"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -48,7 +48,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			return fmt.Errorf("REST credentials %s: %w", cfg.CredentialsFile, err)
 		}
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log, err := program.Logger(stdout, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
