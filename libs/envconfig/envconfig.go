@@ -166,6 +166,20 @@ func (r *Reader) OneOf(name, def string, allowed ...string) string {
 	return def
 }
 
+// PositiveInt returns a whole number of at least 1.
+func (r *Reader) PositiveInt(name string, def int) int {
+	v := r.String(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		r.bad(name, v, errors.New("must be a whole number of at least 1"))
+		return def
+	}
+	return n
+}
+
 // ByteSize returns a positive size in echo's notation ("64K", "1M", "1MB",
 // "512"), unchanged, ready for echo's body limit.
 func (r *Reader) ByteSize(name, def string) string {

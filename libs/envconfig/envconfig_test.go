@@ -163,6 +163,21 @@ func TestOneOf(t *testing.T) {
 	}
 }
 
+func TestPositiveInt(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		want  int
+		bad   bool
+	}{
+		{"", 8, false}, {"1", 1, false}, {" 32 ", 32, false}, {"0", 8, true}, {"-3", 8, true}, {"many", 8, true},
+	} {
+		got, err := read(tt.value, func(r *Reader) int { return r.PositiveInt("NAME", 8) })
+		if got != tt.want || (err != nil) != tt.bad {
+			t.Errorf("PositiveInt(%q) = %d, %v; want %d, bad %v", tt.value, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
 func TestByteSize(t *testing.T) {
 	for _, tt := range []struct {
 		value, want string

@@ -26,9 +26,18 @@ var (
 // Open creates a pool for dsn and waits (up to wait) until the database
 // answers, so a service can start before its database is ready.
 func Open(ctx context.Context, dsn string, wait time.Duration, log *slog.Logger) (*pgxpool.Pool, error) {
+	return OpenSized(ctx, dsn, 0, wait, log)
+}
+
+// OpenSized is Open with a pool of at most maxConns connections (0 keeps
+// pgx's default, or a pool_max_conns in dsn).
+func OpenSized(ctx context.Context, dsn string, maxConns int32, wait time.Duration, log *slog.Logger) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgdb: parse dsn: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -20,6 +20,7 @@ const (
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultDatabaseWait    = 30 * time.Second
 	DefaultRetention       = 7 * 24 * time.Hour
+	DefaultConsumerConns   = 8
 )
 
 // Config is what a service binary is configured with.
@@ -57,6 +58,13 @@ type Config struct {
 	// DatabaseWait is how long Open waits for the database to answer
 	// (default DefaultDatabaseWait).
 	DatabaseWait time.Duration
+	// DatabaseConns sizes the pool Open returns, which HTTP requests use
+	// (0: pgx's default, the larger of 4 and the number of CPUs).
+	DatabaseConns int
+	// ConsumerConns sizes the consumer's own pool (OpenConsumerPool;
+	// default DefaultConsumerConns): one connection per partition it
+	// handles at once is enough.
+	ConsumerConns int
 	// HTTPTimeouts bound each HTTP connection (zero fields take
 	// httpserver's defaults).
 	HTTPTimeouts httpserver.Timeouts
@@ -98,6 +106,9 @@ type Defaults struct {
 //	HTTP_BODY_LIMIT             default 64K
 //	SHUTDOWN_TIMEOUT            Go duration, default 10s
 //	DATABASE_WAIT               Go duration, default 30s
+//	DATABASE_CONNS              default max(4, CPUs): the pool HTTP requests use
+//	DATABASE_CONSUMER_CONNS     default 8: the consumer's own pool, apart
+//	                            from the one HTTP requests use
 //	HTTP_READ_HEADER_TIMEOUT    Go duration, default 5s
 //	HTTP_READ_TIMEOUT           Go duration, default 30s
 //	HTTP_WRITE_TIMEOUT          Go duration, default 30s
@@ -119,6 +130,8 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		HTTPBodyLimit:           r.ByteSize("HTTP_BODY_LIMIT", DefaultHTTPBodyLimit),
 		ShutdownTimeout:         r.Duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		DatabaseWait:            r.Duration("DATABASE_WAIT", DefaultDatabaseWait),
+		DatabaseConns:           r.PositiveInt("DATABASE_CONNS", 0),
+		ConsumerConns:           r.PositiveInt("DATABASE_CONSUMER_CONNS", DefaultConsumerConns),
 		Retention:               r.Duration("RETENTION", DefaultRetention),
 		HTTPTimeouts: httpserver.Timeouts{
 			ReadHeader: r.Duration("HTTP_READ_HEADER_TIMEOUT", httpserver.DefaultReadHeaderTimeout),
@@ -147,6 +160,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Retention <= 0 {
 		c.Retention = DefaultRetention
+	}
+	if c.ConsumerConns <= 0 {
+		c.ConsumerConns = DefaultConsumerConns
 	}
 	return c
 }

@@ -9,22 +9,25 @@
 //	pool, err := service.Open(ctx, "payment", cfg, migrations.FS, log) // open, migrate
 //	reg := service.NewRegistry()                                         // Go and process metrics
 //	repo := postgres.New(pool, ...)                                      // the service's own adapters (outbox.NewMetrics(reg))
-//	cc := cfg.Consumer(pool, log)
+//	cpool, err := service.OpenConsumerPool(ctx, "payment", cfg, log)      // the consumer's own connections
+//	cc := cfg.Consumer(cpool, log)
 //	cc.Topics, cc.Handler, cc.Validate = ...
 //	cc.Metrics = consumer.NewMetrics(reg, mux.Types()...)
 //	cons, err := consumer.New(cc)
 //	e := service.HTTP(cfg, pool, cons, log)                              // /healthz, /readyz
 //	httpserver.ServeMetrics(e, reg)                                      // /metrics, request metrics
 //	httpapi.Register(e, repo, log)
-//	s, err := service.Serve(ctx, "payment", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
+//	s, err := service.Serve(ctx, "payment", cfg, service.Parts{Pool: pool, ConsumerPool: cpool, Consumer: cons, HTTP: e}, log)
 //	err = s.Run(ctx, release) // until a signal or a failure, then Shutdown (main: program.Main)
 //
 // # Contract
 //
 //   - Open returns once the database answers and is migrated; on error
-//     nothing is left open. Serve owns the pool from its call on, returns
+//     nothing is left open. OpenConsumerPool opens a second pool for the
+//     consumer, so HTTP requests never hold every connection the saga
+//     needs. Serve owns the pools from its call on, returns
 //     once the consumer runs and HTTP listens (Addr), and on error closes
-//     the pool and leaves nothing running. Their contexts bound start-up
+//     the pools and leaves nothing running. Their contexts bound start-up
 //     only.
 //   - Parts.Tasks run at start and then every Task.Every while the service
 //     runs; a failing task is logged and keeps its turn; Shutdown stops

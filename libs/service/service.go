@@ -28,13 +28,26 @@ func Open(ctx context.Context, name string, cfg Config, migrations fs.FS, log *s
 	cfg = cfg.WithDefaults()
 	log.Info("starting "+name+" service", "http_addr", cfg.HTTPAddr, "database", envconfig.RedactURL(cfg.DatabaseURL),
 		"brokers", cfg.Brokers, "group", cfg.Group, "outbox_delete_after_insert", cfg.OutboxDeleteAfterInsert)
-	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, cfg.DatabaseWait, log)
+	pool, err := pgdb.OpenSized(ctx, cfg.DatabaseURL, int32(cfg.DatabaseConns), cfg.DatabaseWait, log)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if _, err := pgdb.Migrate(ctx, cfg.DatabaseURL, migrations, ".", log); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return pool, nil
+}
+
+// OpenConsumerPool opens the consumer's own pool of cfg.ConsumerConns
+// connections to the service's database (opened and migrated by Open).
+// The consumer's transactions never wait behind HTTP requests for a
+// connection: under a flood of requests the saga still advances.
+func OpenConsumerPool(ctx context.Context, name string, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	cfg = cfg.WithDefaults()
+	pool, err := pgdb.OpenSized(ctx, cfg.DatabaseURL, int32(cfg.ConsumerConns), cfg.DatabaseWait, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: consumer pool: %w", name, err)
 	}
 	return pool, nil
 }
@@ -75,12 +88,23 @@ func HTTP(cfg Config, pool *pgxpool.Pool, cons *consumer.Consumer, log *slog.Log
 // Parts are a service's running pieces, built by its app package on the
 // pool that Open returned.
 type Parts struct {
-	Pool     *pgxpool.Pool
-	Consumer *consumer.Consumer
-	HTTP     *echo.Echo
+	Pool *pgxpool.Pool
+	// ConsumerPool, when set, is the consumer's own pool
+	// (OpenConsumerPool), owned and closed like Pool.
+	ConsumerPool *pgxpool.Pool
+	Consumer     *consumer.Consumer
+	HTTP         *echo.Echo
 	// Tasks run periodically while the service runs (housekeeping such as
 	// pruning old rows); they stop before the pool closes.
 	Tasks []Task
+}
+
+// closePools closes the pools p holds.
+func (p Parts) closePools() {
+	p.Pool.Close()
+	if p.ConsumerPool != nil {
+		p.ConsumerPool.Close()
+	}
 }
 
 // Task is periodic housekeeping: Run is called at start and then every
@@ -97,7 +121,7 @@ type Service struct {
 	name            string
 	log             *slog.Logger
 	ln              net.Listener
-	pool            *pgxpool.Pool
+	pools           func() // closes the pools
 	shutdownTimeout time.Duration
 
 	stopHTTP     context.CancelFunc
@@ -130,7 +154,7 @@ func Serve(ctx context.Context, name string, cfg Config, p Parts, log *slog.Logg
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
-		p.Pool.Close()
+		p.closePools()
 		return nil, fmt.Errorf("%s: listen on %s: %w", name, cfg.HTTPAddr, err)
 	}
 
@@ -142,7 +166,7 @@ func Serve(ctx context.Context, name string, cfg Config, p Parts, log *slog.Logg
 		name:            name,
 		log:             log,
 		ln:              ln,
-		pool:            p.Pool,
+		pools:           p.closePools,
 		shutdownTimeout: cfg.ShutdownTimeout,
 		stopHTTP:        stopHTTP,
 		stopConsumer:    stopConsumer,
@@ -272,11 +296,11 @@ func (s *Service) shutdown(ctx context.Context) error {
 	s.stopTasks()
 	s.tasksDone.Wait()
 	if httpStopped && consumerStopped {
-		s.pool.Close()
+		s.pools()
 	} else {
 		// Close waits for every borrowed connection; a component that did
 		// not stop in time may still hold one.
-		go s.pool.Close()
+		go s.pools()
 	}
 	err := errors.Join(errs...)
 	if err != nil {

@@ -46,6 +46,7 @@ type cart struct {
 	migrations fs.FS
 	handler    consumer.Handler
 	tasks      []Task
+	hold, held chan struct{} // GET /hold, when set
 }
 
 func newCart() cart {
@@ -60,7 +61,12 @@ func (c cart) start(ctx context.Context, cfg Config, log *slog.Logger) (*Service
 	if err != nil {
 		return nil, err
 	}
-	cc := cfg.Consumer(pool, log)
+	cpool, err := OpenConsumerPool(ctx, "cart", cfg, log)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	cc := cfg.Consumer(cpool, log)
 	cc.Topics = []string{topic}
 	cc.Handler = c.handler
 	cc.Validate = func(ev consumer.Event) error {
@@ -72,6 +78,7 @@ func (c cart) start(ctx context.Context, cfg Config, log *slog.Logger) (*Service
 	cons, err := consumer.New(cc)
 	if err != nil {
 		pool.Close()
+		cpool.Close()
 		return nil, fmt.Errorf("cart: %w", err)
 	}
 	e := HTTP(cfg, pool, cons, log)
@@ -82,7 +89,20 @@ func (c cart) start(ctx context.Context, cfg Config, log *slog.Logger) (*Service
 		}
 		return c.String(http.StatusOK, strconv.Itoa(n))
 	})
-	return Serve(ctx, "cart", cfg, Parts{Pool: pool, Consumer: cons, HTTP: e, Tasks: c.tasks}, log)
+	if c.hold != nil {
+		// Holds one of the HTTP pool's connections until c.hold closes.
+		e.GET("/hold", func(ec echo.Context) error {
+			conn, err := pool.Acquire(ec.Request().Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			c.held <- struct{}{}
+			<-c.hold
+			return ec.NoContent(http.StatusNoContent)
+		})
+	}
+	return Serve(ctx, "cart", cfg, Parts{Pool: pool, ConsumerPool: cpool, Consumer: cons, HTTP: e, Tasks: c.tasks}, log)
 }
 
 // logBuffer collects log output for the test to read.
@@ -202,6 +222,53 @@ func TestLifecycle(t *testing.T) {
 		if !strings.Contains(logs.String(), `msg="`+msg+`"`) {
 			t.Errorf("no %q log line in:\n%s", msg, logs.String())
 		}
+	}
+}
+
+// The consumer has connections of its own: with every connection of the
+// HTTP pool held by requests, events are still applied.
+func TestConsumerHasItsOwnConnections(t *testing.T) {
+	t.Parallel()
+	broker := kafkatest.Start(t)
+	dsn := pgtest.NewDatabase(t)
+	c := newCart()
+	c.hold, c.held = make(chan struct{}), make(chan struct{}, 1)
+	cfg := config(dsn, broker)
+	cfg.DatabaseConns, cfg.ConsumerConns = 1, 2
+	s, err := c.start(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	waitFor(t, "readiness", func() bool {
+		status, _, err := get(t, s, "/readyz")
+		return err == nil && status == http.StatusOK
+	})
+	holding := make(chan error, 1)
+	go func() {
+		_, _, err := get(t, s, "/hold")
+		holding <- err
+	}()
+	<-c.held // the HTTP pool's only connection is taken
+	kafkatest.Produce(t, broker, topic, eventtest.Record(t, topic, "Added", "x", []byte("while-held")))
+	direct, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close(context.Background())
+	waitFor(t, "the event applied while HTTP holds every connection of its pool", func() bool {
+		var n int
+		return direct.QueryRow(t.Context(), `SELECT count(*) FROM widgets WHERE name = 'while-held'`).Scan(&n) == nil && n == 1
+	})
+	close(c.hold)
+	if err := <-holding; err != nil {
+		t.Fatal(err)
 	}
 }
 

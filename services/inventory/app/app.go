@@ -41,7 +41,14 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	// The Kafka adapter's mux is the one list of what the service consumes:
 	// the topics and the schema checks follow from its event types.
 	mux := kafkaapi.New(repo, log).Mux()
-	cc := cfg.Consumer(pool, log)
+	// The consumer has its own connections, so a flood of HTTP requests
+	// cannot starve the saga of them.
+	cpool, err := service.OpenConsumerPool(ctx, "inventory", cfg, log)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	cc := cfg.Consumer(cpool, log)
 	cc.Topics = events.TopicsOf(mux.Types()...)
 	cc.Handler = mux.Handle
 	cc.Validate = consumer.Validator(schemas.Validate, mux.Types()...)
@@ -49,11 +56,12 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	cons, err := consumer.New(cc)
 	if err != nil {
 		pool.Close()
+		cpool.Close()
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
 
 	e := service.HTTP(cfg, pool, cons, log)
 	httpserver.ServeMetrics(e, reg)
 	httpapi.Register(e, repo, log)
-	return service.Serve(ctx, "inventory", cfg, service.Parts{Pool: pool, Consumer: cons, HTTP: e}, log)
+	return service.Serve(ctx, "inventory", cfg, service.Parts{Pool: pool, ConsumerPool: cpool, Consumer: cons, HTTP: e}, log)
 }
