@@ -12,18 +12,18 @@ import (
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
-// TestShortRunPasses is the short chaos run of make test, on the embedded
-// stack and on Debezium with Apache Kafka, each started as make dev starts
-// it: a few hundred orders while the relay, every service and PostgreSQL
-// are killed once, the broker is stopped, poison records and malformed
-// requests arrive; afterwards every order is terminal and the auditor finds
-// nothing lost and nothing done twice.
+// TestShortRunPasses is the short chaos run of make test, on every stack
+// (embedded; walrelay with Apache Kafka; Debezium with Apache Kafka), each
+// started as make dev starts it: a few hundred orders while the relay,
+// every service and PostgreSQL are killed once, the broker is stopped,
+// poison records and malformed requests arrive; afterwards every order is
+// terminal and the auditor finds nothing lost and nothing done twice.
 func TestShortRunPasses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole stack")
 	}
 	bin := devstacktest.Build(t)
-	for _, tc := range []struct{ stack, relay string }{{"embedded", "walrelay"}, {"debezium", "connect"}} {
+	for _, tc := range []struct{ stack, relay string }{{"embedded", "walrelay"}, {"kafka", "walrelay"}, {"debezium", "connect"}} {
 		t.Run(tc.stack, func(t *testing.T) {
 			if tc.stack != "embedded" {
 				jvmtest.LibDir(t) // skips (outside CI) or fails where the JVM stack cannot run
