@@ -9,11 +9,10 @@
 //	pool, err := service.Open(ctx, "payment", cfg, migrations.FS, log) // open, migrate
 //	reg := service.NewRegistry()                                         // Go and process metrics
 //	repo := postgres.New(pool, ...)                                      // the service's own adapters (outbox.NewMetrics(reg))
-//	cpool, err := service.OpenConsumerPool(ctx, "payment", cfg, log)      // the consumer's own connections
-//	cc := cfg.Consumer(cpool, log)
-//	cc.Topics, cc.Handler, cc.Validate = ...
-//	cc.Metrics = consumer.NewMetrics(reg, mux.Types()...)
-//	cons, err := consumer.New(cc)
+//	mux := kafkaapi.New(repo, log).Mux()
+//	cons, cpool, err := service.Subscribe(ctx, "payment", cfg, service.Subscription{ // the consumer, on its own pool
+//		Mux: mux, Topics: events.TopicsOf(mux.Types()...), Validate: consumer.Validator(schemas.Validate, mux.Types()...),
+//	}, reg, log)
 //	e := service.HTTP(cfg, pool, cons, log)                              // /healthz, /readyz
 //	httpserver.ServeMetrics(e, reg)                                      // /metrics, request metrics
 //	httpapi.Register(e, repo, log)
@@ -23,9 +22,9 @@
 // # Contract
 //
 //   - Open returns once the database answers and is migrated; on error
-//     nothing is left open. OpenConsumerPool opens a second pool for the
-//     consumer, so HTTP requests never hold every connection the saga
-//     needs. Serve owns the pools from its call on, returns
+//     nothing is left open. Subscribe builds the consumer on a second pool
+//     (OpenConsumerPool), so HTTP requests never hold every connection
+//     the saga needs; on error it leaves nothing open either. Serve owns the pools from its call on, returns
 //     once the consumer runs and HTTP listens (Addr), and on error closes
 //     the pools and leaves nothing running. Their contexts bound start-up
 //     only.

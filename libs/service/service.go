@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/libs/envconfig"
@@ -50,6 +51,35 @@ func OpenConsumerPool(ctx context.Context, name string, cfg Config, log *slog.Lo
 		return nil, fmt.Errorf("%s: consumer pool: %w", name, err)
 	}
 	return pool, nil
+}
+
+// Subscription is what a service consumes: the handlers of its Kafka
+// adapter's mux, the topics their event types travel on and the check of
+// each event's payload (the apps derive both from the mux's types).
+type Subscription struct {
+	Mux      consumer.Mux
+	Topics   []string
+	Validate func(consumer.Event) error
+}
+
+// Subscribe builds the service's consumer as every service does: on a pool
+// of its own (OpenConsumerPool) with cfg's consumer settings, for sub, its
+// metrics on reg labelled by the mux's event types. On error nothing is
+// left open; otherwise the pool goes to Parts.ConsumerPool.
+func Subscribe(ctx context.Context, name string, cfg Config, sub Subscription, reg prometheus.Registerer, log *slog.Logger) (*consumer.Consumer, *pgxpool.Pool, error) {
+	cpool, err := OpenConsumerPool(ctx, name, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cc := cfg.Consumer(cpool, log)
+	cc.Topics, cc.Handler, cc.Validate = sub.Topics, sub.Mux.Handle, sub.Validate
+	cc.Metrics = consumer.NewMetrics(reg, sub.Mux.Types()...)
+	cons, err := consumer.New(cc)
+	if err != nil {
+		cpool.Close()
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return cons, cpool, nil
 }
 
 // Consumer returns the consumer settings cfg holds, on pool. The service

@@ -310,3 +310,23 @@ func TestTasksRunUntilShutdown(t *testing.T) {
 		t.Fatalf("the failing task was not logged:\n%s", logs.String())
 	}
 }
+
+// Subscribe builds a running consumer on a pool of its own, and refuses a
+// subscription the consumer cannot run, leaving nothing open.
+func TestSubscribe(t *testing.T) {
+	t.Parallel()
+	cfg := config(pgtest.NewDatabase(t), kafkatest.Start(t))
+	log := slog.New(slog.DiscardHandler)
+	mux := consumer.Mux{"Added": newCart().handler}
+	cons, cpool, err := Subscribe(t.Context(), "cart", cfg, Subscription{Mux: mux, Topics: []string{topic}}, NewRegistry(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpool.Close()
+	if cons == nil || cpool.Config().MaxConns != DefaultConsumerConns {
+		t.Fatalf("consumer %v, pool of %d connections; want a consumer on a pool of %d", cons, cpool.Config().MaxConns, DefaultConsumerConns)
+	}
+	if _, _, err := Subscribe(t.Context(), "cart", cfg, Subscription{Mux: mux}, NewRegistry(), log); err == nil || !strings.HasPrefix(err.Error(), "cart: ") {
+		t.Fatalf("Subscribe without topics = %v, want a cart error", err)
+	}
+}

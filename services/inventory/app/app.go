@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
@@ -39,25 +38,16 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	})
 
 	// The Kafka adapter's mux is the one list of what the service consumes:
-	// the topics and the schema checks follow from its event types.
-	mux := kafkaapi.New(repo, log).Mux()
-	// The consumer has its own connections, so a flood of HTTP requests
+	// the topics and the schema checks follow from its event types. The
+	// consumer has connections of its own, so a flood of HTTP requests
 	// cannot starve the saga of them.
-	cpool, err := service.OpenConsumerPool(ctx, "inventory", cfg, log)
+	mux := kafkaapi.New(repo, log).Mux()
+	cons, cpool, err := service.Subscribe(ctx, "inventory", cfg, service.Subscription{
+		Mux: mux, Topics: events.TopicsOf(mux.Types()...), Validate: consumer.Validator(schemas.Validate, mux.Types()...),
+	}, reg, log)
 	if err != nil {
 		pool.Close()
 		return nil, err
-	}
-	cc := cfg.Consumer(cpool, log)
-	cc.Topics = events.TopicsOf(mux.Types()...)
-	cc.Handler = mux.Handle
-	cc.Validate = consumer.Validator(schemas.Validate, mux.Types()...)
-	cc.Metrics = consumer.NewMetrics(reg, mux.Types()...)
-	cons, err := consumer.New(cc)
-	if err != nil {
-		pool.Close()
-		cpool.Close()
-		return nil, fmt.Errorf("inventory: %w", err)
 	}
 
 	e := service.HTTP(cfg, pool, cons, log)
