@@ -15,7 +15,6 @@ require (
 	github.com/outboxcdc/outboxcdc/libs v0.0.0-00010101000000-000000000000
 	github.com/outboxcdc/outboxcdc/schemas v0.0.0-00010101000000-000000000000
 	github.com/outboxcdc/outboxcdc/testkit v0.0.0-00010101000000-000000000000
-	github.com/prometheus/common v0.72.0
 	github.com/twmb/franz-go v1.22.2
 )
 
@@ -35,6 +34,7 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/twmb/franz-go/pkg/kadm v1.19.0 // indirect

@@ -19,6 +19,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/testkit/apitest"
 	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/metricstest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
@@ -164,17 +165,17 @@ func TestInventorySagaOverTheBroker(t *testing.T) {
 			t.Errorf("reservations of %s = %v, want %s", tc.orderID, body, tc.status)
 		}
 	}
-	waitCaughtUp(t, s.url)
+	metricstest.WaitCaughtUp(t, s.url)
 	consumed := func(typ, outcome string) string {
 		return `{group="inventory-service",outcome="` + outcome + `",topic="outbox.event.order",type="` + typ + `"}`
 	}
-	wantSamples(t, s.url, "consumer_events_total", map[string]float64{
+	metricstest.WantSamples(t, s.url, "consumer_events_total", map[string]float64{
 		consumed("OrderCreated", "processed"):   4,
 		consumed("OrderCreated", "duplicate"):   1,
 		consumed("OrderConfirmed", "processed"): 1,
 		consumed("OrderCancelled", "processed"): 2,
 	})
-	wantSamples(t, s.url, "outbox_events_written_total", map[string]float64{
+	metricstest.WantSamples(t, s.url, "outbox_events_written_total", map[string]float64{
 		`{aggregate="inventory",type="InventoryReserved"}`: 2,
 		`{aggregate="inventory",type="InventoryRejected"}`: 1,
 		`{aggregate="inventory",type="InventoryReleased"}`: 1,

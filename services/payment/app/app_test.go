@@ -18,6 +18,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/testkit/apitest"
 	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
+	"github.com/outboxcdc/outboxcdc/testkit/metricstest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
@@ -163,17 +164,17 @@ func TestPaymentSagaOverTheBroker(t *testing.T) {
 	if claims != 7 {
 		t.Errorf("inbox rows = %d, want 7 (the duplicate delivery claims nothing)", claims)
 	}
-	waitCaughtUp(t, s.url)
+	metricstest.WaitCaughtUp(t, s.url)
 	consumed := func(typ, outcome string) string {
 		return `{group="payment-service",outcome="` + outcome + `",topic="outbox.event.order",type="` + typ + `"}`
 	}
-	wantSamples(t, s.url, "consumer_events_total", map[string]float64{
+	metricstest.WantSamples(t, s.url, "consumer_events_total", map[string]float64{
 		consumed("OrderCreated", "processed"):   4,
 		consumed("OrderCreated", "duplicate"):   1,
 		consumed("OrderCancelled", "processed"): 2,
 		consumed("other", "processed"):          1, // OrderConfirmed: not the payment service's concern
 	})
-	wantSamples(t, s.url, "outbox_events_written_total", map[string]float64{
+	metricstest.WantSamples(t, s.url, "outbox_events_written_total", map[string]float64{
 		`{aggregate="payment",type="PaymentCaptured"}`: 2,
 		`{aggregate="payment",type="PaymentRefunded"}`: 1,
 		`{aggregate="payment",type="PaymentFailed"}`:   1,

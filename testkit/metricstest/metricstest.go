@@ -1,4 +1,6 @@
-package app_test
+// Package metricstest reads a running service's Prometheus metrics over
+// HTTP, as a scraper does, for tests that assert on them.
+package metricstest
 
 import (
 	"maps"
@@ -14,10 +16,10 @@ import (
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
-// scrape GETs base's /metrics over HTTP and returns every sample of family
+// Scrape GETs base's /metrics over HTTP and returns every sample of family
 // name (a counter's or gauge's value), keyed by its labels as
 // {name="value",...} in name order.
-func scrape(t *testing.T, base, name string) map[string]float64 {
+func Scrape(t testing.TB, base, name string) map[string]float64 {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/metrics", nil)
 	if err != nil {
@@ -48,21 +50,21 @@ func scrape(t *testing.T, base, name string) map[string]float64 {
 	return out
 }
 
-// waitCaughtUp waits until the consumer has reported a lag for some
+// WaitCaughtUp waits until the consumer has reported a lag for some
 // partition and every lag it reports is 0: each record it fetched is
 // finished, and so counted.
-func waitCaughtUp(t *testing.T, base string) {
+func WaitCaughtUp(t testing.TB, base string) {
 	t.Helper()
 	servicetest.WaitFor(t, 30*time.Second, "consumer_lag 0 on every partition", func() bool {
-		lags := scrape(t, base, "consumer_lag")
+		lags := Scrape(t, base, "consumer_lag")
 		return len(lags) > 0 && !slices.ContainsFunc(slices.Collect(maps.Values(lags)), func(v float64) bool { return v != 0 })
 	})
 }
 
-// wantSamples fails t unless family name has exactly the samples want.
-func wantSamples(t *testing.T, base, name string, want map[string]float64) {
+// WantSamples fails t unless family name has exactly the samples want.
+func WantSamples(t testing.TB, base, name string, want map[string]float64) {
 	t.Helper()
-	if got := scrape(t, base, name); !maps.Equal(got, want) {
+	if got := Scrape(t, base, name); !maps.Equal(got, want) {
 		t.Errorf("%s = %v, want %v", name, got, want)
 	}
 }
