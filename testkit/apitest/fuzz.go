@@ -125,3 +125,24 @@ func (l *Log) String() string {
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
+
+// FuzzServe is one fuzz input against h: it builds the request
+// (FuzzRequest; an input the HTTP server would answer itself is skipped),
+// serves it, and checks the answer (CheckContract). logs is emptied first
+// and, when the input fails, printed with the request.
+func FuzzServe(t *testing.T, h http.Handler, logs *Log, method uint8, target string, contentType uint8, header http.Header, body []byte) {
+	t.Helper()
+	req := FuzzRequest(method, target, contentType, header, body)
+	if req == nil {
+		return
+	}
+	logs.Reset()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("request: %s %s, headers %q, body %q\nserver log:\n%s", req.Method, target, req.Header, body, logs)
+		}
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req.WithContext(t.Context()))
+	CheckContract(t, req.Method, rec)
+}

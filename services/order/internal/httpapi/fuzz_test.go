@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -132,19 +131,7 @@ func FuzzAPI(f *testing.F) {
 		if key != "" {
 			header.Set(httpapi.HeaderIdempotencyKey, key)
 		}
-		req := apitest.FuzzRequest(method, target, contentType, header, body)
-		if req == nil {
-			return // the HTTP server would answer it without reaching echo
-		}
-		logs.Reset()
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("request: %s %s, headers %q, body %q\nserver log:\n%s", req.Method, target, req.Header, body, logs)
-			}
-		})
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req.WithContext(t.Context()))
-		apitest.CheckContract(t, req.Method, rec)
+		apitest.FuzzServe(t, e, logs, method, target, contentType, header, body)
 	})
 }
 
