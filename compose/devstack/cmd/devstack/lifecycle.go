@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 )
 
 // The detached stack (`make up`, `make ps`, `make logs`, `make down`): one
@@ -116,7 +118,7 @@ func (d *detached) up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if st != nil && alive(st.Pid) {
+	if st != nil && stackstate.Alive(st.Pid) {
 		if st.Ready {
 			d.printf("the %s stack is already up (devstack pid %d, state in %s); make ps shows it\n", st.Stack, st.Pid, d.cfg.dir)
 			return nil
@@ -198,7 +200,7 @@ func (d *detached) follow(ctx context.Context, pid int) error {
 				return nil
 			}
 		}
-		if !alive(pid) {
+		if !stackstate.Alive(pid) {
 			return fmt.Errorf("the stack stopped while starting (waiting for %s); last lines of its log:\n%s",
 				or(waiting, "start-up"), d.lastLines(waitingOn, 25))
 		}
@@ -255,7 +257,7 @@ func (d *detached) ps(ctx context.Context) error {
 		return nil
 	}
 	sup := "running"
-	if !alive(st.Pid) {
+	if !stackstate.Alive(st.Pid) {
 		sup = "exited"
 	} else if !st.Ready {
 		sup = "starting (waiting for " + st.Waiting + ")"
@@ -265,9 +267,9 @@ func (d *detached) ps(ctx context.Context) error {
 	fmt.Fprintln(tw, "COMPONENT\tSTATE\tPID\tRESTARTS\tADDRESS\tHEALTH")
 	for _, c := range st.Components {
 		state, health := "running", "ok"
-		if !alive(c.Pid) {
+		if !stackstate.Alive(c.Pid) {
 			state, health = "exited", "-"
-		} else if err := healthy(c.Health); err != nil {
+		} else if err := stackstate.Healthy(c.Health); err != nil {
 			health = "failing: " + err.Error()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", c.Name, state, c.Pid, c.Restarts, c.Addr, health)
@@ -294,11 +296,11 @@ func (d *detached) down(ctx context.Context, volumes bool) error {
 	switch {
 	case st == nil:
 		d.printf("no stack is up in %s\n", d.cfg.dir)
-	case alive(st.Pid):
+	case stackstate.Alive(st.Pid):
 		d.printf("stopping the %s stack (devstack pid %d)\n", st.Stack, st.Pid)
 		_ = syscall.Kill(st.Pid, syscall.SIGTERM)
 		deadline := time.Now().Add(3 * time.Minute)
-		for alive(st.Pid) && time.Now().Before(deadline) {
+		for stackstate.Alive(st.Pid) && time.Now().Before(deadline) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		d.stopLeftovers(st)
@@ -328,7 +330,7 @@ func (d *detached) forget(volumes bool) error {
 func (d *detached) stopLeftovers(st *stackState) {
 	var left []component
 	for _, c := range st.Components {
-		if alive(c.Pid) && ownedBy(c) {
+		if stackstate.Alive(c.Pid) && ownedBy(c) {
 			left = append(left, c)
 		}
 	}
@@ -341,10 +343,10 @@ func (d *detached) stopLeftovers(st *stackState) {
 		}
 		_ = syscall.Kill(c.Pid, sig)
 		deadline := time.Now().Add(30 * time.Second)
-		for alive(c.Pid) && time.Now().Before(deadline) {
+		for stackstate.Alive(c.Pid) && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if alive(c.Pid) {
+		if stackstate.Alive(c.Pid) {
 			_ = syscall.Kill(c.Pid, syscall.SIGKILL)
 		}
 	}

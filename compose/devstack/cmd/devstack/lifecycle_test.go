@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 	"github.com/outboxcdc/outboxcdc/testkit/apitest"
 	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
@@ -158,19 +159,19 @@ func TestDetachedLifecycle(t *testing.T) {
 	var healed component
 	waitUntil(t, 2*time.Minute, "the supervisor to restart the killed order service", func() bool {
 		for _, c := range e.state().Components {
-			if c.Name == "order" && c.Pid != order.Pid && c.Restarts == 1 && alive(c.Pid) {
+			if c.Name == "order" && c.Pid != order.Pid && c.Restarts == 1 && stackstate.Alive(c.Pid) {
 				healed = c
 				return true
 			}
 		}
 		return false
 	})
-	if !alive(before.Pid) {
+	if !stackstate.Alive(before.Pid) {
 		t.Fatalf("the supervisor (pid %d) stopped after a component died", before.Pid)
 	}
 	// A static group member takes its partitions back at once: ready well
 	// within the 45 s a dead member's session would take to time out.
-	waitUntil(t, 25*time.Second, "the restarted order service to be ready", func() bool { return healthy(healed.Health) == nil })
+	waitUntil(t, 25*time.Second, "the restarted order service to be ready", func() bool { return stackstate.Healthy(healed.Health) == nil })
 	if out, _ := e.run(time.Minute, "ps"); strings.Join(psRow(out, "order")[:4], " ") != fmt.Sprintf("order running %d 1", healed.Pid) {
 		t.Errorf("ps does not show order running again with 1 restart:\n%s", out)
 	}
@@ -184,7 +185,7 @@ func TestDetachedLifecycle(t *testing.T) {
 	if err := syscall.Kill(after.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, time.Minute, "the killed supervisor to be gone", func() bool { return !alive(after.Pid) })
+	waitUntil(t, time.Minute, "the killed supervisor to be gone", func() bool { return !stackstate.Alive(after.Pid) })
 	out, err = e.run(8*time.Minute, "up")
 	if err != nil {
 		t.Fatalf("up after the supervisor was killed: %v\n%s\nstack log:\n%s", err, out, readFile(filepath.Join(e.dir, "stack.log"), 8000))
@@ -203,7 +204,7 @@ func TestDetachedLifecycle(t *testing.T) {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
 	for _, c := range append(before.Components, after.Components...) {
-		if alive(c.Pid) {
+		if stackstate.Alive(c.Pid) {
 			t.Errorf("%s (pid %d) still runs after down", c.Name, c.Pid)
 		}
 	}

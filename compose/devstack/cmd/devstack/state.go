@@ -4,13 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -114,42 +110,4 @@ func readState(dir string) (*stackState, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
 	}
 	return &s, nil
-}
-
-// alive reports whether a process with this pid exists (and is not a zombie).
-func alive(pid int) bool {
-	if pid <= 0 || syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// state is the field after the parenthesised command name
-	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
-		return b[i+2] != 'Z'
-	}
-	return true
-}
-
-// healthy checks a component's health address: an http URL must answer
-// 2xx, anything else must accept a TCP connection.
-func healthy(health string) error {
-	if strings.HasPrefix(health, "http://") || strings.HasPrefix(health, "https://") {
-		cl := http.Client{Timeout: 2 * time.Second}
-		resp, err := cl.Get(health)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("answered %s", resp.Status)
-		}
-		return nil
-	}
-	c, err := net.DialTimeout("tcp", health, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	return c.Close()
 }

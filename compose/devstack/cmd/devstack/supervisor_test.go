@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
@@ -55,7 +56,7 @@ func TestSupervisorRestartsOnceHealing(t *testing.T) {
 		}
 		select {
 		case r := <-restarts:
-			if r.n != want || r.pid == pid || !alive(r.pid) {
+			if r.n != want || r.pid == pid || !stackstate.Alive(r.pid) {
 				t.Fatalf("restart %d: got %+v after killing pid %d; want a new live process counted %d", want, r, pid, want)
 			}
 			pid = r.pid
@@ -68,7 +69,7 @@ func TestSupervisorRestartsOnceHealing(t *testing.T) {
 	}
 
 	sup.stopAll()
-	if alive(pid) {
+	if stackstate.Alive(pid) {
 		t.Fatalf("worker pid %d alive after stopAll", pid)
 	}
 	select {

@@ -148,10 +148,12 @@ func Alive(pid int) bool {
 	return true
 }
 
-// Healthy checks the component's health address: an http URL must answer
-// 2xx, anything else must accept a TCP connection.
-func (c Component) Healthy() error {
-	health := c.Health
+// Healthy checks the component's health address (see Healthy).
+func (c Component) Healthy() error { return Healthy(c.Health) }
+
+// Healthy checks a health address: an http URL must answer 2xx, anything
+// else must accept a TCP connection.
+func Healthy(health string) error {
 	if strings.HasPrefix(health, "http://") {
 		cl := http.Client{Timeout: 2 * time.Second}
 		resp, err := cl.Get(health)
