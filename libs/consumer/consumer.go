@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
 )
@@ -63,6 +65,10 @@ type Config struct {
 	// Metrics, when set, receives the consumer's metrics (see NewMetrics);
 	// nil records none.
 	Metrics *Metrics
+	// Tracing records a consumer span per record, whose parent is the
+	// record's traceparent, and a span for the handler's work under it;
+	// nil records none (see the package documentation, Tracing).
+	Tracing trace.TracerProvider
 	// Logger receives the runtime's logs; nil discards them.
 	Logger *slog.Logger
 	// ClientOpts are appended to the franz-go options (tests use them for
@@ -121,6 +127,7 @@ const commitTimeout = 10 * time.Second
 type Consumer struct {
 	cfg     Config
 	log     *slog.Logger
+	tracer  trace.Tracer
 	opts    []kgo.Opt
 	started atomic.Bool
 
@@ -182,7 +189,11 @@ func New(cfg Config) (*Consumer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("group", cfg.Group)
-	c := &Consumer{cfg: cfg, log: log, workers: make(map[tp]*worker)}
+	tracing := cfg.Tracing
+	if tracing == nil {
+		tracing = noop.NewTracerProvider()
+	}
+	c := &Consumer{cfg: cfg, log: log, tracer: tracing.Tracer(tracerName), workers: make(map[tp]*worker)}
 	c.opts = append([]kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumerGroup(cfg.Group),

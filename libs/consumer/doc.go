@@ -153,6 +153,24 @@
 // above included). The type label is the event type when the Mux handles
 // it and "other" otherwise, so producers cannot grow the series.
 //
+// # Tracing
+//
+// With Config.Tracing each record gets a consumer span, "process <topic>",
+// whose parent is the span named by the record's traceparent header (the
+// writer's, in the service that wrote the event), so the asynchronous hop
+// stays inside one trace. It covers every attempt and the dead-lettering,
+// and carries messaging.system, messaging.destination.name,
+// messaging.destination.partition.id, messaging.kafka.offset,
+// messaging.kafka.message.key, messaging.consumer.group.name,
+// messaging.message.id (the event id), event.type and consumer.outcome
+// (processed, duplicate or dead_lettered); failed attempts are recorded as
+// errors on it, a "retry" event marks each further attempt, and a
+// dead-lettered record sets its status to error. Under it, for a new event,
+// "handle <type>" spans the handler's work; the handler's context holds
+// that span, so the events it appends to its outbox carry the trace on.
+// The record's span is the context's entry span (tracing.SetOrderID
+// labels it too).
+//
 // # Inbox retention
 //
 // While Run runs, the group's inbox rows older than Config.InboxRetention

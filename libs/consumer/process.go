@@ -15,10 +15,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/codes"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
 	"github.com/outboxcdc/outboxcdc/libs/pgtx"
-	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
 )
 
 // handle takes one record to a final state: processed (or skipped as a
@@ -26,6 +26,10 @@ import (
 // the record is then left for redelivery. Each attempt runs to its end (or
 // its AttemptTimeout) even after stop; stop only prevents further attempts.
 func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) bool {
+	// The record's span covers every attempt and the dead-lettering; stop
+	// keeps its cancellation and gains the span.
+	stop, span := c.startRecordSpan(stop, r)
+	defer span.End()
 	log := c.log.With("topic", r.Topic, "partition", r.Partition, "offset", r.Offset)
 	ev, err := decode(r)
 	if err != nil {
@@ -36,13 +40,14 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 	counted := 0
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
-			c.cfg.Metrics.counted(c.cfg.Group, ev.Topic, ev.Type, OutcomeRetried)
+			c.outcome(stop, ev.Topic, ev.Type, OutcomeRetried)
 		}
 		outcome, err := c.attempt(stop, ev, validate, log)
 		if err == nil {
-			c.cfg.Metrics.counted(c.cfg.Group, ev.Topic, ev.Type, outcome)
+			c.outcome(stop, ev.Topic, ev.Type, outcome)
 			return true
 		}
+		failed(stop, err, false)
 		switch classify(err) {
 		case permanent:
 			if pe := (*panicError)(nil); errors.As(err, &pe) {
@@ -128,9 +133,16 @@ func (c *Consumer) call(ctx context.Context, tx pgx.Tx, ev Event, validate func(
 	if err := validate(); err != nil {
 		return Permanent(fmt.Errorf("%w: %w", ErrInvalid, err))
 	}
-	// The handler runs in the trace of the event's writer, so events it
-	// appends to its own outbox carry the same trace onward.
-	return c.cfg.Handler(tracecontext.FromTraceParent(ctx, ev.TraceParent), tx, ev)
+	// The handler runs in a span under the record's, in the trace of the
+	// event's writer, so events it appends to its own outbox carry the
+	// same trace onward.
+	ctx, span := c.tracer.Start(ctx, "handle "+ev.Type)
+	defer span.End()
+	if err := c.cfg.Handler(ctx, tx, ev); err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return err
+	}
+	return nil
 }
 
 func rollback(ctx context.Context, tx pgx.Tx) {
@@ -158,7 +170,7 @@ func (c *Consumer) deadLetterUnlessCommitted(stop context.Context, cl *kgo.Clien
 		case err == nil && found && outcome == inbox.Processed:
 			log.Warn("the commit reported an error but took place; the event is processed, not dead-lettered",
 				"attempt", attempts, "error", cause)
-			c.cfg.Metrics.counted(c.cfg.Group, ev.Topic, ev.Type, OutcomeProcessed)
+			c.outcome(stop, ev.Topic, ev.Type, OutcomeProcessed)
 			return true
 		case err == nil:
 			return c.deadLetter(stop, cl, r, ev, cause, attempts, log)
@@ -223,7 +235,8 @@ func (c *Consumer) deadLetter(stop context.Context, cl *kgo.Client, r *kgo.Recor
 		}
 	}
 	log.Error("record dead-lettered", "dlq_topic", dlq, "attempt", attempts, "error", cause)
-	c.cfg.Metrics.counted(c.cfg.Group, r.Topic, ev.Type, OutcomeDeadLettered)
+	c.outcome(stop, r.Topic, ev.Type, OutcomeDeadLettered)
+	failed(stop, cause, true)
 	if ev.ID == "" {
 		return true
 	}

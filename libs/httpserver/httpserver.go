@@ -19,8 +19,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
+	"github.com/outboxcdc/outboxcdc/libs/tracing"
 	"github.com/outboxcdc/outboxcdc/libs/validation"
 )
 
@@ -98,6 +103,10 @@ type Config struct {
 	Ready []Check
 	// Logger receives request logs and 5xx causes.
 	Logger *slog.Logger
+	// Tracing records a server span per request (not for the health and
+	// metrics routes); nil records none. A caller's traceparent is its
+	// parent either way, so the request's outbox rows carry the trace on.
+	Tracing trace.TracerProvider
 }
 
 // New returns an echo instance with the shared middleware, error handler
@@ -121,15 +130,7 @@ func New(cfg Config) *echo.Echo {
 	}}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	e.Use(unescapeParams)
-	// A caller's W3C traceparent becomes the request context's trace, so the
-	// outbox rows the request writes carry it onward through Kafka.
-	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			c.SetRequest(req.WithContext(tracecontext.FromHeader(req.Context(), req.Header)))
-			return next(c)
-		}
-	})
+	e.Use(serverSpans(cfg.Tracing))
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogMethod: true, LogURI: true, LogStatus: true, LogLatency: true, LogError: true,
 		HandleError: true,
@@ -174,6 +175,54 @@ func New(cfg Config) *echo.Echo {
 		return c.JSON(status, body)
 	})
 	return e
+}
+
+// unobserved are the routes probed all the time: they get no span.
+var unobserved = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// serverSpans makes a caller's W3C traceparent the request context's
+// trace, so the outbox rows the request writes carry it onward through
+// Kafka, and records a server span named "<method> <route>" under it. It
+// runs outside the request logger, which turns a handler's error into the
+// response, so the span sees the final status.
+func serverSpans(tp trace.TracerProvider) echo.MiddlewareFunc {
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	tracer := tp.Tracer("github.com/outboxcdc/outboxcdc/libs/httpserver")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			ctx := tracecontext.FromHeader(req.Context(), req.Header)
+			route := c.Path()
+			if unobserved[route] {
+				c.SetRequest(req.WithContext(ctx))
+				return next(c)
+			}
+			name := req.Method
+			attrs := []attribute.KeyValue{
+				attribute.String("http.request.method", req.Method),
+				attribute.String("url.path", req.URL.Path),
+			}
+			if route != "" && route != "/*" {
+				name += " " + route
+				attrs = append(attrs, attribute.String("http.route", route))
+			}
+			ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+			defer span.End()
+			c.SetRequest(req.WithContext(tracing.ContextWithEntrySpan(ctx, span)))
+			err := next(c)
+			status := c.Response().Status
+			if err != nil && !c.Response().Committed {
+				status = toError(err).Status
+			}
+			span.SetAttributes(attribute.Int("http.response.status_code", status))
+			if status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(status))
+			}
+			return err
+		}
+	}
 }
 
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {

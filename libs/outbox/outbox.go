@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
 )
@@ -91,7 +93,9 @@ func Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 // Append writes events through tx, in order. The events exist if and only
 // if tx commits. It fills in zero IDs, OccurredAt and TraceParent on the
 // caller's slice, so the caller can log or return what was written. With
-// Count, they are counted when tx commits.
+// Count, they are counted when tx commits. The span in ctx, if it records,
+// gets the events' ids and types as its outbox.event_ids and
+// outbox.event_types attributes.
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 	if len(events) == 0 {
 		return nil
@@ -153,7 +157,22 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::time
 		}
 	}
 	w.countOnCommit(tx, events)
+	annotate(ctx, ids, types)
 	return nil
+}
+
+// annotate records on the span in ctx (the business transaction's) the
+// events written: their ids and types, in order.
+func annotate(ctx context.Context, ids []uuid.UUID, types []string) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.String()
+	}
+	span.SetAttributes(attribute.StringSlice("outbox.event_ids", s), attribute.StringSlice("outbox.event_types", types))
 }
 
 func check(e Event) error {

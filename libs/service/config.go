@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/outboxcdc/outboxcdc/libs/envconfig"
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
@@ -49,6 +50,11 @@ type Config struct {
 	// LogFormat is program.LogJSON, program.LogText, or "" for text on a
 	// terminal and JSON otherwise.
 	LogFormat string
+	// Tracing records the service's spans (HTTP requests, consumed
+	// records, business transactions); nil records none. Not read from
+	// the environment by ConfigFromEnv: Command sets it from the OTEL_*
+	// variables (package tracing).
+	Tracing trace.TracerProvider
 	// HTTPBodyLimit caps request bodies, in echo notation ("64K"; default
 	// DefaultHTTPBodyLimit).
 	HTTPBodyLimit string

@@ -127,11 +127,12 @@ func Start(t testing.TB, start StartFunc, cfg service.Config, log *slog.Logger) 
 
 // Command tests a service binary's run as its main wires it (see
 // service.Command): with a database and a broker it starts and stops
-// cleanly on the signal (StopsOnSignal); with a bad KAFKA_BROKERS it fails
-// at once with an error naming the variable.
+// cleanly on the signal (StopsOnSignal); with a bad KAFKA_BROKERS or
+// OTEL_EXPORTER_OTLP_ENDPOINT it fails at once with an error naming the
+// variable.
 func Command(t *testing.T, name string, configFromEnv func(getenv func(string) string) (service.Config, error), start StartFunc) {
 	run := func(ctx context.Context, release context.CancelFunc, getenv func(string) string, stdout io.Writer) error {
-		return service.Command(ctx, release, getenv, stdout, configFromEnv, start)
+		return service.Command(ctx, release, name, getenv, stdout, configFromEnv, start)
 	}
 	t.Run("stops cleanly on a signal", func(t *testing.T) {
 		StopsOnSignal(t, name, map[string]string{
@@ -151,6 +152,18 @@ func Command(t *testing.T, name string, configFromEnv func(getenv func(string) s
 		}, &out)
 		if err == nil || !strings.Contains(err.Error(), "KAFKA_BROKERS") || !strings.HasPrefix(err.Error(), name+" config: ") {
 			t.Fatalf("run = %v, want a %s config error naming KAFKA_BROKERS", err, name)
+		}
+	})
+	t.Run("names a bad tracing variable", func(t *testing.T) {
+		var out LogBuffer
+		err := run(t.Context(), func() {}, func(k string) string {
+			if k == "OTEL_EXPORTER_OTLP_ENDPOINT" {
+				return "collector:4318"
+			}
+			return ""
+		}, &out)
+		if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_ENDPOINT") {
+			t.Fatalf("run = %v, want an error naming OTEL_EXPORTER_OTLP_ENDPOINT", err)
 		}
 	})
 }
