@@ -19,6 +19,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/outboxcdc/outboxcdc/connectors/walrelay/relay"
 	inventoryapp "github.com/outboxcdc/outboxcdc/services/inventory/app"
@@ -37,6 +41,16 @@ const root = "../../.."
 type stack struct {
 	orderURL, paymentURL, inventoryURL string
 	broker                             string
+	// spans are every service's ended spans, each service with a tracer
+	// provider of its own as in its own process.
+	spans *tracetest.SpanRecorder
+}
+
+// tracer returns a provider for the service named name that records into
+// rec.
+func tracer(rec *tracetest.SpanRecorder, name string) *sdktrace.TracerProvider {
+	return sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name))))
 }
 
 func startStack(t *testing.T) *stack {
@@ -59,12 +73,13 @@ func startStack(t *testing.T) *stack {
 		}
 		return func(k string) string { return vars[k] }
 	}
-	s := &stack{broker: broker}
+	s := &stack{broker: broker, spans: tracetest.NewSpanRecorder()}
 
 	ocfg, err := orderapp.ConfigFromEnv(env("orders"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ocfg.Tracing = tracer(s.spans, "order-service")
 	oapp, err := orderapp.Start(ctx, ocfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +91,7 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pcfg.Tracing = tracer(s.spans, "payment-service")
 	papp, err := paymentapp.Start(ctx, pcfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +103,7 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	icfg.Tracing = tracer(s.spans, "inventory-service")
 	iapp, err := inventoryapp.Start(ctx, icfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -370,6 +387,7 @@ func TestSaga(t *testing.T) {
 			return len(ps) == 1 && ps[0].Status == "REFUNDED", fmt.Sprintf("%+v", ps)
 		})
 		s.waitStock(t, "RARE-1", stockLevel{Available: 1, Reserved: 0})
+		s.checkTrace(t, o.ID, "OrderCancelled", "PaymentRefunded")
 	})
 
 	t.Run("OrderCreated delivered twice charges and reserves once", func(t *testing.T) {

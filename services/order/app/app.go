@@ -36,7 +36,7 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	orders := newOrderMetrics(reg)
 	repo := postgres.New(pool, postgres.Options{
 		DeleteAfterInsert: cfg.OutboxDeleteAfterInsert, RequireCapture: cfg.OutboxRequireCapture,
-		OutboxMetrics: outbox.NewMetrics(reg), OnFinal: orders.final,
+		OutboxMetrics: outbox.NewMetrics(reg), OnFinal: orders.final, Tracing: cfg.Tracing,
 	})
 
 	// The Kafka adapter's mux is the one list of what the service consumes:

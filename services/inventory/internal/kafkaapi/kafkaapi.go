@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/tracing"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 )
@@ -42,6 +43,7 @@ func (h *Handlers) Mux() consumer.Mux {
 
 // orderCreated reserves the order's lines, once per order.
 func (h *Handlers) orderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event, p events.OrderCreated) error {
+	tracing.SetOrderID(ctx, p.OrderID)
 	lines := make([]inventory.Line, len(p.Items))
 	for i, it := range p.Items {
 		lines[i] = inventory.Line{SKU: it.SKU, Quantity: it.Quantity}
@@ -61,6 +63,7 @@ func (h *Handlers) orderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 
 // orderCancelled releases the stock the order holds, if any.
 func (h *Handlers) orderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Event, p events.OrderCancelled) error {
+	tracing.SetOrderID(ctx, p.OrderID)
 	r, released, err := inventory.ReleaseOrder(ctx, h.store.Stockroom(tx), p.OrderID, h.now())
 	if err != nil {
 		return consumerError(p.OrderID, err)
@@ -73,6 +76,7 @@ func (h *Handlers) orderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Ev
 
 // orderConfirmed marks the order's reservation COMMITTED.
 func (h *Handlers) orderConfirmed(ctx context.Context, tx pgx.Tx, ev consumer.Event, p events.OrderConfirmed) error {
+	tracing.SetOrderID(ctx, p.OrderID)
 	r, _, err := inventory.CommitOrder(ctx, h.store.Stockroom(tx), p.OrderID, h.now())
 	if err != nil {
 		return consumerError(p.OrderID, err)

@@ -25,6 +25,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
+	"github.com/outboxcdc/outboxcdc/libs/tracing"
 	"github.com/outboxcdc/outboxcdc/libs/validation"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 )
@@ -115,6 +116,7 @@ func (a *api) place(c echo.Context) error {
 	if err != nil {
 		return httpError(err)
 	}
+	tracing.SetOrderID(c.Request().Context(), s.ID)
 	if !created {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 		return c.JSON(http.StatusOK, toResponse(s))
@@ -190,6 +192,7 @@ func (a *api) get(c echo.Context) error {
 	if err != nil {
 		return httpError(err)
 	}
+	tracing.SetOrderID(c.Request().Context(), s.ID)
 	return c.JSON(http.StatusOK, toResponse(s))
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/tracing"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 )
@@ -72,6 +73,7 @@ func (h *Handlers) inventoryRejected(ctx context.Context, tx pgx.Tx, ev consumer
 // what it did.
 func (h *Handlers) react(ctx context.Context, tx pgx.Tx, ev consumer.Event, orderID string,
 	apply func(*order.Order, order.Cause, time.Time) order.Outcome) error {
+	tracing.SetOrderID(ctx, orderID)
 	// The runtime hands over only events whose id is a UUID.
 	eventID, err := uuid.Parse(ev.ID)
 	if err != nil {

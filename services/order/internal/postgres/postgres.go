@@ -18,9 +18,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/libs/pgtx"
+	"github.com/outboxcdc/outboxcdc/libs/tracing"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
 )
@@ -42,6 +46,9 @@ type Options struct {
 	// final (the times its history records). It must not block. Only
 	// transactions begun by package pgtx report (the consumer's do).
 	OnFinal func(status order.Status, createdAt, finalAt time.Time)
+	// Tracing records Place's transaction as a "place order" span, with
+	// the order's id and the events it wrote; nil records none.
+	Tracing trace.TracerProvider
 }
 
 // Repository reads and writes orders.
@@ -49,11 +56,16 @@ type Repository struct {
 	pool    *pgxpool.Pool
 	outbox  *outbox.Writer
 	onFinal func(status order.Status, createdAt, finalAt time.Time)
+	tracer  trace.Tracer
 }
 
 // New returns a Repository over pool.
 func New(pool *pgxpool.Pool, opts Options) *Repository {
-	return &Repository{pool: pool, onFinal: opts.OnFinal, outbox: outbox.NewWriter(outbox.Validate(schemas.Validate),
+	tp := opts.Tracing
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	return &Repository{pool: pool, onFinal: opts.OnFinal, tracer: tp.Tracer("github.com/outboxcdc/outboxcdc/services/order"), outbox: outbox.NewWriter(outbox.Validate(schemas.Validate),
 		outbox.DeleteAfterInsert(opts.DeleteAfterInsert), outbox.RequireCapture(opts.RequireCapture),
 		outbox.Count(opts.OutboxMetrics))}
 }
@@ -71,6 +83,13 @@ const selectIdempotencyKey = `SELECT request_hash, order_id FROM idempotency_key
 // order.ErrIdempotencyKeyReused when that order came from a different
 // request (fingerprint).
 func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint string) (s order.Snapshot, created bool, err error) {
+	ctx, span := r.tracer.Start(ctx, "place order", trace.WithAttributes(tracing.OrderID.String(o.ID())))
+	defer func() {
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}()
 	// pgtx, so the outbox counts the order's event once it commits.
 	err = pgtx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		if key != "" {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
+	"github.com/outboxcdc/outboxcdc/libs/tracing"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/payment/internal/payment"
 )
@@ -41,6 +42,7 @@ func (h *Handlers) Mux() consumer.Mux {
 
 // orderCreated charges the order, once per order.
 func (h *Handlers) orderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event, p events.OrderCreated) error {
+	tracing.SetOrderID(ctx, p.OrderID)
 	order := payment.Order{ID: p.OrderID, CustomerID: p.CustomerID, Currency: p.Currency, TotalCents: p.TotalCents}
 	pay, charged, err := payment.ChargeOrder(ctx, h.store.Ledger(tx), order, h.now())
 	if err != nil {
@@ -58,6 +60,7 @@ func (h *Handlers) orderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 
 // orderCancelled refunds the order's captured payment, if there is one.
 func (h *Handlers) orderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Event, p events.OrderCancelled) error {
+	tracing.SetOrderID(ctx, p.OrderID)
 	pay, refunded, err := payment.RefundOrder(ctx, h.store.Ledger(tx), p.OrderID, h.now())
 	if err != nil {
 		return consumerError(p.OrderID, err)
