@@ -195,7 +195,7 @@ func serverSpans(tp trace.TracerProvider) echo.MiddlewareFunc {
 			req := c.Request()
 			ctx := tracecontext.FromHeader(req.Context(), req.Header)
 			route := c.Path()
-			if unobserved[route] {
+			if unobserved[route] || strings.HasPrefix(route, "/debug/pprof/") {
 				c.SetRequest(req.WithContext(ctx))
 				return next(c)
 			}

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -84,4 +85,17 @@ func methodLabel(m string) string {
 		return m
 	}
 	return OtherMethod
+}
+
+// ServeProfiles serves the Go runtime's profiles (net/http/pprof) under
+// GET /debug/pprof/ on e, e.g. `go tool pprof
+// http://host:port/debug/pprof/profile?seconds=10`. The routes have no
+// authentication: serve them only where the port is not reachable by
+// others. They get no span.
+func ServeProfiles(e *echo.Echo) {
+	e.GET("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
+	e.GET("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
+	e.GET("/debug/pprof/profile", echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
+	e.GET("/debug/pprof/symbol", echo.WrapHandler(http.HandlerFunc(pprof.Symbol)))
+	e.GET("/debug/pprof/trace", echo.WrapHandler(http.HandlerFunc(pprof.Trace)))
 }

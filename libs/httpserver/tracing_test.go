@@ -3,6 +3,7 @@ package httpserver_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -112,5 +113,23 @@ func TestHandlersRunInTheServerSpan(t *testing.T) {
 	want := tracecontext.TraceParent(trace.ContextWithSpanContext(t.Context(), spans[0].SpanContext()))
 	if string(got) != want {
 		t.Fatalf("handler's traceparent %q, want the server span's %q", got, want)
+	}
+}
+
+func TestServeProfiles(t *testing.T) {
+	e := httpserver.New(httpserver.Config{})
+	httpserver.ServeProfiles(e)
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{"/debug/pprof/", "goroutine"},
+		{"/debug/pprof/heap?debug=1", "heap profile"},
+		{"/debug/pprof/cmdline", ""},
+	} {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("GET %s = %d, body without %q", tc.path, rec.Code, tc.want)
+		}
 	}
 }

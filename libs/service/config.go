@@ -78,6 +78,9 @@ type Config struct {
 	// duplicates harmless: the consumer's inbox rows (and a service's own
 	// idempotency records). Zero takes DefaultRetention.
 	Retention time.Duration
+	// Profiles serves the Go runtime's profiles under /debug/pprof/ on the
+	// HTTP port (httpserver.ServeProfiles); off by default.
+	Profiles bool
 	// KafkaClientOpts are extra franz-go options for the consumer (tests
 	// shorten group timings with them); not read from the environment.
 	KafkaClientOpts []kgo.Opt
@@ -121,6 +124,8 @@ type Defaults struct {
 //	HTTP_IDLE_TIMEOUT           Go duration, default 2m
 //	RETENTION                   Go duration, default 168h (7 days): how long
 //	                            inbox rows and idempotency keys are kept
+//	PPROF                       default false: serve Go profiles under
+//	                            /debug/pprof/ (unauthenticated)
 func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config, error) {
 	r := envconfig.New(getenv)
 	cfg := Config{
@@ -139,6 +144,7 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		DatabaseConns:           r.PositiveInt("DATABASE_CONNS", 0),
 		ConsumerConns:           r.PositiveInt("DATABASE_CONSUMER_CONNS", DefaultConsumerConns),
 		Retention:               r.Duration("RETENTION", DefaultRetention),
+		Profiles:                r.Bool("PPROF", false),
 		HTTPTimeouts: httpserver.Timeouts{
 			ReadHeader: r.Duration("HTTP_READ_HEADER_TIMEOUT", httpserver.DefaultReadHeaderTimeout),
 			Read:       r.Duration("HTTP_READ_TIMEOUT", httpserver.DefaultReadTimeout),

@@ -94,8 +94,8 @@ func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
 // /healthz, and GET /readyz checking "database" (a ping of pool),
 // "broker" (cons has joined its group and a broker answers) and, with
 // OutboxRequireCapture, "capture" (a logical replication slot exists in
-// the database). The service
-// registers its own routes on it.
+// the database), and with Profiles the Go profiles under /debug/pprof/.
+// The service registers its own routes on it.
 func HTTP(cfg Config, pool *pgxpool.Pool, cons *consumer.Consumer, log *slog.Logger) *echo.Echo {
 	cfg = cfg.WithDefaults()
 	ready := []httpserver.Check{
@@ -107,13 +107,17 @@ func HTTP(cfg Config, pool *pgxpool.Pool, cons *consumer.Consumer, log *slog.Log
 			return outbox.CaptureReady(ctx, pool)
 		}})
 	}
-	return httpserver.New(httpserver.Config{
+	e := httpserver.New(httpserver.Config{
 		BodyLimit: cfg.HTTPBodyLimit,
 		Timeouts:  cfg.HTTPTimeouts,
 		Logger:    log,
 		Ready:     ready,
 		Tracing:   cfg.Tracing,
 	})
+	if cfg.Profiles {
+		httpserver.ServeProfiles(e)
+	}
+	return e
 }
 
 // Parts are a service's running pieces, built by its app package on the
