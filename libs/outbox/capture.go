@@ -41,7 +41,9 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-const captureExists = `SELECT EXISTS (
+// captureExists holds when a usable logical replication slot exists in the
+// current database; Append guards its insert with it.
+const captureExists = `EXISTS (
   SELECT 1 FROM pg_replication_slots
   WHERE database = current_database() AND slot_type = 'logical' AND wal_status IS DISTINCT FROM 'lost')`
 
@@ -50,7 +52,7 @@ const captureExists = `SELECT EXISTS (
 // does, an error wrapping ErrNoCapture when none does.
 func CaptureReady(ctx context.Context, q Querier) error {
 	var ok bool
-	if err := q.QueryRow(ctx, captureExists).Scan(&ok); err != nil {
+	if err := q.QueryRow(ctx, "SELECT "+captureExists).Scan(&ok); err != nil {
 		return fmt.Errorf("outbox: look for a replication slot: %w", err)
 	}
 	if !ok {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -136,28 +137,60 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 			tps[i] = &e.TraceParent
 		}
 	}
-	if w.requireCapture {
-		if err := CaptureReady(ctx, tx); err != nil {
-			return err
-		}
-	}
+	// One round trip: the insert (guarded by the capture check when
+	// RequireCapture is on, so nothing is written without a slot) and the
+	// delete go to PostgreSQL as one pipelined batch. unnest keeps the
+	// order of the arrays, so the WAL carries the events in the order
+	// given. uuids are passed as pgtype.UUID: uuid.UUID would go through
+	// database/sql's Valuer and text, per element.
 	table := sanitize(w.table)
-	// One statement for the whole batch; unnest keeps the order of the arrays,
-	// so the WAL carries the events in the order given.
 	insert := `INSERT INTO ` + table + ` (id, aggregatetype, aggregateid, type, payload, occurred_at, traceparent)
 SELECT id, aggregatetype, aggregateid, type, payload::jsonb, occurred_at, traceparent
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamp[], $7::text[])
   AS e(id, aggregatetype, aggregateid, type, payload, occurred_at, traceparent)`
-	if _, err := tx.Exec(ctx, insert, ids, aggTypes, aggIDs, types, payloads, times, tps); err != nil {
-		return fmt.Errorf("outbox: insert into %s: %w", w.table, err)
+	if w.requireCapture {
+		insert += "\nWHERE " + captureExists
 	}
+	pgIDs := make([]pgtype.UUID, n)
+	for i, id := range ids {
+		pgIDs[i] = pgtype.UUID{Bytes: id, Valid: true}
+	}
+	b := &pgx.Batch{}
+	b.Queue(insert, pgIDs, aggTypes, aggIDs, types, payloads, times, tps)
 	if w.deleteAfterInsert {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE id = ANY($1)`, ids); err != nil {
-			return fmt.Errorf("outbox: delete after insert from %s: %w", w.table, err)
-		}
+		b.Queue(`DELETE FROM `+table+` WHERE id = ANY($1)`, pgIDs)
+	}
+	if err := w.send(ctx, tx, b, n); err != nil {
+		return err
 	}
 	w.countOnCommit(tx, events)
 	annotate(ctx, ids, types)
+	return nil
+}
+
+// send runs Append's batch in tx: the insert of n events, then the delete
+// when there is one.
+func (w *Writer) send(ctx context.Context, tx pgx.Tx, b *pgx.Batch, n int) error {
+	br := tx.SendBatch(ctx, b)
+	tag, err := br.Exec()
+	if err != nil {
+		_ = br.Close()
+		return fmt.Errorf("outbox: insert into %s: %w", w.table, err)
+	}
+	if tag.RowsAffected() != int64(n) {
+		// Only the capture guard keeps rows out.
+		_ = br.Close()
+		return ErrNoCapture
+	}
+	if w.deleteAfterInsert {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return fmt.Errorf("outbox: delete after insert from %s: %w", w.table, err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("outbox: insert into %s: %w", w.table, err)
+	}
 	return nil
 }
 

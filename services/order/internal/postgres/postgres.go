@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -208,22 +209,58 @@ func (b book) Save(ctx context.Context, o *order.Order) error {
 	if s.CancellationReason != "" {
 		reason = &s.CancellationReason
 	}
+	// The order's statements go as one pipelined batch, one round trip.
+	batch := &pgx.Batch{}
 	if s.Version == 0 {
-		if _, err := tx.Exec(ctx, insertOrder, s.ID, s.CustomerID, s.Currency, s.TotalCents, string(s.Status),
-			s.PaymentCaptured, s.InventoryReserved, reason, s.CreatedAt, s.UpdatedAt); err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
+		batch.Queue(insertOrder, s.ID, s.CustomerID, s.Currency, s.TotalCents, string(s.Status),
+			s.PaymentCaptured, s.InventoryReserved, reason, s.CreatedAt, s.UpdatedAt)
 		n := len(s.Items)
 		lines, skus, qtys, prices := make([]int32, n), make([]string, n), make([]int32, n), make([]int64, n)
 		for i, it := range s.Items {
 			lines[i], skus[i], qtys[i], prices[i] = int32(i+1), it.SKU, int32(it.Quantity), it.UnitPriceCents
 		}
-		if _, err := tx.Exec(ctx, insertItems, s.ID, lines, skus, qtys, prices); err != nil {
+		batch.Queue(insertItems, s.ID, lines, skus, qtys, prices)
+	} else {
+		batch.Queue(updateOrder, s.ID, s.Version, string(s.Status), s.PaymentCaptured,
+			s.InventoryReserved, reason, s.UpdatedAt)
+	}
+	h := o.PullHistory()
+	if len(h) > 0 {
+		n := len(h)
+		seqs, statuses, types, ids, ats := make([]int32, n), make([]string, n), make([]string, n), make([]pgtype.UUID, n), make([]time.Time, n)
+		for i, e := range h {
+			seqs[i], statuses[i], types[i], ids[i], ats[i] = int32(e.Seq), string(e.Status), e.EventType, pgtype.UUID{Bytes: e.EventID, Valid: true}, e.At
+		}
+		batch.Queue(insertHistory, s.ID, seqs, statuses, types, ids, ats)
+	}
+	if err := saveBatch(ctx, tx, batch, s.Version == 0, len(h) > 0); err != nil {
+		return err
+	}
+	if len(h) > 0 {
+		b.reportFinal(s, h)
+	}
+	return outbox.AppendTyped(ctx, tx, b.outbox, s.UpdatedAt, o.PullEvents()...)
+}
+
+// saveBatch runs Save's batch: the order's insert and its items, or its
+// update (order.ErrConflict when its version moved on), then the history
+// when there is some.
+func saveBatch(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, inserted, history bool) (err error) {
+	br := tx.SendBatch(ctx, batch)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("save order: %w", cerr)
+		}
+	}()
+	if inserted {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("insert order items: %w", err)
 		}
 	} else {
-		tag, err := tx.Exec(ctx, updateOrder, s.ID, s.Version, string(s.Status), s.PaymentCaptured,
-			s.InventoryReserved, reason, s.UpdatedAt)
+		tag, err := br.Exec()
 		if err != nil {
 			return fmt.Errorf("update order: %w", err)
 		}
@@ -231,18 +268,12 @@ func (b book) Save(ctx context.Context, o *order.Order) error {
 			return order.ErrConflict
 		}
 	}
-	if h := o.PullHistory(); len(h) > 0 {
-		n := len(h)
-		seqs, statuses, types, ids, ats := make([]int32, n), make([]string, n), make([]string, n), make([]uuid.UUID, n), make([]time.Time, n)
-		for i, e := range h {
-			seqs[i], statuses[i], types[i], ids[i], ats[i] = int32(e.Seq), string(e.Status), e.EventType, e.EventID, e.At
-		}
-		if _, err := tx.Exec(ctx, insertHistory, s.ID, seqs, statuses, types, ids, ats); err != nil {
+	if history {
+		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("insert order history: %w", err)
 		}
-		b.reportFinal(s, h)
 	}
-	return outbox.AppendTyped(ctx, tx, b.outbox, s.UpdatedAt, o.PullEvents()...)
+	return nil
 }
 
 // reportFinal calls onFinal once the transaction commits when the history
@@ -315,7 +346,9 @@ func load(ctx context.Context, tx pgx.Tx, id string, forUpdate bool) (order.Snap
 }
 
 // loadMany reads the orders with ids, in the order of ids (missing ones are
-// skipped).
+// skipped). The three queries go as one pipelined batch, one round trip;
+// they run in order, so with forUpdate the rows are locked before their
+// items and history are read.
 func loadMany(ctx context.Context, tx pgx.Tx, ids []string, forUpdate bool) ([]order.Snapshot, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -325,63 +358,56 @@ func loadMany(ctx context.Context, tx pgx.Tx, ids []string, forUpdate bool) ([]o
 		q += " FOR UPDATE"
 	}
 	byID := make(map[string]*order.Snapshot, len(ids))
-	rows, err := tx.Query(ctx, q, ids)
-	if err != nil {
-		return nil, fmt.Errorf("select orders: %w", err)
-	}
 	var (
-		s      order.Snapshot
-		status string
+		orderID, status string
+		it              order.Item
+		h               order.HistoryEntry
 	)
-	_, err = pgx.ForEachRow(rows, []any{&s.ID, &s.CustomerID, &s.Currency, &s.TotalCents, &status,
-		&s.PaymentCaptured, &s.InventoryReserved, &s.CancellationReason, &s.CreatedAt, &s.UpdatedAt, &s.Version},
-		func() error {
-			s.Status = order.Status(status)
-			s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
-			c := s
-			byID[c.ID] = &c
+	b := &pgx.Batch{}
+	b.Queue(q, ids).Query(func(rows pgx.Rows) error {
+		var s order.Snapshot
+		_, err := pgx.ForEachRow(rows, []any{&s.ID, &s.CustomerID, &s.Currency, &s.TotalCents, &status,
+			&s.PaymentCaptured, &s.InventoryReserved, &s.CancellationReason, &s.CreatedAt, &s.UpdatedAt, &s.Version},
+			func() error {
+				s.Status = order.Status(status)
+				s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+				c := s
+				byID[c.ID] = &c
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("select orders: %w", err)
+		}
+		return nil
+	})
+	b.Queue(selectItems, ids).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&orderID, &it.SKU, &it.Quantity, &it.UnitPriceCents}, func() error {
+			if o := byID[orderID]; o != nil {
+				o.Items = append(o.Items, it)
+			}
 			return nil
 		})
-	if err != nil {
-		return nil, fmt.Errorf("select orders: %w", err)
-	}
-	if len(byID) == 0 {
-		return nil, nil
-	}
-
-	rows, err = tx.Query(ctx, selectItems, ids)
-	if err != nil {
-		return nil, fmt.Errorf("select order items: %w", err)
-	}
-	var (
-		orderID string
-		it      order.Item
-	)
-	_, err = pgx.ForEachRow(rows, []any{&orderID, &it.SKU, &it.Quantity, &it.UnitPriceCents}, func() error {
-		if o := byID[orderID]; o != nil {
-			o.Items = append(o.Items, it)
+		if err != nil {
+			return fmt.Errorf("select order items: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("select order items: %w", err)
-	}
-
-	rows, err = tx.Query(ctx, selectHistory, ids)
-	if err != nil {
-		return nil, fmt.Errorf("select order history: %w", err)
-	}
-	var h order.HistoryEntry
-	_, err = pgx.ForEachRow(rows, []any{&orderID, &h.Seq, &status, &h.EventType, &h.EventID, &h.At}, func() error {
-		if o := byID[orderID]; o != nil {
-			h.Status = order.Status(status)
-			h.At = h.At.UTC()
-			o.History = append(o.History, h)
+	b.Queue(selectHistory, ids).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&orderID, &h.Seq, &status, &h.EventType, &h.EventID, &h.At}, func() error {
+			if o := byID[orderID]; o != nil {
+				h.Status = order.Status(status)
+				h.At = h.At.UTC()
+				o.History = append(o.History, h)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("select order history: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("select order history: %w", err)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
 
 	out := make([]order.Snapshot, 0, len(byID))
