@@ -53,6 +53,14 @@ type Config struct {
 	// window. Negative keeps the rows forever.
 	InboxRetention     time.Duration
 	InboxPruneInterval time.Duration
+	// BatchSize bounds how many records of one partition, of those already
+	// fetched and waiting, are applied in one database transaction
+	// (default DefaultBatchSize; 1 gives every record its own). A record
+	// never waits for others to arrive: batches form only when records
+	// queue up, under load, where one commit for several saves the
+	// database work that is the consumer's bottleneck. See the package
+	// documentation, Batches.
+	BatchSize int
 	// InstanceID, when set, makes the consumer a static member of its
 	// group (Kafka's group.instance.id): a consumer restarted with the same
 	// id takes its partitions back at once, where a new member would wait
@@ -84,6 +92,7 @@ const (
 	DefaultBackoffMin     = 100 * time.Millisecond
 	DefaultBackoffMax     = 5 * time.Second
 	DefaultAttemptTimeout = 30 * time.Second
+	DefaultBatchSize      = 16
 
 	DefaultInboxRetention     = 7 * 24 * time.Hour
 	DefaultInboxPruneInterval = time.Hour
@@ -157,8 +166,8 @@ func New(cfg Config) (*Consumer, error) {
 		return nil, errors.New("consumer: Pool is required")
 	case cfg.Handler == nil:
 		return nil, errors.New("consumer: Handler is required")
-	case cfg.MaxAttempts < 0, cfg.BackoffMin < 0, cfg.BackoffMax < 0, cfg.AttemptTimeout < 0:
-		return nil, errors.New("consumer: MaxAttempts, BackoffMin, BackoffMax and AttemptTimeout must not be negative")
+	case cfg.MaxAttempts < 0, cfg.BackoffMin < 0, cfg.BackoffMax < 0, cfg.AttemptTimeout < 0, cfg.BatchSize < 0:
+		return nil, errors.New("consumer: MaxAttempts, BackoffMin, BackoffMax, AttemptTimeout and BatchSize must not be negative")
 	}
 	if cfg.InboxTable == "" {
 		cfg.InboxTable = DefaultInboxTable
@@ -177,6 +186,9 @@ func New(cfg Config) (*Consumer, error) {
 	}
 	if cfg.AttemptTimeout == 0 {
 		cfg.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
 	}
 	if cfg.InboxRetention == 0 {
 		cfg.InboxRetention = DefaultInboxRetention

@@ -43,6 +43,24 @@
 //     attempt reuses its answer), then the handler with the transaction.
 //  4. Commit. Only then is the record's offset marked for commit.
 //
+// # Batches
+//
+// A partition's records that have queued up (fetched, not yet handled) are
+// taken up to Config.BatchSize at a time, and a run of two or more events
+// among them is applied in one transaction: steps 2 and 3 for each event in
+// offset order, then one commit for all, after which all their offsets are
+// marked. A record never waits for others: at low load every batch is one
+// record; under load one commit serves several. Should anything in the
+// batch fail (a handler error, a poison record, a failed validation, a
+// deadlock with another partition's batch, the commit), the transaction
+// rolls back, nothing of it takes effect, and its records go again one at a
+// time as above, which applies the good ones, and retries or dead-letters
+// the one that failed. A handler may therefore run more than once for an
+// event (as with any retried attempt), but its effects commit once. Control
+// records and records without a usable id are never part of a batch. A
+// batch runs to its commit even when its partition is revoked or Run stops,
+// like a record's attempt; no record starts after that.
+//
 // # Guarantee
 //
 // Delivery is at least once: a record is redelivered after a crash, a lost
@@ -52,9 +70,9 @@
 // redelivered event finds its row and is skipped. Side effects outside the
 // transaction (HTTP calls, produced messages) may repeat.
 //
-// Records of one partition are handled strictly in offset order, one at a
-// time, so events of one aggregate (one record key) take effect in the
-// order they were written. Different partitions are handled concurrently,
+// Records of one partition are handled strictly in offset order (a batch
+// applies them in that order within its transaction), so events of one
+// aggregate (one record key) take effect in the order they were written. Different partitions are handled concurrently,
 // one goroutine per assigned partition.
 //
 // # Offsets
@@ -202,8 +220,12 @@
 //
 // # Limits
 //
-// One transaction per record: a partition's throughput is bounded by the
-// database's commit latency; scale with partitions. A record that keeps
+// Under load a partition's throughput is bounded by the database's work per
+// batch, at low load by its commit latency; scale with partitions. A
+// batch holds the row locks its handlers take until it commits, so two
+// partitions' batches can deadlock on shared rows; PostgreSQL then aborts
+// one (after its deadlock_timeout, 1 s by default) and its records go one
+// at a time. A record that keeps
 // failing holds its partition for its attempts and backoff. Config gained
 // AttemptTimeout beyond the original field set: without a bound, one hung
 // handler would hold its partition, rebalances and shutdown forever.

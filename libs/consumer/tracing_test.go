@@ -61,6 +61,7 @@ func TestRecordSpans(t *testing.T) {
 		},
 	}.Handle)
 	cfg.Tracing = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	cfg.BatchSize = 1 // one span per record; TestBatches covers the spans of a batch
 	e.start(cfg)
 
 	records := func() []sdktrace.ReadOnlySpan {

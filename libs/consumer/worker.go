@@ -17,8 +17,7 @@ const (
 	resumeAt = 128
 )
 
-// worker processes one assigned partition, one record at a time, in offset
-// order.
+// worker processes one assigned partition in offset order.
 type worker struct {
 	c      *Consumer
 	cl     *kgo.Client
@@ -82,24 +81,27 @@ func (w *worker) push(recs []*kgo.Record, end int64) {
 	}
 }
 
-// next returns the next record, or nil once the worker is stopped.
-func (w *worker) next() *kgo.Record {
+// next returns the records waiting, at most max of them (at least one),
+// or nil once the worker is stopped.
+func (w *worker) next(max int) []*kgo.Record {
 	for {
 		if w.ctx.Err() != nil {
 			return nil
 		}
 		w.mu.Lock()
 		if len(w.queue) > 0 {
-			r := w.queue[0]
-			w.queue[0] = nil
-			w.queue = w.queue[1:]
+			n := min(max, len(w.queue))
+			recs := make([]*kgo.Record, n)
+			copy(recs, w.queue)
+			clear(w.queue[:n])
+			w.queue = w.queue[n:]
 			if w.paused && len(w.queue) <= resumeAt {
 				w.paused = false
 				w.cl.ResumeFetchPartitions(w.parts())
 				w.c.log.Debug("partition resumed", "topic", w.at.topic, "partition", w.at.partition, "queued", len(w.queue))
 			}
 			w.mu.Unlock()
-			return r
+			return recs
 		}
 		w.mu.Unlock()
 		select {
@@ -110,25 +112,28 @@ func (w *worker) next() *kgo.Record {
 	}
 }
 
-// run handles records until stopped. An offset is marked for commit only
-// after its record is finished: its transaction committed, or it was
-// dead-lettered. A record abandoned by a stop is not marked, and neither is
-// anything after it.
+// run handles records until stopped, taking whatever has queued up to
+// Config.BatchSize at a time (see Consumer.process). An offset is marked
+// for commit only after its record is finished: its transaction
+// committed, or it was dead-lettered. A record abandoned by a stop is not
+// marked, and neither is anything after it.
 func (w *worker) run() {
 	defer close(w.done)
 	for {
-		r := w.next()
-		if r == nil {
+		recs := w.next(w.c.cfg.BatchSize)
+		if recs == nil {
 			return
 		}
-		// A transaction marker carries no event; it only takes an
-		// offset, which is finished like any other.
-		if !r.Attrs.IsControl() && !w.c.handle(w.ctx, w.cl, r) {
+		if !w.c.process(w.ctx, w.cl, recs, w.finish) {
 			return
 		}
-		w.cl.MarkCommitRecords(r)
-		w.finished(r)
 	}
+}
+
+// finish marks r's offset for commit and notes it is finished.
+func (w *worker) finish(r *kgo.Record) {
+	w.cl.MarkCommitRecords(r)
+	w.finished(r)
 }
 
 // finished notes that r is finished (its offset marked).

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/outboxcdc/outboxcdc/libs/consumer"
 	"github.com/outboxcdc/outboxcdc/libs/envconfig"
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 	"github.com/outboxcdc/outboxcdc/libs/program"
@@ -71,6 +72,8 @@ type Config struct {
 	// default DefaultConsumerConns): one connection per partition it
 	// handles at once is enough.
 	ConsumerConns int
+	// ConsumerBatch is the consumer's BatchSize (0: its default).
+	ConsumerBatch int
 	// HTTPTimeouts bound each HTTP connection (zero fields take
 	// httpserver's defaults).
 	HTTPTimeouts httpserver.Timeouts
@@ -118,6 +121,9 @@ type Defaults struct {
 //	DATABASE_CONNS              default max(4, CPUs): the pool HTTP requests use
 //	DATABASE_CONSUMER_CONNS     default 8: the consumer's own pool, apart
 //	                            from the one HTTP requests use
+//	CONSUMER_BATCH_SIZE         default 16: records of one partition that
+//	                            queued up applied in one transaction
+//	                            (consumer.Config.BatchSize); 1 for one each
 //	HTTP_READ_HEADER_TIMEOUT    Go duration, default 5s
 //	HTTP_READ_TIMEOUT           Go duration, default 30s
 //	HTTP_WRITE_TIMEOUT          Go duration, default 30s
@@ -143,6 +149,7 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		DatabaseWait:            r.Duration("DATABASE_WAIT", DefaultDatabaseWait),
 		DatabaseConns:           r.PositiveInt("DATABASE_CONNS", 0),
 		ConsumerConns:           r.PositiveInt("DATABASE_CONSUMER_CONNS", DefaultConsumerConns),
+		ConsumerBatch:           r.PositiveInt("CONSUMER_BATCH_SIZE", consumer.DefaultBatchSize),
 		Retention:               r.Duration("RETENTION", DefaultRetention),
 		Profiles:                r.Bool("PPROF", false),
 		HTTPTimeouts: httpserver.Timeouts{

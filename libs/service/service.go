@@ -87,7 +87,7 @@ func Subscribe(ctx context.Context, name string, cfg Config, sub Subscription, r
 func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
 	c = c.WithDefaults()
 	return consumer.Config{Brokers: c.Brokers, Group: c.Group, InstanceID: c.InstanceID, Pool: pool, Logger: log, ClientOpts: c.KafkaClientOpts,
-		InboxRetention: c.Retention, Tracing: c.Tracing}
+		InboxRetention: c.Retention, Tracing: c.Tracing, BatchSize: c.ConsumerBatch}
 }
 
 // HTTP returns the service's echo instance with cfg's body limit, GET

@@ -1,0 +1,143 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/outboxcdc/outboxcdc/libs/inbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgtx"
+)
+
+// process takes records a worker took from its partition's queue, in
+// offset order, to their final states and calls finish for each finished
+// one, in order. A run of two or more decodable events is applied in one
+// transaction (applyBatch); when that transaction fails, the run's records
+// go one at a time through handle, which isolates the one that failed,
+// retries or dead-letters it, and applies the others. Control records and
+// undecodable records go alone. It reports false when stop ended it first:
+// no record starts after stop, and an unfinished one is left for
+// redelivery with everything after it.
+func (c *Consumer) process(stop context.Context, cl *kgo.Client, recs []*kgo.Record, finish func(*kgo.Record)) bool {
+	for len(recs) > 0 {
+		if stop.Err() != nil {
+			return false
+		}
+		evs := decodeRun(recs)
+		if len(evs) >= 2 {
+			run := recs[:len(evs)]
+			if !c.applyBatch(stop, run, evs) {
+				for _, r := range run {
+					if stop.Err() != nil || !c.handle(stop, cl, r) {
+						return false
+					}
+					finish(r)
+				}
+			} else {
+				for _, r := range run {
+					finish(r)
+				}
+			}
+			recs = recs[len(run):]
+			continue
+		}
+		r := recs[0]
+		// A transaction marker carries no event; it only takes an offset,
+		// which is finished like any other.
+		if !r.Attrs.IsControl() && !c.handle(stop, cl, r) {
+			return false
+		}
+		finish(r)
+		recs = recs[1:]
+	}
+	return true
+}
+
+// decodeRun decodes the leading records of recs that are events with a
+// usable id, stopping at the first that is not.
+func decodeRun(recs []*kgo.Record) []Event {
+	var evs []Event
+	for _, r := range recs {
+		if r.Attrs.IsControl() {
+			break
+		}
+		ev, err := decode(r)
+		if err != nil {
+			break
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// applyBatch applies evs (the events of recs) in one transaction: each is
+// claimed in the inbox and, when new, validated and handed to the handler,
+// in order; one commit for all. It reports true once that commit succeeded
+// (every record is then finished), false when anything failed: the
+// transaction is rolled back, nothing took effect, and the caller handles
+// the records one at a time. The transaction runs to its end even after
+// stop, like one attempt of handle.
+func (c *Consumer) applyBatch(stop context.Context, recs []*kgo.Record, evs []Event) bool {
+	ctx, cancel := c.attemptContext(stop)
+	defer cancel()
+	ctxs, spans := make([]context.Context, len(recs)), make([]trace.Span, len(recs))
+	for i, r := range recs {
+		ctxs[i], spans[i] = c.startRecordSpan(ctx, r)
+		spans[i].SetAttributes(attribute.Int("consumer.batch.size", len(recs)))
+	}
+	outcomes, err := c.batchTx(ctx, ctxs, evs)
+	if err != nil {
+		c.log.Debug("batch rolled back; its records are retried one at a time",
+			"topic", recs[0].Topic, "partition", recs[0].Partition, "offset", recs[0].Offset, "records", len(recs), "error", err)
+		for _, s := range spans {
+			s.AddEvent("batch rolled back; retried alone", trace.WithAttributes(attribute.String("error", err.Error())))
+			s.End()
+		}
+		return false
+	}
+	for i, ev := range evs {
+		c.outcome(ctxs[i], ev.Topic, ev.Type, outcomes[i])
+		spans[i].End()
+	}
+	return true
+}
+
+// batchTx runs applyBatch's transaction and returns each event's outcome.
+func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Event) ([]string, error) {
+	tx, err := pgtx.Begin(ctx, c.cfg.Pool)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: begin: %w", err)
+	}
+	defer rollback(ctx, tx)
+	outcomes := make([]string, len(evs))
+	for i, ev := range evs {
+		claimed, err := inbox.Claim(ctxs[i], tx, c.cfg.InboxTable, c.cfg.Group, ev.ID, inbox.Meta{
+			Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, EventType: ev.Type, Outcome: inbox.Processed,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !claimed {
+			// Also a second copy of an event within the batch.
+			outcomes[i] = OutcomeDuplicate
+			c.log.Debug("duplicate event skipped", "topic", ev.Topic, "partition", ev.Partition, "offset", ev.Offset,
+				"event_id", ev.ID, "event_type", ev.Type)
+			continue
+		}
+		start := time.Now()
+		err = c.call(ctxs[i], tx, ev, c.validator(ev))
+		c.cfg.Metrics.handled(c.cfg.Group, ev.Topic, ev.Type, time.Since(start))
+		if err != nil {
+			return nil, fmt.Errorf("event %s at offset %d: %w", ev.ID, ev.Offset, err)
+		}
+		outcomes[i] = OutcomeProcessed
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("consumer: commit: %w", err)
+	}
+	return outcomes, nil
+}
