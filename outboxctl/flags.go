@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ const (
 	defaultPaymentsDB  = "postgres://payment_service:payment_service@127.0.0.1:5432/payments?sslmode=disable"
 	defaultInventoryDB = "postgres://inventory_service:inventory_service@127.0.0.1:5432/inventory?sslmode=disable"
 	defaultBrokers     = "127.0.0.1:9092"
+	// defaultJaeger is Jaeger's query API as the Jaeger of the dev stack
+	// serves it.
+	defaultJaeger = "http://127.0.0.1:16686"
 )
 
 // connFlags are the flags that say where the stack is, the same for every
@@ -54,15 +58,7 @@ func addConnFlags(fs *flag.FlagSet, databases bool, timeout time.Duration) *conn
 // config resolves the flags into a stack.Config and lists what is wrong
 // with them.
 func (c *connFlags) config(getenv func(string) string) (stack.Config, []string) {
-	resolve := func(v, env, def string) string {
-		switch {
-		case v != "":
-			return v
-		case getenv(env) != "":
-			return getenv(env)
-		}
-		return def
-	}
+	resolve := func(v, env, def string) string { return fromEnv(getenv, v, env, def) }
 	var cfg stack.Config
 	var problems []string
 	if c.databases {
@@ -82,6 +78,44 @@ func (c *connFlags) config(getenv func(string) string) (stack.Config, []string) 
 		problems = append(problems, fmt.Sprintf("--timeout %s must be positive", c.timeout))
 	}
 	return cfg, problems
+}
+
+// fromEnv resolves a flag's value v: v when set, else the environment
+// variable env when set, else def.
+func fromEnv(getenv func(string) string, v, env, def string) string {
+	switch {
+	case v != "":
+		return v
+	case getenv(env) != "":
+		return getenv(env)
+	}
+	return def
+}
+
+// jaegerFlag is --jaeger, where Jaeger's query API is.
+type jaegerFlag struct{ url string }
+
+// addJaegerFlag defines --jaeger on fs. Like the connection strings it
+// defaults to empty and is resolved after parsing.
+func addJaegerFlag(fs *flag.FlagSet) *jaegerFlag {
+	j := &jaegerFlag{}
+	fs.StringVar(&j.url, "jaeger", "", "Jaeger query API `URL` (default $JAEGER_URL, else "+defaultJaeger+")")
+	return j
+}
+
+// resolve returns the flag's URL (flag, then $JAEGER_URL, then
+// defaultJaeger) and what is wrong with it.
+func (j *jaegerFlag) resolve(getenv func(string) string) (string, []string) {
+	v := fromEnv(getenv, j.url, "JAEGER_URL", defaultJaeger)
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		from := "--jaeger"
+		if j.url == "" {
+			from = "$JAEGER_URL"
+		}
+		return v, []string{fmt.Sprintf("%s %q is not an http(s) URL", from, v)}
+	}
+	return v, nil
 }
 
 // newFlagSet returns the flag set of `outboxctl <name>`. Its usage prints
