@@ -42,7 +42,7 @@ CONNECT_URL ?= http://127.0.0.1:8083
 STACK ?= embedded
 
 .PHONY: dev
-dev: ## run a stack in the foreground; STACK=embedded (default), kafka (Apache Kafka + walrelay) or debezium; Ctrl-C stops it
+dev: ## run a stack in the foreground; STACK=embedded (default), kafka (Apache Kafka + walrelay) or debezium; with Jaeger on :16686 unless JAEGER=off; Ctrl-C stops it
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/devstack ./compose/devstack/cmd/devstack
 	STACK=$(STACK) exec $(BIN)/devstack
@@ -50,6 +50,10 @@ dev: ## run a stack in the foreground; STACK=embedded (default), kafka (Apache K
 .PHONY: dev-reset
 dev-reset: ## delete every make dev stack's state (.dev/)
 	rm -rf .dev
+
+.PHONY: jaeger
+jaeger: ## build Jaeger from tools/jaeger once (minutes; make dev and make up do it too) and print the binary's path
+	@$(GO) run ./compose/devstack/cmd/devstack jaeger
 
 .PHONY: jvm-fetch
 jvm-fetch: ## fetch Apache Kafka, Kafka Connect and Debezium jars with Maven (once; make dev STACK=kafka|debezium does it too)

@@ -2,6 +2,10 @@
 // tests: the devstack command built from the repository, on free ports,
 // with a fresh state directory, stopped with SIGTERM when the test ends.
 //
+// A stack started here runs without Jaeger (JAEGER=off): a test neither
+// builds nor starts it, and devstack gives the services no OTLP endpoint.
+// WithJaeger turns it on, on two more free ports.
+//
 // Ports are chosen below the kernel's ephemeral range: a stack keeps its
 // ports across restarts of its components, and a port from the ephemeral
 // range could meanwhile be handed to any process that binds port 0 or
@@ -10,6 +14,7 @@ package devstacktest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -29,10 +34,45 @@ import (
 // Start assigns them.
 var PortNames = []string{"PG_PORT", "KAFKA_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT", "KAFKA_CONTROLLER_PORT"}
 
+// JaegerPortNames are the variables that move Jaeger's listeners (its
+// query API and UI, its OTLP/HTTP receiver), set only WithJaeger.
+var JaegerPortNames = []string{"JAEGER_PORT", "JAEGER_OTLP_PORT"}
+
+// Option changes how Start runs a stack.
+type Option func(*options)
+
+type options struct {
+	jaeger bool
+}
+
+// WithJaeger runs the stack with Jaeger on free ports (Ports has
+// JaegerPortNames), the services sending their spans to it. The first such
+// stack on a machine builds Jaeger (minutes), before the stack's start-up
+// deadline begins. A machine that cannot build it skips the test, except
+// under CI=true, where the test fails.
+func WithJaeger() Option { return func(o *options) { o.jaeger = true } }
+
+// needJaeger builds Jaeger unless it is built already (`devstack jaeger`).
+func needJaeger(t testing.TB, bin string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "jaeger")
+	cmd.Dir = Root(t)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("devstacktest: building Jaeger: %v\n%s", err, out)
+	}
+	t.Skipf("devstacktest: cannot build Jaeger here (under CI=true this fails): %v\n%s", err, out)
+}
+
 // Stack is a running devstack.
 type Stack struct {
 	Dir    string         // its state directory (DEV_DIR)
-	Ports  map[string]int // by PortNames
+	Ports  map[string]int // by PortNames, and JaegerPortNames WithJaeger
 	Output *servicetest.LogBuffer
 
 	cmd     *exec.Cmd
@@ -74,14 +114,24 @@ func Build(t testing.TB) string {
 
 // Start runs `devstack` (bin, from Build) for stack on free ports and a
 // fresh state directory, and returns once it printed "stack ready". The
-// stack is stopped when the test ends.
-func Start(t testing.TB, bin, stack string) *Stack {
+// stack is stopped when the test ends. It runs without Jaeger unless
+// WithJaeger is given.
+func Start(t testing.TB, bin, stack string, opts ...Option) *Stack {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s := &Stack{Dir: StateDir(t), Ports: map[string]int{}, Output: &servicetest.LogBuffer{}, exited: make(chan error, 1)}
-	env := append(os.Environ(), "DEV_DIR="+s.Dir, "STACK="+stack)
-	for i, p := range FreePorts(t, len(PortNames)) {
-		s.Ports[PortNames[i]] = p
-		env = append(env, fmt.Sprintf("%s=%d", PortNames[i], p))
+	jaeger, names := "JAEGER=off", PortNames
+	if o.jaeger {
+		needJaeger(t, bin)
+		jaeger, names = "JAEGER=on", append(append([]string{}, PortNames...), JaegerPortNames...)
+	}
+	env := append(os.Environ(), "DEV_DIR="+s.Dir, "STACK="+stack, jaeger)
+	for i, p := range FreePorts(t, len(names)) {
+		s.Ports[names[i]] = p
+		env = append(env, fmt.Sprintf("%s=%d", names[i], p))
 	}
 	s.cmd = exec.Command(bin)
 	s.cmd.Dir = Root(t)

@@ -12,6 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/jaeger"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 )
 
@@ -38,8 +39,9 @@ func loadCompose(t *testing.T) *types.Project {
 func TestComposeFile(t *testing.T) {
 	p := loadCompose(t)
 
-	wantPorts := map[string]uint32{"postgres": 5432, "kafka": 9092, "connect": 8083, "order": 8080, "payment": 8081, "inventory": 8082}
-	for _, name := range []string{"postgres", "kafka", "connect", "order", "payment", "inventory", "kafka-ui"} {
+	wantPorts := map[string][]uint32{"postgres": {5432}, "kafka": {9092}, "connect": {8083}, "order": {8080}, "payment": {8081}, "inventory": {8082},
+		"jaeger": {16686, 4318}}
+	for _, name := range []string{"postgres", "kafka", "connect", "order", "payment", "inventory", "kafka-ui", "jaeger"} {
 		s, ok := p.Services[name]
 		if !ok {
 			t.Errorf("service %s missing", name)
@@ -63,7 +65,7 @@ func TestComposeFile(t *testing.T) {
 					t.Errorf("depends_on %s with condition %q, want service_healthy", dep, d.Condition)
 				}
 			}
-			if want, ok := wantPorts[name]; ok {
+			for _, want := range wantPorts[name] {
 				found := false
 				for _, port := range s.Ports {
 					pub := port.Published
@@ -98,6 +100,37 @@ func TestComposeFile(t *testing.T) {
 		if dsn == nil || strings.Contains(*dsn, "//postgres:") {
 			t.Errorf("%s: DATABASE_URL %v must use the service's own role, not the superuser", svc, dsn)
 		}
+		// Every service sends its spans to the stack's Jaeger over OTLP/HTTP.
+		if otlp := p.Services[svc].Environment["OTEL_EXPORTER_OTLP_ENDPOINT"]; otlp == nil || *otlp != "http://jaeger:4318" {
+			t.Errorf("%s: OTEL_EXPORTER_OTLP_ENDPOINT %v, want http://jaeger:4318", svc, otlp)
+		}
+	}
+}
+
+// jaegerReleases pairs the Go module version of Jaeger (tools/jaeger) with
+// the Jaeger v2 release, and so the image tag, built from the same commit:
+// Jaeger tagged both until v1.76.0 / v2.13.0. Upgrading one of them means
+// upgrading the other and adding the pair here.
+var jaegerReleases = map[string]string{"v1.75.0": "2.12.0"}
+
+// TestJaegerImageMatchesTool keeps the compose stack's Jaeger the release
+// the stacks without Docker build from tools/jaeger.
+func TestJaegerImageMatchesTool(t *testing.T) {
+	gomod, err := os.ReadFile(filepath.Join(root, "tools", "jaeger", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	module := jaeger.Version(gomod)
+	release, ok := jaegerReleases[module]
+	if !ok {
+		t.Fatalf("tools/jaeger builds Jaeger %s, whose v2 release this test does not know; add the pair to jaegerReleases", module)
+	}
+	s, ok := loadCompose(t).Services["jaeger"]
+	if !ok {
+		t.Fatal("compose.yaml has no jaeger service")
+	}
+	if want := "jaegertracing/jaeger:" + release; s.Image != want {
+		t.Errorf("compose.yaml runs %s; tools/jaeger builds module %s, which is %s", s.Image, module, want)
 	}
 }
 

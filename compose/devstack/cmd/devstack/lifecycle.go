@@ -426,7 +426,7 @@ func (d *detached) composeUp(ctx context.Context) error {
 			return fmt.Errorf("waiting for %s: %w", url, err)
 		}
 	}
-	d.printf("stack ready (debezium, compose); Kafka UI at http://127.0.0.1:8089\nnext: make e2e | make ps | make logs [C=connect] | make down\n")
+	d.printf("stack ready (debezium, compose); Kafka UI at http://127.0.0.1:8089, Jaeger at http://127.0.0.1:16686\nnext: make e2e | make ps | make logs [C=connect] | make down\n")
 	return nil
 }
 

@@ -37,7 +37,7 @@ func newDetachedEnv(t *testing.T) *detachedEnv {
 	names := []string{"PG_PORT", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "CONNECT_PORT", "ORDER_PORT", "PAYMENT_PORT", "INVENTORY_PORT"}
 	free := devstacktest.FreePorts(t, len(names))
 	e := &detachedEnv{t: t, root: root, bin: bin, dir: dir, ports: map[string]int{},
-		env: append(os.Environ(), "STACK_DIR="+dir, "UP_WITH=local")}
+		env: append(os.Environ(), "STACK_DIR="+dir, "UP_WITH=local", "JAEGER=off")}
 	for i, n := range names {
 		e.ports[n] = free[i]
 		e.env = append(e.env, fmt.Sprintf("%s=%d", n, free[i]))

@@ -15,6 +15,13 @@
 // scripts/register-connector.sh, prints the endpoints and then the line
 // "stack ready".
 //
+// Every stack also runs Jaeger (v2, in-memory storage) as its tracing
+// backend, started first and stopped last, and the services send their
+// spans to it over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT). Its binary is
+// built from tools/jaeger the first time a machine needs it (minutes) and
+// kept in ~/.cache/outboxcdc/jaeger; JAEGER=off runs the stack without it
+// and gives the services no endpoint.
+//
 // Once the stack is ready, a process that dies (PostgreSQL, the broker,
 // Kafka Connect or walrelay, a service) is started again after a backoff,
 // with a log line and a restart count that `devstack ps` shows, as compose's
@@ -30,6 +37,7 @@
 //	devstack ps       each component's state, pid, address and health
 //	devstack logs [C] follow the stack's log, or one component's
 //	devstack down     stop it (DOWN_VOLUMES=1 also deletes its data)
+//	devstack jaeger   build the Jaeger binary if needed and print its path
 //
 // The detached stack defaults to STACK=debezium and keeps everything in
 // STACK_DIR [.stack]. With a Docker engine and the compose plugin the same
@@ -41,7 +49,8 @@
 // PAYMENT_PORT [8081], INVENTORY_PORT [8082], POSTGRES_PASSWORD [postgres],
 // ORDER_DB_PASSWORD [order_service], PAYMENT_DB_PASSWORD [payment_service],
 // INVENTORY_DB_PASSWORD [inventory_service], CDC_DB_PASSWORD [cdc],
-// LOG_LEVEL [info].
+// LOG_LEVEL [info], JAEGER [on; off leaves Jaeger out], JAEGER_PORT [16686,
+// query API and UI], JAEGER_OTLP_PORT [4318, OTLP over HTTP].
 package main
 
 import (
@@ -61,8 +70,11 @@ func dispatch(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
-	if cmd == "run" {
+	switch cmd {
+	case "run":
 		return run(ctx, os.Getenv, os.Stdout)
+	case "jaeger":
+		return printJaegerBinary(ctx, os.Stdout)
 	}
 	d, err := newDetached(os.Getenv, os.Stdout)
 	if err != nil {
@@ -82,6 +94,6 @@ func dispatch(ctx context.Context, args []string) error {
 		}
 		return d.logs(ctx, component)
 	default:
-		return fmt.Errorf("unknown command %q: want run, up, ps, logs or down", cmd)
+		return fmt.Errorf("unknown command %q: want run, up, ps, logs, down or jaeger", cmd)
 	}
 }

@@ -89,6 +89,25 @@ func testStack(t *testing.T, root, bin, stack string) {
 		t.Fatalf("scripts/e2e.sh did not report 6 passed checks")
 	}
 
+	// Stacks started by tests run without Jaeger (JAEGER=off): none started,
+	// none recorded, no endpoint given to the services.
+	state, err := readState(st.Dir)
+	if err != nil || state == nil {
+		t.Fatalf("reading the stack's state: %v", err)
+	}
+	for _, c := range state.Components {
+		if c.Name == "jaeger" {
+			t.Errorf("a stack started with JAEGER=off runs jaeger (pid %d)", c.Pid)
+		}
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", c.Pid))
+		if err == nil && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && strings.Contains(string(environ), "OTEL_EXPORTER_OTLP_ENDPOINT=") {
+			t.Errorf("%s was given an OTLP endpoint although the stack runs without Jaeger", c.Name)
+		}
+	}
+	if state.Jaeger != nil || strings.Contains(state.Endpoints, "jaeger") {
+		t.Errorf("a stack started with JAEGER=off records Jaeger: %+v, endpoints:\n%s", state.Jaeger, state.Endpoints)
+	}
+
 	st.Stop(t)
 	for i, p := range ports {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
@@ -138,15 +157,21 @@ func TestChildLogFormat(t *testing.T) {
 		logFormat string
 		out       *os.File
 		want      string
+		wantJSON  bool // what Jaeger is told to log, to match
 	}{
-		{"terminal", "", tty, "LOG_FORMAT=text"},
-		{"file (make up)", "", file, ""},
-		{"terminal, user chose JSON", "json", tty, ""},
+		{"terminal", "", tty, "LOG_FORMAT=text", false},
+		{"file (make up)", "", file, "", true},
+		{"terminal, user chose JSON", "json", tty, "", true},
+		{"file, user chose text", "text", file, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := strings.Join(childLogFormat(func(k string) string { return map[string]string{"LOG_FORMAT": tc.logFormat}[k] }, tc.out), " ")
+			getenv := func(k string) string { return map[string]string{"LOG_FORMAT": tc.logFormat}[k] }
+			got := strings.Join(childLogFormat(getenv, tc.out), " ")
 			if got != tc.want {
 				t.Errorf("env = %q, want %q", got, tc.want)
+			}
+			if json := childLogsJSON(getenv, tc.out); json != tc.wantJSON {
+				t.Errorf("childLogsJSON = %v, want %v", json, tc.wantJSON)
 			}
 		})
 	}

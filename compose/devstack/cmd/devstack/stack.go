@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/jaeger"
 	"github.com/outboxcdc/outboxcdc/libs/program"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack"
 	"github.com/outboxcdc/outboxcdc/testkit/pgcluster"
@@ -40,6 +41,8 @@ type config struct {
 	pgPassword, cdcPassword                   string
 	orderPassword, paymentPassword, invPasswd string
 	logLevel                                  string
+	withJaeger                                bool // run Jaeger and send the services' spans to it
+	jaegerPort, jaegerOTLPPort                int  // its query API and UI, its OTLP/HTTP receiver
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -67,8 +70,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		{"PG_PORT", 5432, &c.pgPort}, {"KAFKA_PORT", 9092, &c.kafkaPort}, {"KAFKA_CONTROLLER_PORT", 9093, &c.controllerPort},
 		{"CONNECT_PORT", 8083, &c.connectPort},
 		{"ORDER_PORT", 8080, &c.orderPort}, {"PAYMENT_PORT", 8081, &c.paymentPort}, {"INVENTORY_PORT", 8082, &c.inventoryPort},
+		{"JAEGER_PORT", jaeger.DefaultQueryPort, &c.jaegerPort}, {"JAEGER_OTLP_PORT", jaeger.DefaultOTLPPort, &c.jaegerOTLPPort},
 	}
 	var errs []error
+	switch v := getenv("JAEGER"); v {
+	case "", "on":
+		c.withJaeger = true
+	case "off":
+	default:
+		errs = append(errs, fmt.Errorf("JAEGER=%q: want on (the default) or off", v))
+	}
 	for _, p := range ports {
 		*p.dest = p.def
 		if v := getenv(p.env); v != "" {
@@ -96,6 +107,9 @@ func (c config) ports() []namedPort {
 	}
 	if c.stack != stackEmbedded {
 		ps = append(ps, namedPort{"KAFKA_CONTROLLER_PORT", c.controllerPort})
+	}
+	if c.withJaeger {
+		ps = append(ps, namedPort{"JAEGER_PORT", c.jaegerPort}, namedPort{"JAEGER_OTLP_PORT", c.jaegerOTLPPort})
 	}
 	return ps
 }
@@ -157,8 +171,28 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 
+	var jaegerBin string
+	if cfg.withJaeger {
+		tr.waiting("jaeger", "the Jaeger binary (built once per machine from tools/jaeger; JAEGER=off skips it)")
+		if jaegerBin, err = jaegerBinary(ctx, cfg.root, log); err != nil {
+			return err
+		}
+	}
+
 	sup := newSupervisor(log)
 	defer sup.stopAll()
+
+	// Jaeger first, so it is stopped last and hears the services' last spans.
+	if cfg.withJaeger {
+		j := cfg.jaegerPorts()
+		tr.waiting("jaeger", "Jaeger's query API at "+j.QueryURL()+"/api/services")
+		pid, err := startJaeger(ctx, cfg, jaegerBin, sup, out, childLogsJSON(getenv, stdout))
+		if err != nil {
+			return err
+		}
+		tr.ready("jaeger", pid, j.QueryURL(), j.QueryURL()+"/api/services")
+		tr.jaeger(j)
+	}
 
 	tr.waiting("postgres", fmt.Sprintf("postgres on 127.0.0.1:%d", cfg.pgPort))
 	var (
@@ -289,7 +323,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"KAFKA_INSTANCE_ID=" + s.name + "-1",
 			"LOG_LEVEL=" + cfg.logLevel,
 		}
-		env = append(env, logEnv...)
+		env = append(append(env, logEnv...), cfg.otelEnv()...)
 		pid, err := sup.supervise(s.name, command(out, s.name, filepath.Join(bin, s.name), env))
 		if err != nil {
 			return err
@@ -334,7 +368,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
   order      http://127.0.0.1:%d
   payment    http://127.0.0.1:%d
   inventory  http://127.0.0.1:%d
-`, cfg.pgPassword, cfg.pgPort, cfg.kafkaPort, connectURL, connectKind(cfg.stack), cfg.orderPort, cfg.paymentPort, cfg.inventoryPort)
+%s`, cfg.pgPassword, cfg.pgPort, cfg.kafkaPort, connectURL, connectKind(cfg.stack), cfg.orderPort, cfg.paymentPort, cfg.inventoryPort,
+		cfg.jaegerEndpoint())
 	fmt.Fprint(out.prefixed("devstack"), endpoints)
 	// From here on a process that dies is started again; Ctrl-C still
 	// stops everything. The state says ready before the line does, so

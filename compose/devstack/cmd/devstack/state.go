@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 )
 
 // stackState is what a running devstack says about its stack, in
@@ -22,6 +24,9 @@ type stackState struct {
 	Ready      bool        `json:"ready"`
 	Components []component `json:"components"`
 	Endpoints  string      `json:"endpoints,omitempty"` // printed once the stack is ready
+	// Jaeger is where the stack's Jaeger listens, once it is up; nil
+	// without one (JAEGER=off).
+	Jaeger *stackstate.Jaeger `json:"jaeger,omitempty"`
 }
 
 // component is one process of the stack.
@@ -63,6 +68,11 @@ func (t *tracker) ready(name string, pid int, addr, health string) {
 			ReadyAfter: time.Since(s.Started).Round(100 * time.Millisecond).Seconds(),
 		})
 	})
+}
+
+// jaeger records where the stack's Jaeger listens.
+func (t *tracker) jaeger(j stackstate.Jaeger) {
+	t.update(func(s *stackState) { s.Jaeger = &j })
 }
 
 // restarted records a component's new process after the supervisor

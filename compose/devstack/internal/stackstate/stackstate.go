@@ -23,7 +23,21 @@ type State struct {
 	Stack      string      `json:"stack"`
 	Ready      bool        `json:"ready"`
 	Components []Component `json:"components"`
+	Jaeger     *Jaeger     `json:"jaeger,omitempty"` // nil when the stack runs without Jaeger (JAEGER=off)
 }
+
+// Jaeger is where a stack's Jaeger listens, on 127.0.0.1.
+type Jaeger struct {
+	QueryPort int `json:"query_port"` // query API (/api/services, /api/traces) and UI
+	OTLPPort  int `json:"otlp_port"`  // OTLP over HTTP (/v1/traces)
+}
+
+// QueryURL is the base URL of the query API ("http://127.0.0.1:16686").
+func (j Jaeger) QueryURL() string { return fmt.Sprintf("http://127.0.0.1:%d", j.QueryPort) }
+
+// OTLPEndpoint is the base URL spans are sent to, as
+// OTEL_EXPORTER_OTLP_ENDPOINT takes it ("http://127.0.0.1:4318").
+func (j Jaeger) OTLPEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d", j.OTLPPort) }
 
 // Component is one process of the stack.
 type Component struct {
@@ -101,6 +115,19 @@ func (s *Stack) Component(name string) (Component, error) {
 		}
 	}
 	return Component{}, fmt.Errorf("the stack in %s has no component %q", s.Dir, name)
+}
+
+// Jaeger returns where the stack's Jaeger listens, or an error saying the
+// stack runs without one.
+func (s *Stack) Jaeger() (Jaeger, error) {
+	st, err := s.State()
+	if err != nil {
+		return Jaeger{}, err
+	}
+	if st.Jaeger == nil {
+		return Jaeger{}, fmt.Errorf("the stack in %s runs without Jaeger (started with JAEGER=off)", s.Dir)
+	}
+	return *st.Jaeger, nil
 }
 
 // Relay names the component that answers the Kafka Connect REST API:
