@@ -19,10 +19,11 @@ import (
 // transaction (applyBatch); when that transaction fails, the run's records
 // go one at a time through handle, which isolates the one that failed,
 // retries or dead-letters it, and applies the others. Control records and
-// undecodable records go alone. It reports false when stop ended it first:
-// no record starts after stop, and an unfinished one is left for
-// redelivery with everything after it.
-func (c *Consumer) process(stop context.Context, cl *kgo.Client, recs []*kgo.Record, finish func(*kgo.Record)) bool {
+// undecodable records go alone. size is the partition's current batch
+// limit (see batchSize); the caller takes at most that many records. It
+// reports false when stop ended it first: no record starts after stop,
+// and an unfinished one is left for redelivery with everything after it.
+func (c *Consumer) process(stop context.Context, cl *kgo.Client, recs []*kgo.Record, size *batchSize, finish func(*kgo.Record)) bool {
 	for len(recs) > 0 {
 		if stop.Err() != nil {
 			return false
@@ -30,15 +31,17 @@ func (c *Consumer) process(stop context.Context, cl *kgo.Client, recs []*kgo.Rec
 		evs := decodeRun(recs)
 		if len(evs) >= 2 {
 			run := recs[:len(evs)]
-			if !c.applyBatch(stop, run, evs) {
+			if c.applyBatch(stop, run, evs) {
+				size.succeeded()
+				for _, r := range run {
+					finish(r)
+				}
+			} else {
+				size.failed()
 				for _, r := range run {
 					if stop.Err() != nil || !c.handle(stop, cl, r) {
 						return false
 					}
-					finish(r)
-				}
-			} else {
-				for _, r := range run {
 					finish(r)
 				}
 			}
@@ -51,11 +54,23 @@ func (c *Consumer) process(stop context.Context, cl *kgo.Client, recs []*kgo.Rec
 		if !r.Attrs.IsControl() && !c.handle(stop, cl, r) {
 			return false
 		}
+		size.succeeded()
 		finish(r)
 		recs = recs[1:]
 	}
 	return true
 }
+
+// batchSize is a partition's batch limit: Config.BatchSize while batches
+// commit; a batch that rolls back (a lock conflict with another
+// partition's batch, usually, under load) quarters it, and every record
+// finished without one grows it back by one, so a partition whose batches
+// keep conflicting settles near one record per transaction, where no
+// deadlock between batches can happen, instead of paying for rollbacks.
+type batchSize struct{ cur, max int }
+
+func (b *batchSize) succeeded() { b.cur = min(b.max, b.cur+1) }
+func (b *batchSize) failed()    { b.cur = max(1, b.cur/4) }
 
 // decodeRun decodes the leading records of recs that are events with a
 // usable id, stopping at the first that is not.
@@ -106,6 +121,14 @@ func (c *Consumer) applyBatch(stop context.Context, recs []*kgo.Record, evs []Ev
 	return true
 }
 
+// batchLockTimeout bounds how long a batch's statement waits for a row
+// lock. Batches of different partitions that lock shared rows (a stock
+// row, an account) in different orders deadlock, and PostgreSQL would
+// break the cycle only after deadlock_timeout (1 s by default) with the
+// partitions standing still; a batch that waits this long instead rolls
+// back at once and its records go one at a time, without the limit.
+const batchLockTimeout = "50ms"
+
 // batchTx runs applyBatch's transaction and returns each event's outcome.
 func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Event) ([]string, error) {
 	tx, err := pgtx.Begin(ctx, c.cfg.Pool)
@@ -113,6 +136,9 @@ func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Ev
 		return nil, fmt.Errorf("consumer: begin: %w", err)
 	}
 	defer rollback(ctx, tx)
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '"+batchLockTimeout+"'"); err != nil {
+		return nil, fmt.Errorf("consumer: batch lock timeout: %w", err)
+	}
 	outcomes := make([]string, len(evs))
 	for i, ev := range evs {
 		claimed, err := inbox.Claim(ctxs[i], tx, c.cfg.InboxTable, c.cfg.Group, ev.ID, inbox.Meta{

@@ -50,12 +50,17 @@
 // among them is applied in one transaction: steps 2 and 3 for each event in
 // offset order, then one commit for all, after which all their offsets are
 // marked. A record never waits for others: at low load every batch is one
-// record; under load one commit serves several. Should anything in the
-// batch fail (a handler error, a poison record, a failed validation, a
-// deadlock with another partition's batch, the commit), the transaction
-// rolls back, nothing of it takes effect, and its records go again one at a
+// record; under load one commit serves several. A batch's statements wait
+// at most 50 ms for a row lock (lock_timeout): batches of two partitions
+// that lock shared rows in different orders would otherwise deadlock and
+// stand still until PostgreSQL's deadlock_timeout. Should anything in the
+// batch fail (a handler error, a poison record, a failed validation, a lock
+// wait, the commit), the transaction rolls back, nothing of it takes effect, and its records go again one at a
 // time as above, which applies the good ones, and retries or dead-letters
-// the one that failed. A handler may therefore run more than once for an
+// the one that failed; the partition's batch limit drops to a quarter and
+// grows back by one per record finished, so a partition whose batches keep
+// conflicting runs at about one record per transaction, where batches
+// cannot deadlock. A handler may therefore run more than once for an
 // event (as with any retried attempt), but its effects commit once. Control
 // records and records without a usable id are never part of a batch. A
 // batch runs to its commit even when its partition is revoked or Run stops,
@@ -222,10 +227,9 @@
 //
 // Under load a partition's throughput is bounded by the database's work per
 // batch, at low load by its commit latency; scale with partitions. A
-// batch holds the row locks its handlers take until it commits, so two
-// partitions' batches can deadlock on shared rows; PostgreSQL then aborts
-// one (after its deadlock_timeout, 1 s by default) and its records go one
-// at a time. A record that keeps
+// batch holds the row locks its handlers take until it commits: handlers
+// of different partitions that share hot rows (one stock row for many
+// orders) gain little from batches, which then shrink. A record that keeps
 // failing holds its partition for its attempts and backoff. Config gained
 // AttemptTimeout beyond the original field set: without a bound, one hung
 // handler would hold its partition, rebalances and shutdown forever.

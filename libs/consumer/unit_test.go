@@ -243,3 +243,33 @@ type notNow struct{ unavailable bool }
 
 func (notNow) Error() string       { return "capture not set up" }
 func (n notNow) Unavailable() bool { return n.unavailable }
+
+func TestBatchSize(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps string // s: a record or batch committed, f: a batch rolled back
+		want  int
+	}{
+		{"starts at the limit", "", 16},
+		{"successes stay at the limit", "sss", 16},
+		{"a rollback quarters it", "f", 4},
+		{"rollbacks go down to one", "fff", 1},
+		{"successes grow it back one by one", "ffsss", 4},
+		{"back to the limit", "f" + strings.Repeat("s", 20), 16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &batchSize{cur: 16, max: 16}
+			for _, s := range tt.steps {
+				if s == 'f' {
+					b.failed()
+				} else {
+					b.succeeded()
+				}
+			}
+			if b.cur != tt.want {
+				t.Fatalf("after %q: %d, want %d", tt.steps, b.cur, tt.want)
+			}
+		})
+	}
+}

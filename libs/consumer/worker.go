@@ -113,18 +113,20 @@ func (w *worker) next(max int) []*kgo.Record {
 }
 
 // run handles records until stopped, taking whatever has queued up to
-// Config.BatchSize at a time (see Consumer.process). An offset is marked
+// the partition's batch limit at a time (see Consumer.process and
+// batchSize). An offset is marked
 // for commit only after its record is finished: its transaction
 // committed, or it was dead-lettered. A record abandoned by a stop is not
 // marked, and neither is anything after it.
 func (w *worker) run() {
 	defer close(w.done)
+	size := &batchSize{cur: w.c.cfg.BatchSize, max: w.c.cfg.BatchSize}
 	for {
-		recs := w.next(w.c.cfg.BatchSize)
+		recs := w.next(size.cur)
 		if recs == nil {
 			return
 		}
-		if !w.c.process(w.ctx, w.cl, recs, w.finish) {
+		if !w.c.process(w.ctx, w.cl, recs, size, w.finish) {
 			return
 		}
 	}
