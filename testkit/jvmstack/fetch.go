@@ -13,7 +13,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"syscall"
+
+	"github.com/outboxcdc/outboxcdc/testkit/filelock"
 )
 
 // ErrNoJava is returned (wrapped) when java (17 or newer) or mvn is missing.
@@ -151,7 +152,7 @@ func Fetch(ctx context.Context, cfg FetchConfig) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("jvmstack: %w", err)
 	}
-	unlock, err := lockFile(filepath.Join(dir, "lock"))
+	unlock, err := filelock.Lock(filepath.Join(dir, "lock"))
 	if err != nil {
 		return "", err
 	}
@@ -180,22 +181,6 @@ func Fetch(ctx context.Context, cfg FetchConfig) (string, error) {
 		return "", fmt.Errorf("jvmstack: %w", err)
 	}
 	return lib, nil
-}
-
-// lockFile takes an exclusive advisory lock on path until unlock is called.
-func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("jvmstack: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("jvmstack: lock %s: %w", path, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 func tailBytes(b []byte, n int) string {

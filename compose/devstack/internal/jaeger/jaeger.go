@@ -33,7 +33,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"syscall"
+
+	"github.com/outboxcdc/outboxcdc/testkit/filelock"
 )
 
 // Default ports, as Jaeger's own all-in-one uses them.
@@ -100,7 +101,7 @@ func Binary(ctx context.Context, cfg BuildConfig) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("jaeger: %w", err)
 	}
-	unlock, err := lockFile(filepath.Join(dir, "lock"))
+	unlock, err := filelock.Lock(filepath.Join(dir, "lock"))
 	if err != nil {
 		return "", err
 	}
@@ -168,22 +169,6 @@ func goBuild(ctx context.Context, module, out string) error {
 		return fmt.Errorf("jaeger: GOWORK=off go build %s in %s: %w\n%s", Package, module, err, tail(output.Bytes(), 4000))
 	}
 	return nil
-}
-
-// lockFile takes an exclusive advisory lock on path until unlock is called.
-func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("jaeger: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("jaeger: lock %s: %w", path, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 func tail(b []byte, n int) string {

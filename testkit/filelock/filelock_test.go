@@ -1,0 +1,49 @@
+package filelock_test
+
+import (
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/outboxcdc/outboxcdc/testkit/filelock"
+)
+
+// TestLockIsExclusive has goroutines, each with its own open file (as
+// separate processes would), take the lock and checks that no two ever
+// hold it at once.
+func TestLockIsExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	var holders, most atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				unlock, err := filelock.Lock(path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				n := holders.Add(1)
+				for {
+					m := most.Load()
+					if n <= m || most.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				holders.Add(-1)
+				unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if m := most.Load(); m != 1 {
+		t.Fatalf("%d holders at once, want 1", m)
+	}
+}
+
+func TestLockReportsAnUnusablePath(t *testing.T) {
+	if _, err := filelock.Lock(filepath.Join(t.TempDir(), "missing", "lock")); err == nil {
+		t.Fatal("Lock in a missing directory succeeded")
+	}
+}
