@@ -180,6 +180,21 @@ func (r *Reader) PositiveInt(name string, def int) int {
 	return n
 }
 
+// NaturalInt returns a whole number of at least 0 (0 usually meaning "no
+// limit").
+func (r *Reader) NaturalInt(name string, def int) int {
+	v := r.String(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		r.bad(name, v, errors.New("must be a whole number of at least 0"))
+		return def
+	}
+	return n
+}
+
 // ByteSize returns a positive size in echo's notation ("64K", "1M", "1MB",
 // "512"), unchanged, ready for echo's body limit.
 func (r *Reader) ByteSize(name, def string) string {

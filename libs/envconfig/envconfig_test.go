@@ -178,6 +178,21 @@ func TestPositiveInt(t *testing.T) {
 	}
 }
 
+func TestNaturalInt(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		want  int
+		bad   bool
+	}{
+		{"", 8, false}, {"0", 0, false}, {" 32 ", 32, false}, {"-1", 8, true}, {"1.5", 8, true}, {"many", 8, true},
+	} {
+		got, err := read(tt.value, func(r *Reader) int { return r.NaturalInt("NAME", 8) })
+		if got != tt.want || (err != nil) != tt.bad {
+			t.Errorf("NaturalInt(%q) = %d, %v; want %d, bad %v", tt.value, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
 func TestByteSize(t *testing.T) {
 	for _, tt := range []struct {
 		value, want string

@@ -74,6 +74,11 @@ type Config struct {
 	ConsumerConns int
 	// ConsumerBatch is the consumer's BatchSize (0: its default).
 	ConsumerBatch int
+	// MaxBacklog bounds the work a service that accepts work over HTTP
+	// (the order service: orders still PENDING) lets pile up: past it, new
+	// work is refused with 503 and Retry-After until the backlog shrinks.
+	// 0 means no bound.
+	MaxBacklog int
 	// HTTPTimeouts bound each HTTP connection (zero fields take
 	// httpserver's defaults).
 	HTTPTimeouts httpserver.Timeouts
@@ -94,6 +99,7 @@ type Defaults struct {
 	HTTPAddr    string // HTTP_ADDR
 	DatabaseURL string // DATABASE_URL
 	Group       string // KAFKA_GROUP
+	MaxBacklog  int    // MAX_BACKLOG
 }
 
 // ConfigFromEnv reads the configuration through getenv, filling defaults
@@ -132,6 +138,9 @@ type Defaults struct {
 //	                            inbox rows and idempotency keys are kept
 //	PPROF                       default false: serve Go profiles under
 //	                            /debug/pprof/ (unauthenticated)
+//	MAX_BACKLOG                 default d.MaxBacklog: unfinished work (the
+//	                            order service: PENDING orders) past which
+//	                            new work is refused with 503; 0 for no bound
 func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config, error) {
 	r := envconfig.New(getenv)
 	cfg := Config{
@@ -152,6 +161,7 @@ func ConfigFromEnv(getenv func(string) string, name string, d Defaults) (Config,
 		ConsumerBatch:           r.PositiveInt("CONSUMER_BATCH_SIZE", consumer.DefaultBatchSize),
 		Retention:               r.Duration("RETENTION", DefaultRetention),
 		Profiles:                r.Bool("PPROF", false),
+		MaxBacklog:              r.NaturalInt("MAX_BACKLOG", d.MaxBacklog),
 		HTTPTimeouts: httpserver.Timeouts{
 			ReadHeader: r.Duration("HTTP_READ_HEADER_TIMEOUT", httpserver.DefaultReadHeaderTimeout),
 			Read:       r.Duration("HTTP_READ_TIMEOUT", httpserver.DefaultReadTimeout),

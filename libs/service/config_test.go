@@ -10,7 +10,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 )
 
-var defaults = Defaults{HTTPAddr: "127.0.0.1:8089", DatabaseURL: "postgres://cart:cart@127.0.0.1:5432/carts?sslmode=disable", Group: "cart-service"}
+var defaults = Defaults{HTTPAddr: "127.0.0.1:8089", DatabaseURL: "postgres://cart:cart@127.0.0.1:5432/carts?sslmode=disable", Group: "cart-service", MaxBacklog: 300}
 
 func TestConfigFromEnv(t *testing.T) {
 	tests := []struct {
@@ -22,7 +22,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "defaults", want: Config{
 			HTTPAddr: "127.0.0.1:8089", DatabaseURL: defaults.DatabaseURL, Brokers: []string{"127.0.0.1:9092"},
 			Group: "cart-service", OutboxDeleteAfterInsert: true, OutboxRequireCapture: true, LogLevel: slog.LevelInfo, HTTPBodyLimit: "64K",
-			ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second, Retention: 7 * 24 * time.Hour, ConsumerConns: 8, ConsumerBatch: 16,
+			ShutdownTimeout: 10 * time.Second, DatabaseWait: 30 * time.Second, Retention: 7 * 24 * time.Hour, ConsumerConns: 8, ConsumerBatch: 16, MaxBacklog: 300,
 			HTTPTimeouts: httpserver.Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute},
 		}},
 		{name: "overrides", env: map[string]string{
@@ -31,18 +31,19 @@ func TestConfigFromEnv(t *testing.T) {
 			"HTTP_BODY_LIMIT": "1M", "SHUTDOWN_TIMEOUT": "3s", "DATABASE_WAIT": "100ms",
 			"HTTP_READ_HEADER_TIMEOUT": "1s", "HTTP_READ_TIMEOUT": "2s", "HTTP_WRITE_TIMEOUT": "3s", "HTTP_IDLE_TIMEOUT": "4s",
 			"RETENTION": "720h", "DATABASE_CONSUMER_CONNS": "3", "DATABASE_CONNS": "5", "CONSUMER_BATCH_SIZE": "4", "PPROF": "true",
+			"MAX_BACKLOG": "0",
 		}, want: Config{
 			HTTPAddr: ":0", DatabaseURL: "postgresql://u:p@db:5432/o", Brokers: []string{"k1:9092", "k2:9093"},
 			Group: "g", InstanceID: "g-0", OutboxDeleteAfterInsert: false, LogLevel: slog.LevelDebug, LogFormat: "text", HTTPBodyLimit: "1M",
-			ShutdownTimeout: 3 * time.Second, DatabaseWait: 100 * time.Millisecond, Retention: 720 * time.Hour, DatabaseConns: 5, ConsumerConns: 3, ConsumerBatch: 4, Profiles: true,
+			ShutdownTimeout: 3 * time.Second, DatabaseWait: 100 * time.Millisecond, Retention: 720 * time.Hour, DatabaseConns: 5, ConsumerConns: 3, ConsumerBatch: 4, Profiles: true, MaxBacklog: 0,
 			HTTPTimeouts: httpserver.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second},
 		}},
 		{name: "bad values", env: map[string]string{
 			"HTTP_ADDR": "8081", "DATABASE_URL": "mysql://user:secret@x/y", "KAFKA_BROKERS": "k1:9092,,",
 			"OUTBOX_DELETE_AFTER_INSERT": "maybe", "LOG_LEVEL": "loud", "HTTP_BODY_LIMIT": "lots",
 			"SHUTDOWN_TIMEOUT": "-1s", "DATABASE_WAIT": "soon", "HTTP_READ_HEADER_TIMEOUT": "0", "HTTP_IDLE_TIMEOUT": "forever",
-			"RETENTION": "a week", "LOG_FORMAT": "yaml", "DATABASE_CONSUMER_CONNS": "0", "CONSUMER_BATCH_SIZE": "0", "PPROF": "sometimes",
-		}, bad: []string{"LOG_FORMAT=", "DATABASE_CONSUMER_CONNS=", "CONSUMER_BATCH_SIZE=", "PPROF=", "HTTP_ADDR=", "DATABASE_URL=", "KAFKA_BROKERS=", "OUTBOX_DELETE_AFTER_INSERT=", "LOG_LEVEL=",
+			"RETENTION": "a week", "LOG_FORMAT": "yaml", "DATABASE_CONSUMER_CONNS": "0", "CONSUMER_BATCH_SIZE": "0", "PPROF": "sometimes", "MAX_BACKLOG": "-1",
+		}, bad: []string{"MAX_BACKLOG=", "LOG_FORMAT=", "DATABASE_CONSUMER_CONNS=", "CONSUMER_BATCH_SIZE=", "PPROF=", "HTTP_ADDR=", "DATABASE_URL=", "KAFKA_BROKERS=", "OUTBOX_DELETE_AFTER_INSERT=", "LOG_LEVEL=",
 			"HTTP_BODY_LIMIT=", "SHUTDOWN_TIMEOUT=", "DATABASE_WAIT=", "HTTP_READ_HEADER_TIMEOUT=", "HTTP_IDLE_TIMEOUT=", "RETENTION="}},
 		{name: "no broker", env: map[string]string{"KAFKA_BROKERS": " , "}, bad: []string{"KAFKA_BROKERS="}},
 		{name: "broker without a port", env: map[string]string{"KAFKA_BROKERS": "no-port"}, bad: []string{"KAFKA_BROKERS="}},
@@ -85,7 +86,7 @@ func equal(a, b Config) bool {
 		a.HTTPBodyLimit == b.HTTPBodyLimit && a.ShutdownTimeout == b.ShutdownTimeout && a.DatabaseWait == b.DatabaseWait &&
 		a.HTTPTimeouts == b.HTTPTimeouts && a.Retention == b.Retention && a.OutboxRequireCapture == b.OutboxRequireCapture &&
 		a.InstanceID == b.InstanceID && a.LogFormat == b.LogFormat && a.DatabaseConns == b.DatabaseConns &&
-		a.ConsumerConns == b.ConsumerConns && a.ConsumerBatch == b.ConsumerBatch && a.Profiles == b.Profiles &&
+		a.ConsumerConns == b.ConsumerConns && a.ConsumerBatch == b.ConsumerBatch && a.Profiles == b.Profiles && a.MaxBacklog == b.MaxBacklog &&
 		len(a.KafkaClientOpts) == 0 && len(b.KafkaClientOpts) == 0
 }
 

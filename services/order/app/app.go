@@ -17,6 +17,9 @@ import (
 	"github.com/outboxcdc/outboxcdc/services/order/migrations"
 )
 
+// backlogEvery is how often the backlog is counted for admission control.
+const backlogEvery = 250 * time.Millisecond
+
 // Start builds the order service in the order it depends on itself: its
 // database (opened and migrated), its metrics registry, the storage
 // adapter on the pool, the consumer of the payment and inventory events its
@@ -52,9 +55,19 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 		return nil, err
 	}
 
+	// Admission control: past MAX_BACKLOG orders still PENDING, new ones
+	// are refused (503, Retry-After) until the saga catches up.
+	var opts httpapi.Options
+	var tasks []service.Task
+	if cfg.MaxBacklog > 0 {
+		b := newBacklog(cfg.MaxBacklog, repo.Pending, reg)
+		opts.Admit = b.admit
+		tasks = append(tasks, service.Task{Name: "count the backlog", Every: backlogEvery, Run: b.refresh})
+	}
+
 	e := service.HTTP(cfg, pool, cons, log)
 	httpserver.ServeMetrics(e, reg)
-	httpapi.Register(e, repo, log)
+	httpapi.Register(e, repo, log, opts)
 
 	// Idempotency keys are kept as long as the inbox keeps event ids.
 	retention := cfg.WithDefaults().Retention
@@ -65,5 +78,6 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 		}
 		return err
 	}}
-	return service.Serve(ctx, "order", cfg, service.Parts{Pool: pool, ConsumerPool: cpool, Consumer: cons, HTTP: e, Tasks: []service.Task{pruneKeys}}, log)
+	tasks = append(tasks, pruneKeys)
+	return service.Serve(ctx, "order", cfg, service.Parts{Pool: pool, ConsumerPool: cpool, Consumer: cons, HTTP: e, Tasks: tasks}, log)
 }

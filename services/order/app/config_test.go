@@ -25,7 +25,8 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.DatabaseURL != app.DefaultDatabaseURL || c.Group != "order-service" ||
 		!slices.Equal(c.Brokers, []string{"127.0.0.1:9092"}) || !c.OutboxDeleteAfterInsert ||
-		c.LogLevel != slog.LevelInfo || c.HTTPBodyLimit != "64K" || c.ShutdownTimeout != 10*time.Second {
+		c.LogLevel != slog.LevelInfo || c.HTTPBodyLimit != "64K" || c.ShutdownTimeout != 10*time.Second ||
+		c.MaxBacklog != app.DefaultMaxBacklog {
 		t.Fatalf("defaults = %+v", c)
 	}
 	_, err = app.ConfigFromEnv(func(k string) string {

@@ -157,6 +157,6 @@ func fuzzServer(f *testing.F) (*echo.Echo, *apitest.Log) {
 		BodyLimit: "64K", Logger: log,
 		Ready: []httpserver.Check{{Name: "database", Check: pool.Ping}},
 	})
-	httpapi.Register(e, repo, log)
+	httpapi.Register(e, repo, log, httpapi.Options{})
 	return e, logs
 }

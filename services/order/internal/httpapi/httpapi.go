@@ -8,7 +8,8 @@
 // Errors leave as {"error": {"code", "message", "details"}}: 400 for a body
 // that is not the expected JSON, 422 with field details for invalid values,
 // 404 for unknown or malformed ids, 409 when an idempotency key is reused
-// for a different request, 413 for an oversize body.
+// for a different request, 413 for an oversize body, 503 with Retry-After
+// when Options.Admit refuses new orders (the saga's backlog is full).
 package httpapi
 
 import (
@@ -58,11 +59,26 @@ type api struct {
 	store Store
 	log   *slog.Logger
 	now   func() time.Time
+	admit func() error
 }
 
+// Options are the API's optional behaviour.
+type Options struct {
+	// Admit, when set, is asked before each POST /orders; an error refuses
+	// the order with 503 overloaded and Retry-After (ErrOverloaded).
+	Admit func() error
+}
+
+// ErrOverloaded is what Options.Admit returns to refuse a new order.
+var ErrOverloaded = httpserver.NewError(http.StatusServiceUnavailable, "overloaded",
+	"too many orders are still in progress; retry later")
+
+// retryAfter is the Retry-After, in seconds, of a refused order.
+const retryAfter = "1"
+
 // Register routes the order API on e.
-func Register(e *echo.Echo, store Store, log *slog.Logger) {
-	a := &api{store: store, log: log, now: time.Now}
+func Register(e *echo.Echo, store Store, log *slog.Logger, opts Options) {
+	a := &api{store: store, log: log, now: time.Now, admit: opts.Admit}
 	e.POST("/orders", a.place)
 	e.GET("/orders/:id", a.get)
 	e.GET("/orders", a.list)
@@ -81,6 +97,12 @@ type placeRequest struct {
 }
 
 func (a *api) place(c echo.Context) error {
+	if a.admit != nil {
+		if err := a.admit(); err != nil {
+			c.Response().Header().Set("Retry-After", retryAfter)
+			return err
+		}
+	}
 	var req placeRequest
 	if err := httpserver.DecodeJSON(c, &req); err != nil {
 		return err

@@ -33,7 +33,7 @@ func start(t *testing.T) *ordertest.Env {
 	repo := postgres.New(pool, postgres.Options{})
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	url := apitest.Server(t, httpserver.Config{BodyLimit: "64K", Logger: log},
-		func(e *echo.Echo) { httpapi.Register(e, repo, log) })
+		func(e *echo.Echo) { httpapi.Register(e, repo, log, httpapi.Options{}) })
 	return ordertest.New(t, url, pool)
 }
 

@@ -142,6 +142,18 @@ func (r *Repository) PruneIdempotencyKeys(ctx context.Context, before time.Time)
 	}
 }
 
+const countPending = `SELECT count(*) FROM (SELECT 1 FROM orders WHERE status = 'PENDING' LIMIT $1) p`
+
+// Pending counts the orders still PENDING, up to limit: the saga's
+// backlog, read through the status index, at a cost bounded by limit.
+func (r *Repository) Pending(ctx context.Context, limit int) (int, error) {
+	var n int
+	if err := r.pool.QueryRow(ctx, countPending, limit).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count pending orders: %w", err)
+	}
+	return n, nil
+}
+
 // Get returns the order with id, or order.ErrNotFound (also for an id that
 // is not a UUID).
 func (r *Repository) Get(ctx context.Context, id string) (order.Snapshot, error) {
