@@ -9,8 +9,8 @@ const (
 	DefaultKafkaGroup  = "order-service"
 	// DefaultMaxBacklog is MAX_BACKLOG's default: orders still PENDING past
 	// which new ones are refused. At the 100 to 200 orders/s the saga
-	// finishes on two cores, about ten seconds of work.
-	DefaultMaxBacklog = 2000
+	// finishes on two cores, five to ten seconds of work.
+	DefaultMaxBacklog = 1000
 )
 
 // ConfigFromEnv reads the configuration through getenv, filling this

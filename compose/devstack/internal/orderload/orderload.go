@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -96,13 +97,20 @@ type API struct {
 // Call sends a JSON request and decodes a 2xx answer into into; any other
 // answer is an error carrying the status.
 func (a *API) Call(ctx context.Context, method, url string, body any, header http.Header, into any) (int, error) {
+	code, _, err := a.call(ctx, method, url, body, header, into)
+	return code, err
+}
+
+// call is Call that also returns the answer's Retry-After, 0 when it has
+// none.
+func (a *API) call(ctx context.Context, method, url string, body any, header http.Header, into any) (int, time.Duration, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(raw))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
@@ -110,38 +118,43 @@ func (a *API) Call(ctx context.Context, method, url string, body any, header htt
 	}
 	resp, err := a.Client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
+	var retryAfter time.Duration
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		retryAfter = time.Duration(secs) * time.Second
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("%s %s answered %d: %s", method, url, resp.StatusCode, bytes.TrimSpace(b))
+		return resp.StatusCode, retryAfter, fmt.Errorf("%s %s answered %d: %s", method, url, resp.StatusCode, bytes.TrimSpace(b))
 	}
 	if into != nil {
 		if err := json.Unmarshal(b, into); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: %w", method, url, err)
+			return resp.StatusCode, retryAfter, fmt.Errorf("%s %s: %w", method, url, err)
 		}
 	}
-	return resp.StatusCode, nil
+	return resp.StatusCode, retryAfter, nil
 }
 
-// send is Call, retried as RetryFor says.
-func (a *API) send(ctx context.Context, method, url string, body any, header http.Header, into any) (int, int, error) {
+// send is call, retried as RetryFor says; it returns the status, the
+// attempts made, the last answer's Retry-After and the error.
+func (a *API) send(ctx context.Context, method, url string, body any, header http.Header, into any) (int, int, time.Duration, error) {
 	if a.RetryFor <= 0 {
-		code, err := a.Call(ctx, method, url, body, header, into)
-		return code, 1, err
+		code, retryAfter, err := a.call(ctx, method, url, body, header, into)
+		return code, 1, retryAfter, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.RetryFor)
 	defer cancel()
 	delay := 100 * time.Millisecond
 	for attempts := 1; ; attempts++ {
-		code, err := a.Call(ctx, method, url, body, header, into)
+		code, retryAfter, err := a.call(ctx, method, url, body, header, into)
 		if err == nil || (code != 0 && code < 500) {
-			return code, attempts, err
+			return code, attempts, retryAfter, err
 		}
 		select {
 		case <-ctx.Done():
-			return code, attempts, fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+			return code, attempts, retryAfter, fmt.Errorf("%w (last: %v)", ctx.Err(), err)
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 2*time.Second)
@@ -151,12 +164,12 @@ func (a *API) send(ctx context.Context, method, url string, body any, header htt
 // Seed creates the world's accounts and stock.
 func (a *API) Seed(ctx context.Context, w *World) error {
 	for c, cents := range w.Accounts {
-		if _, _, err := a.send(ctx, http.MethodPut, a.Payment+"/accounts/"+c, map[string]any{"balanceCents": cents, "currency": "EUR"}, nil, nil); err != nil {
+		if _, _, _, err := a.send(ctx, http.MethodPut, a.Payment+"/accounts/"+c, map[string]any{"balanceCents": cents, "currency": "EUR"}, nil, nil); err != nil {
 			return fmt.Errorf("seeding account %s: %w", c, err)
 		}
 	}
 	for s, n := range w.Stock {
-		if _, _, err := a.send(ctx, http.MethodPut, a.Inventory+"/stock/"+s, map[string]any{"available": n}, nil, nil); err != nil {
+		if _, _, _, err := a.send(ctx, http.MethodPut, a.Inventory+"/stock/"+s, map[string]any{"available": n}, nil, nil); err != nil {
 			return fmt.Errorf("seeding stock %s: %w", s, err)
 		}
 	}
@@ -172,6 +185,9 @@ type Result struct {
 	Sent     time.Time     // when the first attempt was sent
 	Latency  time.Duration // from Sent to the last answer
 	Attempts int
+	// RetryAfter is the last answer's Retry-After (a refused order: the
+	// service is overloaded), 0 when it had none.
+	RetryAfter time.Duration
 }
 
 // Place places one order.
@@ -180,7 +196,7 @@ func (a *API) Place(ctx context.Context, o Order) Result {
 	var answer struct {
 		ID string `json:"id"`
 	}
-	r.Code, r.Attempts, r.Err = a.send(ctx, http.MethodPost, a.Order+"/orders", o, http.Header{"Idempotency-Key": {o.Key}}, &answer)
+	r.Code, r.Attempts, r.RetryAfter, r.Err = a.send(ctx, http.MethodPost, a.Order+"/orders", o, http.Header{"Idempotency-Key": {o.Key}}, &answer)
 	r.Latency, r.ID = time.Since(r.Sent), answer.ID
 	return r
 }
@@ -214,8 +230,10 @@ func (a *API) OpenLoop(ctx context.Context, rate float64, n, inflight int, next 
 }
 
 // ClosedLoop runs clients that each place an order, wait for the answer and
-// place the next, for d; it calls done with each result, from several
-// goroutines. next is called with increasing indexes, never concurrently.
+// place the next, for d; a client whose order was refused with a
+// Retry-After waits that long first, as a well-behaved client does. It
+// calls done with each result, from several goroutines. next is called
+// with increasing indexes, never concurrently.
 func (a *API) ClosedLoop(ctx context.Context, clients int, d time.Duration, next func(i int) Order, done func(Result)) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -238,6 +256,12 @@ func (a *API) ClosedLoop(ctx context.Context, clients int, d time.Duration, next
 					return // cut off by the end of the run, not an answer
 				}
 				done(r)
+				if r.RetryAfter > 0 && r.Err != nil {
+					select {
+					case <-ctx.Done():
+					case <-time.After(r.RetryAfter):
+					}
+				}
 			}
 		}()
 	}
