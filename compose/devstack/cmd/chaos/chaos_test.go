@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +38,9 @@ func TestShortRunPasses(t *testing.T) {
 }
 
 func shortRun(t *testing.T, bin, stackName, relay string) {
+	// Debug logs name every event a service skipped and why, which a
+	// stuck order's failure report quotes (logLinesOfStuckOrders).
+	t.Setenv("LOG_LEVEL", "debug")
 	st := devstacktest.Start(t, bin, stackName)
 	cfg := shortProfile
 	cfg.dir, cfg.pgPassword, cfg.seed = st.Dir, "postgres", time.Now().UnixNano()%1_000_000
@@ -41,7 +48,7 @@ func shortRun(t *testing.T, bin, stackName, relay string) {
 	err := run(t.Context(), cfg, &out)
 	t.Logf("chaos output:\n%s", out.String())
 	if err != nil {
-		t.Fatalf("chaos run: %v\nstack output:\n%s", err, st.Tail(20000))
+		t.Fatalf("chaos run: %v\n%s\nstack output:\n%s", err, logLinesOfStuckOrders(st.Dir, out.String()), st.Tail(20000))
 	}
 	for _, want := range []string{"kill -9 " + relay, "kill -9 order", "kill -9 payment", "kill -9 inventory",
 		"postgres  immediate shutdown", "broker    stopped", "broker    resumed", "poison    ", "http      ",
@@ -64,6 +71,28 @@ func shortRun(t *testing.T, bin, stackName, relay string) {
 		}
 	}
 	st.Stop(t)
+}
+
+// logLinesOfStuckOrders returns every log line of the stack in dir that
+// names an order the run's output reports stuck, to tell where it stopped.
+func logLinesOfStuckOrders(dir, output string) string {
+	var b strings.Builder
+	for _, m := range regexp.MustCompile(`stuck-order order ([0-9a-f-]{36})`).FindAllStringSubmatch(output, 3) {
+		fmt.Fprintf(&b, "log lines naming stuck order %s:\n", m[1])
+		logs, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+		for _, path := range logs {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				continue
+			}
+			for line := range strings.SplitSeq(string(raw), "\n") {
+				if strings.Contains(line, m[1]) {
+					fmt.Fprintf(&b, "  %s: %s\n", filepath.Base(path), line)
+				}
+			}
+		}
+	}
+	return b.String()
 }
 
 func TestSchedule(t *testing.T) {

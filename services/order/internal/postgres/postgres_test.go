@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -282,5 +283,52 @@ func TestOnFinalReportsAnOrderOnceItsFinalChangeCommits(t *testing.T) {
 				t.Fatalf("order not stored as %s", tc.want)
 			}
 		})
+	}
+}
+
+// TestLockThatCannotWaitIsAnError checks that a lock the transaction may
+// not wait for (lock_timeout, as the consumer's batches set it) fails Lock
+// with that error, reading it as "no such order" would drop the event, and
+// that the connection then serves the next transaction correctly.
+func TestLockThatCannotWaitIsAnError(t *testing.T) {
+	repo, pool := setup(t, postgres.Options{})
+	s := placed(t, repo)
+	holder, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(t.Context())
+	if _, err := repo.Book(holder).Lock(t.Context(), s.ID); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	err = pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), "SET LOCAL lock_timeout = '20ms'"); err != nil {
+			return err
+		}
+		_, err := repo.Book(tx).Lock(t.Context(), s.ID)
+		return err
+	})
+	if err == nil || errors.Is(err, order.ErrNotFound) {
+		t.Fatalf("Lock of a row another transaction holds, with lock_timeout = %v; want the lock timeout", err)
+	}
+	if err := holder.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		err = pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
+			o, err := repo.Book(tx).Lock(t.Context(), s.ID)
+			if err == nil && o.ID() != s.ID {
+				return fmt.Errorf("locked %s, want %s", o.ID(), s.ID)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("Lock on the same connection afterwards = %v, want the order", err)
+		}
 	}
 }
