@@ -247,6 +247,19 @@ func TestAudit(t *testing.T) {
 			want: map[audit.Kind]int{audit.KindInboxWithoutEffect: 1},
 		},
 		{
+			name: "order service inbox without effect",
+			bend: func(s *fixture.Scenario) {
+				// The order service claimed the fresh order's inventory
+				// answer but the order does not show it. Too recent for
+				// the missing reservation to be judged.
+				now := time.Now()
+				r := s.Emit(events.InventoryReserved{OrderID: s.Fresh.ID,
+					Items: []events.StockItem{{SKU: "SKU-2", Quantity: 1}}, ReservedAt: now}, now)
+				s.Consume("orders", fixture.GroupOrder, r)
+			},
+			want: map[audit.Kind]int{audit.KindInboxWithoutEffect: 1},
+		},
+		{
 			name: "confirmed order flags",
 			bend: func(s *fixture.Scenario) { s.Confirmed.InventoryReserved = false },
 			want: map[audit.Kind]int{audit.KindOrderState: 1},

@@ -496,6 +496,28 @@ func (a *auditor) checkInboxes() {
 			a.rep.add(KindInboxWithoutEffect, "order "+order, "inventory group %s processed OrderConfirmed %s, reservation still RESERVED", row.Group, row.EventID)
 		}
 	}
+	// The order service: an answer it processed must show on an order that
+	// is still PENDING (a final order ignores late answers, rightly).
+	reactions := []string{events.TypePaymentCaptured, events.TypePaymentFailed, events.TypeInventoryReserved, events.TypeInventoryRejected}
+	for _, row := range sortedInbox(a.orders.inbox) {
+		if row.Outcome != "processed" || !slices.Contains(reactions, row.EventType) {
+			continue
+		}
+		order, ok := orderOf(row.EventID)
+		if !ok {
+			continue
+		}
+		o := a.orders.orders[order]
+		switch {
+		case o == nil:
+			a.rep.add(KindInboxWithoutEffect, "order "+order, "orders group %s processed %s %s for an order it does not have", row.Group, row.EventType, row.EventID)
+		case o.Status != orderPending:
+		case row.EventType == events.TypePaymentCaptured && !o.PaymentCaptured,
+			row.EventType == events.TypeInventoryReserved && !o.InventoryReserved,
+			row.EventType == events.TypePaymentFailed, row.EventType == events.TypeInventoryRejected:
+			a.rep.add(KindInboxWithoutEffect, "order "+order, "orders group %s processed %s %s, order still PENDING without it", row.Group, row.EventType, row.EventID)
+		}
+	}
 }
 
 func sortedInbox(rows []inboxRow) []inboxRow {

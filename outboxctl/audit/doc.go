@@ -106,7 +106,10 @@
 //     database: a processed OrderCreated without the payment or the
 //     reservation, a processed OrderCancelled with the payment still
 //     CAPTURED or stock still held, a processed OrderConfirmed with the
-//     reservation still RESERVED. The inbox row and the effect commit in
+//     reservation still RESERVED; the order service's processed
+//     PaymentCaptured, PaymentFailed, InventoryReserved or InventoryRejected
+//     of an order it does not have, or of an order still PENDING that does
+//     not show it. The inbox row and the effect commit in
 //     one transaction, so these need no grace. The event's order is found
 //     through its record on the topic; inbox rows whose event is on no
 //     topic are counted as unmapped.
