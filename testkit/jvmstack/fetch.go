@@ -14,7 +14,7 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/outboxcdc/outboxcdc/testkit/filelock"
+	"github.com/outboxcdc/outboxcdc/testkit/sharedcache"
 )
 
 // ErrNoJava is returned (wrapped) when java (17 or newer) or mvn is missing.
@@ -35,18 +35,7 @@ type FetchConfig struct {
 
 // DefaultCacheDir is $OUTBOXCDC_JVM_CACHE, else $XDG_CACHE_HOME/outboxcdc/jvm,
 // else ~/.cache/outboxcdc/jvm.
-func DefaultCacheDir() string {
-	if d := os.Getenv("OUTBOXCDC_JVM_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "outboxcdc", "jvm")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".cache", "outboxcdc", "jvm")
-	}
-	return filepath.Join(os.TempDir(), "outboxcdc-jvm")
-}
+func DefaultCacheDir() string { return sharedcache.Dir("jvm", "OUTBOXCDC_JVM_CACHE") }
 
 // FindPOM returns compose/jvm/pom.xml of the repository holding the working
 // directory.
@@ -152,7 +141,7 @@ func Fetch(ctx context.Context, cfg FetchConfig) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("jvmstack: %w", err)
 	}
-	unlock, err := filelock.Lock(filepath.Join(dir, "lock"))
+	unlock, err := sharedcache.Lock(filepath.Join(dir, "lock"))
 	if err != nil {
 		return "", err
 	}

@@ -34,7 +34,7 @@ import (
 	"regexp"
 	"runtime"
 
-	"github.com/outboxcdc/outboxcdc/testkit/filelock"
+	"github.com/outboxcdc/outboxcdc/testkit/sharedcache"
 )
 
 // Default ports, as Jaeger's own all-in-one uses them.
@@ -64,18 +64,7 @@ type BuildConfig struct {
 // $XDG_CACHE_HOME/outboxcdc/jaeger, else ~/.cache/outboxcdc/jaeger: beside
 // the JVM stack's jars, outside the repository, so it survives make
 // dev-reset and is shared by every checkout and test run of the machine.
-func DefaultCacheDir() string {
-	if d := os.Getenv("OUTBOXCDC_JAEGER_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "outboxcdc", "jaeger")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".cache", "outboxcdc", "jaeger")
-	}
-	return filepath.Join(os.TempDir(), "outboxcdc-jaeger")
-}
+func DefaultCacheDir() string { return sharedcache.Dir("jaeger", "OUTBOXCDC_JAEGER_CACHE") }
 
 // Binary returns the path of the Jaeger binary built from cfg.Module,
 // building it first when this content of the module has not been built on
@@ -101,7 +90,7 @@ func Binary(ctx context.Context, cfg BuildConfig) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("jaeger: %w", err)
 	}
-	unlock, err := filelock.Lock(filepath.Join(dir, "lock"))
+	unlock, err := sharedcache.Lock(filepath.Join(dir, "lock"))
 	if err != nil {
 		return "", err
 	}
