@@ -9,6 +9,9 @@
 //     through the same writer: each marshals to its payload and names its
 //     own routing columns, so a domain records its events and the
 //     repository hands them over as they are.
+//   - Writer.Queue and QueueTyped queue the same statements on the
+//     caller's pgx.Batch, so a repository sends its own writes and the
+//     outbox rows to PostgreSQL as one pipelined batch, one round trip.
 //
 // A service's repository writes what its domain recorded:
 //
@@ -17,7 +20,8 @@
 //
 // # Guarantee
 //
-// Append writes through the caller's transaction and nothing else: the
+// Append (and Queue, once its batch is sent) writes through the caller's
+// transaction and nothing else: the
 // event exists if and only if that transaction commits. There is no
 // after-commit publish step to lose on a crash, and no poller: a change data
 // capture connector (Debezium, or the project's walrelay) reads the inserted

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -96,15 +97,37 @@ func Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 // caller's slice, so the caller can log or return what was written. With
 // Count, they are counted when tx commits. The span in ctx, if it records,
 // gets the events' ids and types as its outbox.event_ids and
-// outbox.event_types attributes.
+// outbox.event_types attributes. It costs one round trip; Queue sends the
+// same statements together with the caller's own.
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	if err := w.Queue(ctx, tx, b, events...); err != nil {
+		return err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("outbox: append to %s: %w", w.table, err)
+	}
+	return nil
+}
+
+// Queue is Append for a caller that sends its own statements as one
+// pipelined batch: it checks the events (an invalid one is an error, and
+// nothing is queued) and queues on b the statements that write them, with
+// the same guarantees as Append once b is sent through tx. Sending b
+// (tx.SendBatch(...).Close()) then reports what Append would: an error
+// wrapping ErrNoCapture when no slot exists (with RequireCapture), or the
+// database's error. Statements queued on b before these run before them.
+func (w *Writer) Queue(ctx context.Context, tx pgx.Tx, b *pgx.Batch, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
 	now := time.Now().UTC()
 	tp := tracecontext.TraceParent(ctx)
 	n := len(events)
-	ids := make([]uuid.UUID, n)
+	ids := make([]pgtype.UUID, n)
 	aggTypes, aggIDs, types, payloads, tps := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
 	times := make([]time.Time, n)
 	for i := range events {
@@ -130,19 +153,19 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 				return fmt.Errorf("%w: %s %s: %w", ErrInvalidEvent, e.Type, e.ID, err)
 			}
 		}
-		ids[i], aggTypes[i], aggIDs[i], types[i], payloads[i] = e.ID, e.AggregateType, e.AggregateID, e.Type, string(e.Payload)
+		// uuids go as pgtype.UUID: uuid.UUID would go through
+		// database/sql's Valuer and text, per element.
+		ids[i] = pgtype.UUID{Bytes: e.ID, Valid: true}
+		aggTypes[i], aggIDs[i], types[i], payloads[i] = e.AggregateType, e.AggregateID, e.Type, string(e.Payload)
 		// timestamp without time zone: pgx writes the wall clock, so pass UTC.
 		times[i] = e.OccurredAt.UTC()
 		if e.TraceParent != "" {
 			tps[i] = &e.TraceParent
 		}
 	}
-	// One round trip: the insert (guarded by the capture check when
-	// RequireCapture is on, so nothing is written without a slot) and the
-	// delete go to PostgreSQL as one pipelined batch. unnest keeps the
-	// order of the arrays, so the WAL carries the events in the order
-	// given. uuids are passed as pgtype.UUID: uuid.UUID would go through
-	// database/sql's Valuer and text, per element.
+	// The insert is guarded by the capture check when RequireCapture is
+	// on, so nothing is written without a slot; unnest keeps the order of
+	// the arrays, so the WAL carries the events in the order given.
 	table := sanitize(w.table)
 	insert := `INSERT INTO ` + table + ` (id, aggregatetype, aggregateid, type, payload, occurred_at, traceparent)
 SELECT id, aggregatetype, aggregateid, type, payload::jsonb, occurred_at, traceparent
@@ -151,61 +174,33 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::time
 	if w.requireCapture {
 		insert += "\nWHERE " + captureExists
 	}
-	pgIDs := make([]pgtype.UUID, n)
-	for i, id := range ids {
-		pgIDs[i] = pgtype.UUID{Bytes: id, Valid: true}
-	}
-	b := &pgx.Batch{}
-	b.Queue(insert, pgIDs, aggTypes, aggIDs, types, payloads, times, tps)
+	b.Queue(insert, ids, aggTypes, aggIDs, types, payloads, times, tps).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() != int64(n) {
+			// Only the capture guard keeps rows out.
+			return ErrNoCapture
+		}
+		return nil
+	})
 	if w.deleteAfterInsert {
-		b.Queue(`DELETE FROM `+table+` WHERE id = ANY($1)`, pgIDs)
-	}
-	if err := w.send(ctx, tx, b, n); err != nil {
-		return err
+		b.Queue(`DELETE FROM `+table+` WHERE id = ANY($1)`, ids)
 	}
 	w.countOnCommit(tx, events)
-	annotate(ctx, ids, types)
-	return nil
-}
-
-// send runs Append's batch in tx: the insert of n events, then the delete
-// when there is one.
-func (w *Writer) send(ctx context.Context, tx pgx.Tx, b *pgx.Batch, n int) error {
-	br := tx.SendBatch(ctx, b)
-	tag, err := br.Exec()
-	if err != nil {
-		_ = br.Close()
-		return fmt.Errorf("outbox: insert into %s: %w", w.table, err)
-	}
-	if tag.RowsAffected() != int64(n) {
-		// Only the capture guard keeps rows out.
-		_ = br.Close()
-		return ErrNoCapture
-	}
-	if w.deleteAfterInsert {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return fmt.Errorf("outbox: delete after insert from %s: %w", w.table, err)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("outbox: insert into %s: %w", w.table, err)
-	}
+	annotate(ctx, events)
 	return nil
 }
 
 // annotate records on the span in ctx (the business transaction's) the
 // events written: their ids and types, in order.
-func annotate(ctx context.Context, ids []uuid.UUID, types []string) {
+func annotate(ctx context.Context, events []Event) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = id.String()
+	ids, types := make([]string, len(events)), make([]string, len(events))
+	for i, e := range events {
+		ids[i], types[i] = e.ID.String(), e.Type
 	}
-	span.SetAttributes(attribute.StringSlice("outbox.event_ids", s), attribute.StringSlice("outbox.event_types", types))
+	span.SetAttributes(attribute.StringSlice("outbox.event_ids", ids), attribute.StringSlice("outbox.event_types", types))
 }
 
 func check(e Event) error {

@@ -210,3 +210,56 @@ func TestAppendRejectsInvalidEvents(t *testing.T) {
 		t.Fatalf("outbox rows = %d, want 0", got)
 	}
 }
+
+// Queue puts the outbox statements on the caller's batch: sent with the
+// caller's own statements, in one round trip, they commit or roll back
+// together, and the batch reports what Append would.
+func TestQueueJoinsTheCallersBatch(t *testing.T) {
+	conn := setup(t)
+	if _, err := conn.Exec(t.Context(), "CREATE TABLE carts (id text PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		writer *outbox.Writer
+		events []outbox.Event
+		queued error // want from Queue
+		sent   error // want from sending the batch
+		carts  int   // rows of the caller's table after the transaction
+		outbox int
+	}{
+		{"both commit", outbox.NewWriter(), []outbox.Event{event("c-1"), event("c-1")}, nil, nil, 1, 2},
+		{"no capture rolls the caller back too", outbox.NewWriter(outbox.RequireCapture(true)), []outbox.Event{event("c-1")},
+			nil, outbox.ErrNoCapture, 0, 0},
+		{"an invalid event queues nothing", outbox.NewWriter(), []outbox.Event{{AggregateType: "cart", Type: "ItemAdded", Payload: json.RawMessage(`{}`)}},
+			outbox.ErrInvalidEvent, nil, 1, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := conn.Exec(t.Context(), "TRUNCATE outbox, carts"); err != nil {
+				t.Fatal(err)
+			}
+			err := pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
+				b := &pgx.Batch{}
+				b.Queue("INSERT INTO carts (id) VALUES ('c-1')")
+				if err := tc.writer.Queue(t.Context(), tx, b, tc.events...); !errors.Is(err, tc.queued) || (err == nil) != (tc.queued == nil) {
+					t.Fatalf("Queue = %v, want %v", err, tc.queued)
+				}
+				if tc.queued != nil && b.Len() != 1 {
+					t.Fatalf("batch has %d statements after a refused Queue, want only the caller's", b.Len())
+				}
+				return tx.SendBatch(t.Context(), b).Close()
+			})
+			if !errors.Is(err, tc.sent) || (err == nil) != (tc.sent == nil) {
+				t.Fatalf("sending the batch = %v, want %v", err, tc.sent)
+			}
+			var carts int
+			if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM carts").Scan(&carts); err != nil {
+				t.Fatal(err)
+			}
+			if carts != tc.carts || count(t, conn) != tc.outbox {
+				t.Fatalf("carts = %d, outbox = %d; want %d, %d", carts, count(t, conn), tc.carts, tc.outbox)
+			}
+		})
+	}
+}

@@ -33,14 +33,29 @@ type identified interface{ EventID() uuid.UUID }
 // guarantees and checks; an event that does not marshal fails it before
 // anything is written.
 func AppendTyped[E Typed](ctx context.Context, tx pgx.Tx, w *Writer, at time.Time, evs ...E) error {
-	if len(evs) == 0 {
-		return nil
+	rows, err := rowsOf(at, evs)
+	if err != nil {
+		return err
 	}
+	return w.Append(ctx, tx, rows...)
+}
+
+// QueueTyped is AppendTyped on a caller's batch: w.Queue for typed events.
+func QueueTyped[E Typed](ctx context.Context, tx pgx.Tx, b *pgx.Batch, w *Writer, at time.Time, evs ...E) error {
+	rows, err := rowsOf(at, evs)
+	if err != nil {
+		return err
+	}
+	return w.Queue(ctx, tx, b, rows...)
+}
+
+// rowsOf marshals evs into outbox rows that occurred at at.
+func rowsOf[E Typed](at time.Time, evs []E) ([]Event, error) {
 	rows := make([]Event, len(evs))
 	for i, e := range evs {
 		payload, err := json.Marshal(e)
 		if err != nil {
-			return fmt.Errorf("outbox: encode %s: %w", e.EventType(), err)
+			return nil, fmt.Errorf("outbox: encode %s: %w", e.EventType(), err)
 		}
 		rows[i] = Event{
 			AggregateType: e.AggregateType(),
@@ -53,5 +68,5 @@ func AppendTyped[E Typed](ctx context.Context, tx pgx.Tx, w *Writer, at time.Tim
 			rows[i].ID = id.EventID()
 		}
 	}
-	return w.Append(ctx, tx, rows...)
+	return rows, nil
 }

@@ -12,11 +12,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/codes"
@@ -77,12 +79,16 @@ ON CONFLICT (key) DO NOTHING`
 
 const selectIdempotencyKey = `SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1`
 
-// Place stores a newly placed order. With an idempotency key it first
-// claims the key for this order in the same transaction; when the key is
-// already taken (a concurrent duplicate waits for the first request to
-// commit), it returns the order the key names and created = false, or
+// Place stores a newly placed order. With an idempotency key it claims the
+// key for this order in the same transaction; when the key is already
+// taken (a concurrent duplicate waits for the first request to commit), it
+// returns the order the key names and created = false, or
 // order.ErrIdempotencyKeyReused when that order came from a different
 // request (fingerprint).
+//
+// The key's claim, the order and its outbox rows go to PostgreSQL as one
+// pipelined batch: a taken key, the rare case, rolls that transaction back
+// and the key's order is read in another.
 func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint string) (s order.Snapshot, created bool, err error) {
 	ctx, span := r.tracer.Start(ctx, "place order", trace.WithAttributes(tracing.OrderID.String(o.ID())))
 	defer func() {
@@ -91,33 +97,57 @@ func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint
 		}
 		span.End()
 	}()
+	placed := o.Snapshot()
 	// pgtx, so the outbox counts the order's event once it commits.
 	err = pgtx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
 		if key != "" {
-			tag, err := tx.Exec(ctx, insertIdempotencyKey, key, fingerprint, o.ID())
-			if err != nil {
-				return fmt.Errorf("claim idempotency key: %w", err)
-			}
-			if tag.RowsAffected() == 0 {
-				var hash, id string
-				if err := tx.QueryRow(ctx, selectIdempotencyKey, key).Scan(&hash, &id); err != nil {
-					return fmt.Errorf("read idempotency key: %w", err)
+			b.Queue(insertIdempotencyKey, key, fingerprint, o.ID()).Exec(func(tag pgconn.CommandTag) error {
+				if tag.RowsAffected() == 0 {
+					return errKeyTaken
 				}
-				if hash != fingerprint {
-					return order.ErrIdempotencyKeyReused
-				}
-				s, err = load(ctx, tx, id, false)
-				return err
-			}
+				return nil
+			})
 		}
-		created = true
-		s = o.Snapshot()
-		return r.Book(tx).Save(ctx, o)
+		if err := r.book(tx).queueSave(ctx, b, o); err != nil {
+			return err
+		}
+		return sendBatch(ctx, tx, b)
 	})
+	if errors.Is(err, errKeyTaken) {
+		s, err = r.byKey(ctx, key, fingerprint)
+		if err != nil {
+			return order.Snapshot{}, false, fmt.Errorf("place order: %w", err)
+		}
+		return s, false, nil
+	}
 	if err != nil {
 		return order.Snapshot{}, false, fmt.Errorf("place order: %w", err)
 	}
-	return s, created, nil
+	return placed, true, nil
+}
+
+// errKeyTaken ends Place's transaction when its idempotency key belongs to
+// an order placed before.
+var errKeyTaken = errors.New("idempotency key taken")
+
+// byKey returns the order the idempotency key names, or
+// order.ErrIdempotencyKeyReused when fingerprint is not the key's request.
+func (r *Repository) byKey(ctx context.Context, key, fingerprint string) (order.Snapshot, error) {
+	var s order.Snapshot
+	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var hash, id string
+		if err := tx.QueryRow(ctx, selectIdempotencyKey, key).Scan(&hash, &id); err != nil {
+			return fmt.Errorf("read idempotency key: %w", err)
+		}
+		if hash != fingerprint {
+			return order.ErrIdempotencyKeyReused
+		}
+		var err error
+		s, err = load(ctx, tx, id, false)
+		return err
+	})
+	return s, err
 }
 
 const pruneIdempotencyKeys = `DELETE FROM idempotency_keys WHERE key = ANY (ARRAY(
@@ -170,7 +200,9 @@ func (r *Repository) Get(ctx context.Context, id string) (order.Snapshot, error)
 }
 
 // Book returns the domain's storage bound to tx: every call runs in tx.
-func (r *Repository) Book(tx pgx.Tx) order.Book {
+func (r *Repository) Book(tx pgx.Tx) order.Book { return r.book(tx) }
+
+func (r *Repository) book(tx pgx.Tx) book {
 	return book{tx: tx, outbox: r.outbox, onFinal: r.onFinal}
 }
 
@@ -211,18 +243,26 @@ FROM unnest($2::int[], $3::text[], $4::text[], $5::uuid[], $6::timestamptz[])
   AS h(seq, status, event_type, event_id, occurred_at)`
 
 // Save writes o's state, the history entries it added and the events it
-// recorded, all in the transaction. A new order (version 0) is inserted; a
-// loaded one is updated only if nobody saved it since it was loaded,
-// otherwise Save returns order.ErrConflict.
+// recorded, all in the transaction, as one pipelined batch. A new order
+// (version 0) is inserted; a loaded one is updated only if nobody saved it
+// since it was loaded, otherwise Save returns order.ErrConflict.
 func (b book) Save(ctx context.Context, o *order.Order) error {
-	tx := b.tx
+	batch := &pgx.Batch{}
+	if err := b.queueSave(ctx, batch, o); err != nil {
+		return err
+	}
+	return sendBatch(ctx, b.tx, batch)
+}
+
+// queueSave queues on batch what Save writes: the order's insert and its
+// items, or its update (order.ErrConflict when its version moved on), the
+// history entries it added and its events' outbox rows.
+func (b book) queueSave(ctx context.Context, batch *pgx.Batch, o *order.Order) error {
 	s := o.Snapshot()
 	var reason *string
 	if s.CancellationReason != "" {
 		reason = &s.CancellationReason
 	}
-	// The order's statements go as one pipelined batch, one round trip.
-	batch := &pgx.Batch{}
 	if s.Version == 0 {
 		batch.Queue(insertOrder, s.ID, s.CustomerID, s.Currency, s.TotalCents, string(s.Status),
 			s.PaymentCaptured, s.InventoryReserved, reason, s.CreatedAt, s.UpdatedAt)
@@ -234,7 +274,12 @@ func (b book) Save(ctx context.Context, o *order.Order) error {
 		batch.Queue(insertItems, s.ID, lines, skus, qtys, prices)
 	} else {
 		batch.Queue(updateOrder, s.ID, s.Version, string(s.Status), s.PaymentCaptured,
-			s.InventoryReserved, reason, s.UpdatedAt)
+			s.InventoryReserved, reason, s.UpdatedAt).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return order.ErrConflict
+			}
+			return nil
+		})
 	}
 	h := o.PullHistory()
 	if len(h) > 0 {
@@ -244,46 +289,15 @@ func (b book) Save(ctx context.Context, o *order.Order) error {
 			seqs[i], statuses[i], types[i], ids[i], ats[i] = int32(e.Seq), string(e.Status), e.EventType, pgtype.UUID{Bytes: e.EventID, Valid: true}, e.At
 		}
 		batch.Queue(insertHistory, s.ID, seqs, statuses, types, ids, ats)
-	}
-	if err := saveBatch(ctx, tx, batch, s.Version == 0, len(h) > 0); err != nil {
-		return err
-	}
-	if len(h) > 0 {
 		b.reportFinal(s, h)
 	}
-	return outbox.AppendTyped(ctx, tx, b.outbox, s.UpdatedAt, o.PullEvents()...)
+	return outbox.QueueTyped(ctx, b.tx, batch, b.outbox, s.UpdatedAt, o.PullEvents()...)
 }
 
-// saveBatch runs Save's batch: the order's insert and its items, or its
-// update (order.ErrConflict when its version moved on), then the history
-// when there is some.
-func saveBatch(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, inserted, history bool) (err error) {
-	br := tx.SendBatch(ctx, batch)
-	defer func() {
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("save order: %w", cerr)
-		}
-	}()
-	if inserted {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("insert order items: %w", err)
-		}
-	} else {
-		tag, err := br.Exec()
-		if err != nil {
-			return fmt.Errorf("update order: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return order.ErrConflict
-		}
-	}
-	if history {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("insert order history: %w", err)
-		}
+// sendBatch sends batch through tx and reports its first failure.
+func sendBatch(ctx context.Context, tx pgx.Tx, batch *pgx.Batch) error {
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("save order: %w", err)
 	}
 	return nil
 }

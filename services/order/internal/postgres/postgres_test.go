@@ -152,8 +152,12 @@ func TestIdempotencyKey(t *testing.T) {
 	if _, _, err := place(in); !errors.Is(err, order.ErrIdempotencyKeyReused) {
 		t.Fatalf("reuse = %v, want ErrIdempotencyKeyReused", err)
 	}
+	// The replays' rolled-back batches left nothing behind.
 	if n := count(t, pool, `SELECT count(*) FROM orders`); n != 1 {
 		t.Fatalf("orders = %d, want 1", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM outbox`); n != 1 {
+		t.Fatalf("outbox = %d rows, want the first order's event alone", n)
 	}
 }
 
