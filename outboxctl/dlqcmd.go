@@ -174,8 +174,9 @@ func runDLQReplay(ctx context.Context, args []string, getenv func(string) string
 		"that gave up holds the event in its inbox as dead_lettered, which would make it skip the copy too: replay",
 		"deletes that one row (in the group's service database) before producing, so the group handles the copy",
 		"once. A dead letter whose event its group has processed since is skipped. One is refused when another group",
-		"the topic feeds consumed the original but its inbox no longer holds the event (rows older than the",
-		"consumers' inbox retention, 7 days by default, are pruned): the copy would take effect there twice.",
+		"the topic feeds that handles the event's type consumed the original but its inbox no longer holds the event",
+		"(rows older than the consumers' inbox retention, 7 days by default, are pruned): the copy would take effect",
+		"there twice. Groups without a handler for the type keep no inbox row for it and are not asked.",
 		"",
 		"Exit status 0: done, 1: some dead letters refused, 2: no such record or could not run.",
 	}, true, stderr)

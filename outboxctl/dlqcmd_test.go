@@ -35,6 +35,10 @@ type dlqWorld struct {
 	// pruned is an OrderCreated the payment service gave up on, which the
 	// inventory service consumed but no longer has in its inbox.
 	pruned *fixture.DeadLetter
+	// confirmed is an OrderConfirmed the inventory service gave up on; the
+	// payment service, which has no handler for it, consumed it without an
+	// inbox row.
+	confirmed *fixture.DeadLetter
 }
 
 func newDLQWorld(now time.Time) *dlqWorld {
@@ -64,6 +68,13 @@ func newDLQWorld(now time.Time) *dlqWorld {
 
 	q := s.Place("alice", []events.OrderItem{{SKU: "SKU-2", Quantity: 1, UnitPriceCents: 100}}, now.Add(-time.Minute))
 	w.pruned = s.DeadLetter(fixture.GroupPayment, q.Created, "consumer: handler: timeout", now.Add(-10*time.Second))
+
+	c := s.Saga("alice", []events.OrderItem{{SKU: "SKU-1", Quantity: 1, UnitPriceCents: 100}}, now.Add(-2*time.Minute), fixture.Skip{Commit: true})
+	for _, r := range s.Records {
+		if r.Key == c.ID && r.Type == events.TypeOrderConfirmed {
+			w.confirmed = s.DeadLetter(fixture.GroupInventory, r, "consumer: handler: timeout", now.Add(-5*time.Second))
+		}
+	}
 	return w
 }
 
@@ -129,7 +140,7 @@ func TestDLQ(t *testing.T) {
 	}
 
 	t.Run("list", func(t *testing.T) {
-		all := []string{ref(w.stuck), ref(w.garbage), ref(w.pruned), ref(w.paid)}
+		all := []string{ref(w.stuck), ref(w.garbage), ref(w.pruned), ref(w.paid), ref(w.confirmed)}
 		slices.Sort(all)
 		for _, tc := range []struct {
 			name string
@@ -141,8 +152,8 @@ func TestDLQ(t *testing.T) {
 			{"by type", []string{"--type", events.TypePaymentCaptured}, []string{ref(w.paid)}},
 			{"by original topic", []string{"--topic", events.TopicPayment}, []string{ref(w.paid)}},
 			{"by dead-letter topic", []string{"--topic", events.TopicPayment + ".dlq"}, []string{ref(w.paid)}},
-			{"since a duration", []string{"--since", "1h"}, sorted(ref(w.stuck), ref(w.garbage), ref(w.pruned))},
-			{"since a time", []string{"--since", now.Add(-25 * time.Second).Format(time.RFC3339)}, sorted(ref(w.garbage), ref(w.pruned))},
+			{"since a duration", []string{"--since", "1h"}, sorted(ref(w.stuck), ref(w.garbage), ref(w.pruned), ref(w.confirmed))},
+			{"since a time", []string{"--since", now.Add(-25 * time.Second).Format(time.RFC3339)}, sorted(ref(w.garbage), ref(w.pruned), ref(w.confirmed))},
 			{"filters together", []string{"--group", fixture.GroupInventory, "--type", events.TypeOrderCreated, "--since", "1h"}, []string{ref(w.stuck)}},
 			{"none", []string{"--group", "nobody"}, nil},
 		} {
@@ -155,7 +166,7 @@ func TestDLQ(t *testing.T) {
 	})
 
 	t.Run("list fields", func(t *testing.T) {
-		ls := list(t, "--group", fixture.GroupInventory)
+		ls := list(t, "--group", fixture.GroupInventory, "--type", events.TypeOrderCreated)
 		if len(ls) != 1 {
 			t.Fatalf("listed %+v", ls)
 		}
@@ -172,7 +183,7 @@ func TestDLQ(t *testing.T) {
 		if code != 1 {
 			t.Fatalf("exit %d", code)
 		}
-		for _, want := range []string{ref(w.stuck), "consumer: handler: deadlock detected", fixture.GroupInventory, "4 dead letter(s)"} {
+		for _, want := range []string{ref(w.stuck), "consumer: handler: deadlock detected", fixture.GroupInventory, "5 dead letter(s)"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("stdout lacks %q:\n%s", want, stdout)
 			}
@@ -328,6 +339,16 @@ event_type, outcome) VALUES ($1, $2, $3, $4, $5, $6, 'processed')`, fixture.Grou
 		r := record(t, res[0].To)
 		if string(r.Key) != w.paid.Of.Key || r.Partition != w.paid.Of.Partition {
 			t.Errorf("replayed to %s/%d with key %s", r.Topic, r.Partition, r.Key)
+		}
+	})
+
+	t.Run("replay past a group without a handler for the type", func(t *testing.T) {
+		// The payment service consumed the OrderConfirmed and, having no
+		// handler for it, keeps no inbox row: that is no pruned row, and
+		// the copy has no effect there.
+		res := replay(t, 0, "--dry-run", ref(w.confirmed))
+		if len(res) != 1 || res[0].Outcome != "would-replay" || !res[0].Rearmed {
+			t.Fatalf("dry run = %+v", res)
 		}
 	})
 

@@ -15,25 +15,32 @@ import (
 
 // process takes records a worker took from its partition's queue, in
 // offset order, to their final states and calls finish for each finished
-// one, in order. A run of two or more decodable events is applied in one
-// transaction (applyBatch); when that transaction fails, the run's records
-// go one at a time through handle, which isolates the one that failed,
-// retries or dead-letters it, and applies the others. Control records and
-// undecodable records go alone. size is the partition's current batch
-// limit (see batchSize); the caller takes at most that many records. It
-// reports false when stop ended it first: no record starts after stop,
-// and an unfinished one is left for redelivery with everything after it.
+// one, in order. The leading run of decodable events is applied in one
+// transaction (applyBatch) when two or more of them are of types the
+// handler takes; the others of the run (ignored types) are claimed by no
+// one and finished in their place after the commit. When that transaction
+// fails, the run's records go one at a time through handle, which isolates
+// the one that failed, retries or dead-letters it, and applies the others.
+// A run with fewer than two such events goes one record at a time, and so
+// do control records and undecodable records. size is the partition's
+// current batch limit (see batchSize); the caller takes at most that many
+// records. It reports false when stop ended it first: no record starts
+// after stop, and an unfinished one is left for redelivery with everything
+// after it.
 func (c *Consumer) process(stop context.Context, cl *kgo.Client, recs []*kgo.Record, size *batchSize, finish func(*kgo.Record)) bool {
 	for len(recs) > 0 {
 		if stop.Err() != nil {
 			return false
 		}
 		evs := decodeRun(recs)
-		if len(evs) >= 2 {
-			run := recs[:len(evs)]
-			if c.applyBatch(stop, run, evs) {
+		run := recs[:len(evs)]
+		if batch, batchEvs := c.taken(run, evs); len(batch) >= 2 {
+			if c.applyBatch(stop, batch, batchEvs) {
 				size.succeeded()
-				for _, r := range run {
+				for i, r := range run {
+					if !c.takes(evs[i].Type) {
+						c.ignore(stop, r, evs[i])
+					}
 					finish(r)
 				}
 			} else {
@@ -48,15 +55,20 @@ func (c *Consumer) process(stop context.Context, cl *kgo.Client, recs []*kgo.Rec
 			recs = recs[len(run):]
 			continue
 		}
-		r := recs[0]
-		// A transaction marker carries no event; it only takes an offset,
-		// which is finished like any other.
-		if !r.Attrs.IsControl() && !c.handle(stop, cl, r) {
-			return false
+		// At most one event of the run needs a transaction: the run goes
+		// one record at a time, ignored types without one. A record that
+		// is no event (a control or undecodable record) goes alone.
+		alone := recs[:max(1, len(run))]
+		for _, r := range alone {
+			// A transaction marker carries no event; it only takes an
+			// offset, which is finished like any other.
+			if stop.Err() != nil || !r.Attrs.IsControl() && !c.handle(stop, cl, r) {
+				return false
+			}
+			size.succeeded()
+			finish(r)
 		}
-		size.succeeded()
-		finish(r)
-		recs = recs[1:]
+		recs = recs[len(alone):]
 	}
 	return true
 }
@@ -87,6 +99,22 @@ func decodeRun(recs []*kgo.Record) []Event {
 		evs = append(evs, ev)
 	}
 	return evs
+}
+
+// taken returns the records of run, and their events of evs, whose type
+// the handler takes.
+func (c *Consumer) taken(run []*kgo.Record, evs []Event) ([]*kgo.Record, []Event) {
+	if c.types == nil {
+		return run, evs
+	}
+	var recs []*kgo.Record
+	var taken []Event
+	for i, ev := range evs {
+		if c.takes(ev.Type) {
+			recs, taken = append(recs, run[i]), append(taken, ev)
+		}
+	}
+	return recs, taken
 }
 
 // applyBatch applies evs (the events of recs) in one transaction: each is

@@ -27,6 +27,13 @@ type Config struct {
 	Topics  []string
 	Pool    *pgxpool.Pool
 	Handler Handler
+	// Types, when set, are the event types Handler takes (a Mux's Types).
+	// A record of any other type is finished without a transaction: no
+	// inbox row, no Validate, no handler call; it is counted as ignored.
+	// Such an event has no effect, so there is nothing to deduplicate.
+	// Empty, every event goes through the inbox and Handler. Records
+	// without a usable id are dead-lettered whatever their type.
+	Types []string
 	// Validate, when set, checks each new event before the handler, once
 	// per record (schema validation on receipt; see Validator); an error
 	// sends the record to the dead-letter topic.
@@ -137,6 +144,7 @@ type Consumer struct {
 	cfg     Config
 	log     *slog.Logger
 	tracer  trace.Tracer
+	types   map[string]bool // Config.Types; nil takes every type
 	opts    []kgo.Opt
 	started atomic.Bool
 
@@ -206,6 +214,12 @@ func New(cfg Config) (*Consumer, error) {
 		tracing = noop.NewTracerProvider()
 	}
 	c := &Consumer{cfg: cfg, log: log, tracer: tracing.Tracer(tracerName), workers: make(map[tp]*worker)}
+	if len(cfg.Types) > 0 {
+		c.types = make(map[string]bool, len(cfg.Types))
+		for _, t := range cfg.Types {
+			c.types[t] = true
+		}
+	}
 	c.opts = append([]kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumerGroup(cfg.Group),

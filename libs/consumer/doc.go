@@ -6,7 +6,7 @@
 //	mux := consumer.Mux{"OrderCreated": consumer.On(onOrderCreated)}
 //	c, err := consumer.New(consumer.Config{
 //		Brokers: brokers, Group: "payment", Topics: []string{"outbox.event.order"},
-//		Pool: pool, Logger: log, Handler: mux.Handle,
+//		Pool: pool, Logger: log, Handler: mux.Handle, Types: mux.Types(),
 //		Validate: consumer.Validator(schemas.Validate, mux.Types()...),
 //	})
 //	...
@@ -18,11 +18,13 @@
 // the payload of every event of a type the service handles is checked
 // once on its way in, before the handler, and one that breaks its schema
 // is dead-lettered (ErrInvalid) since it never becomes valid. Events of
-// other types pass unchecked: the Mux acknowledges and ignores them.
-// On wraps a handler of one payload type: the payload is decoded into it
-// (Decode) before the handler runs, and one that does not decode is a
-// permanent error. The Mux is the one list of handled types: Validator and
-// the topics to subscribe derive from Mux.Types.
+// other types pass unchecked: with Config.Types they never reach a
+// transaction (see Per record), and without it the Mux acknowledges and
+// ignores them. On wraps a handler of one payload type: the payload is
+// decoded into it (Decode) before the handler runs, and one that does not
+// decode is a permanent error. The Mux is the one list of handled types:
+// Validator, Config.Types and the topics to subscribe derive from
+// Mux.Types.
 //
 //	func onOrderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Event, oc events.OrderCreated) error {
 //		...
@@ -36,22 +38,31 @@
 //     to the dead-letter topic at once. A re-produced copy of an event keeps
 //     its id, which is why no id is ever derived from topic, partition and
 //     offset.
-//  2. Begin a transaction and claim (group, event id) in the inbox with
+//  2. When Config.Types is set and the event's type is not among them, the
+//     record is finished here: no transaction, no inbox row, no
+//     validation, no handler; it is counted as ignored and its offset is
+//     marked in its turn. Such an event has no effect, so there is nothing
+//     to deduplicate, and it costs the database nothing.
+//  3. Begin a transaction and claim (group, event id) in the inbox with
 //     INSERT ... ON CONFLICT DO NOTHING (package inbox). A duplicate
 //     commits the empty transaction and is skipped.
-//  3. For a new event: run Config.Validate (once per record: a retried
+//  4. For a new event: run Config.Validate (once per record: a retried
 //     attempt reuses its answer), then the handler with the transaction.
-//  4. Commit. Only then is the record's offset marked for commit.
+//  5. Commit. Only then is the record's offset marked for commit.
 //
 // # Batches
 //
 // A partition's records that have queued up (fetched, not yet handled) are
-// taken up to Config.BatchSize at a time, and a run of two or more events
-// among them is applied in one transaction: steps 2 and 3 for each event in
-// offset order, then one commit for all, after which all their offsets are
-// marked. A record never waits for others: at low load every batch is one
-// record; under load one commit serves several. A batch's statements wait
-// at most 50 ms for a row lock (lock_timeout): batches of two partitions
+// taken up to Config.BatchSize at a time, and a run of events among them
+// with two or more the handler takes is applied in one transaction: steps
+// 3 and 4 for each of those in offset order, then one commit for all, after
+// which the offsets of the whole run are marked in order. The run's events
+// of ignored types (step 2) are not claimed; they are finished in their
+// place after that commit, so no offset is marked before an earlier record
+// is finished, and a run of them alone needs no transaction. A record
+// never waits for others: at low load every batch is one record; under
+// load one commit serves several. A batch's statements wait at most 50 ms
+// for a row lock (lock_timeout): batches of two partitions
 // that lock shared rows in different orders would otherwise deadlock and
 // stand still until PostgreSQL's deadlock_timeout. Should anything in the
 // batch fail (a handler error, a poison record, a failed validation, a lock
@@ -73,7 +84,9 @@
 // group, provided the handler writes every effect through the transaction
 // it is given: the effects and the inbox row commit together, so a
 // redelivered event finds its row and is skipped. Side effects outside the
-// transaction (HTTP calls, produced messages) may repeat.
+// transaction (HTTP calls, produced messages) may repeat. An event of a
+// type outside Config.Types has no effect, so it is acknowledged without
+// a transaction and leaves no inbox row.
 //
 // Records of one partition are handled strictly in offset order (a batch
 // applies them in that order within its transaction), so events of one
@@ -84,10 +97,10 @@
 //
 // The client commits with AutoCommitMarks: an offset is marked only when
 // its record is finished (its transaction committed, it was skipped as a
-// duplicate, or it was dead-lettered), and marks only move forward in
-// offset order. Marked offsets are committed every five seconds (change
-// with kgo.AutoCommitInterval in ClientOpts), after each partition revoked
-// by a rebalance has drained, and at shutdown. A commit per record would
+// duplicate, it was ignored, or it was dead-lettered), and marks only move
+// forward in offset order. Marked offsets are committed every five seconds
+// (change with kgo.AutoCommitInterval in ClientOpts), after each partition
+// revoked by a rebalance has drained, and at shutdown. A commit per record would
 // add a broker round trip to every event; since the inbox makes a
 // redelivered event harmless, the periodic commit only bounds how much is
 // redelivered after a crash, never what takes effect.
@@ -168,13 +181,14 @@
 // With Config.Metrics (NewMetrics on the service's registry, given the
 // Mux's Types) the consumer counts every record's outcome in
 // consumer_events_total{group,topic,type,outcome} (processed, duplicate,
-// dead_lettered, and retried once per attempt after the first), times
-// attempts in consumer_handler_duration_seconds{group,topic,type}, and
-// reports consumer_lag{group,topic,partition} for each owned partition: its
-// last stable offset as of its latest fetch minus the offset after its
-// last finished record, 0 once everything fetched is finished (the markers
-// above included). The type label is the event type when the Mux handles
-// it and "other" otherwise, so producers cannot grow the series.
+// dead_lettered, ignored, and retried once per attempt after the first),
+// times attempts in consumer_handler_duration_seconds{group,topic,type},
+// and reports consumer_lag{group,topic,partition} for each owned
+// partition: its last stable offset as of its latest fetch minus the
+// offset after its last finished record, 0 once everything fetched is
+// finished (the markers above included). The type label is the event type
+// when the Mux handles it and "other" otherwise, so producers cannot grow
+// the series.
 //
 // # Tracing
 //
@@ -186,13 +200,14 @@
 // messaging.destination.partition.id, messaging.kafka.offset,
 // messaging.kafka.message.key, messaging.consumer.group.name,
 // messaging.message.id (the event id), event.type and consumer.outcome
-// (processed, duplicate or dead_lettered); failed attempts are recorded as
-// errors on it, a "retry" event marks each further attempt, and a
-// dead-lettered record sets its status to error. Under it, for a new event,
-// "handle <type>" spans the handler's work; the handler's context holds
-// that span, so the events it appends to its outbox carry the trace on.
-// The record's span is the context's entry span (tracing.SetOrderID
-// labels it too).
+// (processed, duplicate, ignored or dead_lettered); failed attempts are
+// recorded as errors on it, a "retry" event marks each further attempt,
+// and a dead-lettered record sets its status to error. An ignored record
+// gets its span too, so the trace stays connected. Under it, for a new
+// event of a type the handler takes, "handle <type>" spans the handler's
+// work; the handler's context holds that span, so the events it appends to
+// its outbox carry the trace on. The record's span is the context's entry
+// span (tracing.SetOrderID labels it too).
 //
 // # Inbox retention
 //

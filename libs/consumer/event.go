@@ -40,10 +40,12 @@ type Event struct {
 // cannot help.
 type Handler func(ctx context.Context, tx pgx.Tx, ev Event) error
 
-// Mux routes by event type; types without a handler are acknowledged
-// (inbox-claimed, committed) and ignored. A service's Mux is the one list
-// of what it consumes: its topics and its payload validation derive from
-// Types.
+// Mux routes by event type; types without a handler are acknowledged and
+// ignored. Given its Types as Config.Types (libs/service does), the
+// consumer acknowledges those without a transaction and leaves no inbox row
+// for them; otherwise they are inbox-claimed and committed like any event.
+// A service's Mux is the one list of what it consumes: its topics, its
+// payload validation and Config.Types derive from Types.
 type Mux map[string]Handler
 
 // Types returns the event types m handles, sorted.

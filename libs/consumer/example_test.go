@@ -30,12 +30,14 @@ func Example() {
 		_, err := tx.Exec(ctx, `INSERT INTO payments (order_id, status) VALUES ($1, 'pending')`, ev.Key)
 		return err
 	}
+	mux := consumer.Mux{"OrderCreated": onOrderCreated}
 	c, err := consumer.New(consumer.Config{
 		Brokers: []string{"127.0.0.1:9092"},
 		Group:   "payment",
 		Topics:  []string{"outbox.event.order"},
 		Pool:    pool,
-		Handler: consumer.Mux{"OrderCreated": onOrderCreated}.Handle,
+		Handler: mux.Handle,
+		Types:   mux.Types(), // other types need no transaction
 		Logger:  log,
 	})
 	if err != nil {

@@ -18,6 +18,9 @@ const (
 	OutcomeDeadLettered = "dead_lettered"
 	// OutcomeRetried: one more attempt at an event after a failed one.
 	OutcomeRetried = "retried"
+	// OutcomeIgnored: the event's type is not among Config.Types; it was
+	// finished without a transaction and left no inbox row.
+	OutcomeIgnored = "ignored"
 )
 
 // OtherType is the type label of events whose type is not one of those
@@ -46,10 +49,11 @@ type Metrics struct {
 //
 // types are the event types the service handles (its Mux's Types); any
 // other type is labelled OtherType. outcome is one of the Outcome
-// constants; a record is counted once as processed, duplicate or
-// dead_lettered when it is finished, and once as retried for every attempt
-// after its first. The handler duration is that of each attempt's
-// validation and handler call, failed ones included, for new events.
+// constants; a record is counted once as processed, duplicate,
+// dead_lettered or ignored when it is finished, and once as retried for
+// every attempt after its first. The handler duration is that of each
+// attempt's validation and handler call, failed ones included, for new
+// events.
 //
 // consumer_lag is, for each partition the member owns, the partition's
 // last stable offset (the end a read_committed consumer can reach: the
@@ -70,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer, types ...string) *Metrics {
 	m := &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "consumer_events_total",
-			Help: "Consumed events by consumer group, topic, event type and outcome (processed, duplicate, dead_lettered, retried).",
+			Help: "Consumed events by consumer group, topic, event type and outcome (processed, duplicate, dead_lettered, ignored, retried).",
 		}, []string{"group", "topic", "type", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "consumer_handler_duration_seconds",

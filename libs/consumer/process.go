@@ -22,7 +22,8 @@ import (
 )
 
 // handle takes one record to a final state: processed (or skipped as a
-// duplicate), or dead-lettered. It reports false when stop ended it first;
+// duplicate), ignored (a type the handler does not take, finished without a
+// transaction), or dead-lettered. It reports false when stop ended it first;
 // the record is then left for redelivery. Each attempt runs to its end (or
 // its AttemptTimeout) even after stop; stop only prevents further attempts.
 func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) bool {
@@ -34,6 +35,10 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 	ev, err := decode(r)
 	if err != nil {
 		return c.deadLetter(stop, cl, r, ev, err, 1, log)
+	}
+	if !c.takes(ev.Type) {
+		c.outcome(stop, ev.Topic, ev.Type, OutcomeIgnored)
+		return true
 	}
 	log = log.With("event_id", ev.ID, "event_type", ev.Type)
 	validate := c.validator(ev)
@@ -68,6 +73,18 @@ func (c *Consumer) handle(stop context.Context, cl *kgo.Client, r *kgo.Record) b
 			return false
 		}
 	}
+}
+
+// takes reports whether the handler takes events of type typ: those in
+// Config.Types, or every type when it is empty.
+func (c *Consumer) takes(typ string) bool { return c.types == nil || c.types[typ] }
+
+// ignore records r, whose event ev is of a type the handler does not take,
+// as handle would: its record span and its ignored count, nothing else.
+func (c *Consumer) ignore(ctx context.Context, r *kgo.Record, ev Event) {
+	ctx, span := c.startRecordSpan(ctx, r)
+	defer span.End()
+	c.outcome(ctx, ev.Topic, ev.Type, OutcomeIgnored)
 }
 
 // attemptContext detaches an attempt from stop, so the attempt in flight

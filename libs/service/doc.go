@@ -24,7 +24,10 @@
 //   - Open returns once the database answers and is migrated; on error
 //     nothing is left open. Subscribe builds the consumer on a second pool
 //     (OpenConsumerPool), so HTTP requests never hold every connection
-//     the saga needs; on error it leaves nothing open either. Serve owns the pools from its call on, returns
+//     the saga needs; on error it leaves nothing open either. It passes
+//     the mux's types as consumer.Config.Types: events of types the mux
+//     has no handler for are acknowledged without a database transaction
+//     and leave no inbox row. Serve owns the pools from its call on, returns
 //     once the consumer runs and HTTP listens (Addr), and on error closes
 //     the pools and leaves nothing running. Their contexts bound start-up
 //     only.

@@ -38,7 +38,7 @@ func Example() {
 			return err
 		}}
 		cc := cfg.Consumer(pool, log)
-		cc.Topics, cc.Handler = []string{"outbox.event.order"}, mux.Handle
+		cc.Topics, cc.Handler, cc.Types = []string{"outbox.event.order"}, mux.Handle, mux.Types()
 		cc.Metrics = consumer.NewMetrics(reg, mux.Types()...)
 		cons, err := consumer.New(cc)
 		if err != nil {

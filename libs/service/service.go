@@ -63,18 +63,16 @@ type Subscription struct {
 }
 
 // Subscribe builds the service's consumer as every service does: on a pool
-// of its own (OpenConsumerPool) with cfg's consumer settings, for sub, its
-// metrics on reg labelled by the mux's event types. On error nothing is
-// left open; otherwise the pool goes to Parts.ConsumerPool.
+// of its own (OpenConsumerPool) with cfg's consumer settings, for sub (see
+// Subscription.config), its metrics on reg labelled by the mux's event
+// types. On error nothing is left open; otherwise the pool goes to
+// Parts.ConsumerPool.
 func Subscribe(ctx context.Context, name string, cfg Config, sub Subscription, reg prometheus.Registerer, log *slog.Logger) (*consumer.Consumer, *pgxpool.Pool, error) {
 	cpool, err := OpenConsumerPool(ctx, name, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	cc := cfg.Consumer(cpool, log)
-	cc.Topics, cc.Handler, cc.Validate = sub.Topics, sub.Mux.Handle, sub.Validate
-	cc.Metrics = consumer.NewMetrics(reg, sub.Mux.Types()...)
-	cons, err := consumer.New(cc)
+	cons, err := consumer.New(sub.config(cfg.Consumer(cpool, log), reg))
 	if err != nil {
 		cpool.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
@@ -82,8 +80,19 @@ func Subscribe(ctx context.Context, name string, cfg Config, sub Subscription, r
 	return cons, cpool, nil
 }
 
+// config completes cc with what sub consumes: its topics, the mux as
+// handler and the event types it takes (so events of other types are
+// acknowledged without a transaction), the payload check, and metrics on
+// reg labelled by those types.
+func (sub Subscription) config(cc consumer.Config, reg prometheus.Registerer) consumer.Config {
+	types := sub.Mux.Types()
+	cc.Topics, cc.Handler, cc.Types, cc.Validate = sub.Topics, sub.Mux.Handle, types, sub.Validate
+	cc.Metrics = consumer.NewMetrics(reg, types...)
+	return cc
+}
+
 // Consumer returns the consumer settings cfg holds, on pool. The service
-// adds what is its own: Topics, Handler and Validate.
+// adds what is its own: Topics, Handler, Types and Validate.
 func (c Config) Consumer(pool *pgxpool.Pool, log *slog.Logger) consumer.Config {
 	c = c.WithDefaults()
 	return consumer.Config{Brokers: c.Brokers, Group: c.Group, InstanceID: c.InstanceID, Pool: pool, Logger: log, ClientOpts: c.KafkaClientOpts,

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -328,5 +329,12 @@ func TestSubscribe(t *testing.T) {
 	}
 	if _, _, err := Subscribe(t.Context(), "cart", cfg, Subscription{Mux: mux}, NewRegistry(), log); err == nil || !strings.HasPrefix(err.Error(), "cart: ") {
 		t.Fatalf("Subscribe without topics = %v, want a cart error", err)
+	}
+	// The consumer takes only the mux's types: others need no transaction.
+	two := consumer.Mux{"Removed": newCart().handler, "Added": newCart().handler}
+	if cc := (Subscription{Mux: two, Topics: []string{topic}}).config(consumer.Config{}, NewRegistry()); !slices.Equal(cc.Types, []string{"Added", "Removed"}) ||
+		!slices.Equal(cc.Topics, []string{topic}) || cc.Handler == nil || cc.Metrics == nil {
+		t.Fatalf("consumer config: types %v, topics %v, handler set %v, metrics set %v; want the mux's types, the topics, a handler and metrics",
+			cc.Types, cc.Topics, cc.Handler != nil, cc.Metrics != nil)
 	}
 }

@@ -66,11 +66,13 @@ type Result struct {
 // skip the copy as a duplicate: that row is deleted first (nothing else
 // is), so the group handles the copy once; a group that already processed
 // the event (an earlier replay) skips it, and Replay skips such a dead
-// letter altogether. Every other group the topic feeds finds the event in
-// its inbox and skips the copy; one that consumed the original but whose
-// inbox no longer holds it (rows older than the consumers' retention are
-// pruned) would take it again, so Replay refuses that dead letter. The
-// inboxes are looked up in cfg's databases.
+// letter altogether. Every other group the topic feeds that handles the
+// event's type finds the event in its inbox and skips the copy; one that
+// consumed the original but whose inbox no longer holds it (rows older
+// than the consumers' retention are pruned) would take it again, so Replay
+// refuses that dead letter. A group without a handler for the type
+// acknowledges the copy without effect and keeps no inbox row for it: it
+// is not asked. The inboxes are looked up in cfg's databases.
 //
 // Dead letters are handled in the order given; of several of one group
 // and event, the first is replayed and the others skipped. With dryRun,
@@ -177,7 +179,9 @@ func (r *replayer) one(ctx context.Context, d *DeadLetter) (Result, error) {
 		res.Notes = append(res.Notes, fmt.Sprintf("group %q is none of the services': its inbox was not looked at", d.Group))
 	}
 	for _, g := range stack.ReadersOf(d.Original.Topic) {
-		if g.Name == d.Group {
+		if g.Name == d.Group || !slices.Contains(g.Handles, d.EventType) {
+			// A group without a handler for the type takes no effect
+			// from the copy and has no inbox row to find.
 			continue
 		}
 		_, found, err := r.lookup(ctx, g, d.EventID)

@@ -73,8 +73,10 @@ type Group struct {
 	// Database holds the group's inbox table.
 	Database string
 	// Handles are the event types the service's Kafka mux handles; the
-	// service subscribes to the topics that carry them and claims every
-	// record of those topics in its inbox, handled type or not.
+	// service subscribes to the topics that carry them and claims the
+	// records of these types in its inbox. Records of other types on those
+	// topics are acknowledged without a transaction and leave no inbox
+	// row (libs/consumer Config.Types).
 	Handles []string
 }
 

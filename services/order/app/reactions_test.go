@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/outboxcdc/outboxcdc/schemas/events"
+	"github.com/outboxcdc/outboxcdc/services/order/app"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/ordertest"
 	"github.com/outboxcdc/outboxcdc/testkit/eventtest"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
@@ -240,11 +241,23 @@ func TestOrderReactsToPaymentAndInventory(t *testing.T) {
 		id := e.emit(events.TopicPayment, events.TypePaymentRefunded, o.ID, events.PaymentRefunded{
 			PaymentID: uuid.NewString(), OrderID: o.ID, CustomerID: o.CustomerID, AmountCents: o.TotalCents,
 			Currency: o.Currency, RefundedAt: time.Now().UTC()})
-		if outcome := e.waitInbox(id); outcome != "processed" {
-			t.Fatalf("outcome = %s, want processed", outcome)
+		// No handler takes PaymentRefunded: it is acknowledged without a
+		// transaction. The order's next event, on the same partition, is
+		// handled only after it.
+		next := e.capture(o)
+		if outcome := e.waitInbox(next); outcome != "processed" {
+			t.Fatalf("next event outcome = %s, want processed", outcome)
 		}
-		if got := e.Get(o.ID); got.Status != "PENDING" || len(got.History) != 1 {
-			t.Fatalf("PaymentRefunded changed the order: %+v", got)
+		if n := e.Count("inbox", "event_id = $1", id); n != 0 {
+			t.Fatalf("PaymentRefunded left %d inbox rows, want none", n)
+		}
+		ignored := map[string]string{"group": app.DefaultKafkaGroup, "topic": events.TopicPayment, "type": "other", "outcome": "ignored"}
+		if n := value(e.scrape(), "consumer_events_total", ignored); n != 1 {
+			t.Fatalf("consumer_events_total%v = %v, want 1", ignored, n)
+		}
+		want := []string{"PENDING/OrderCreated", "PENDING/PaymentCaptured"}
+		if got := e.Get(o.ID); got.Status != "PENDING" || !slices.Equal(historyTypes(got), want) {
+			t.Fatalf("history = %v, want %v: PaymentRefunded changed the order", historyTypes(got), want)
 		}
 	})
 
