@@ -24,7 +24,9 @@
 //   - CommitOrder marks the reservation COMMITTED; stock counts stay.
 //
 // Each locks stock rows first, sorted by SKU, then reservation rows, so
-// concurrent use cases cannot deadlock on each other.
+// concurrent use cases cannot deadlock on each other, and writes once:
+// Stockroom.SaveReservation takes the reservation, the stock it moved and
+// its events together, so the adapter can send them in one round trip.
 //
 // Times are normalised here, once: whatever clock reading a caller passes
 // is kept in UTC at microsecond precision, what PostgreSQL stores, so an

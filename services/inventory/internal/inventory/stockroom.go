@@ -15,16 +15,18 @@ type Stockroom interface {
 	// LockStock locks the stock rows of skus for update, in SKU order,
 	// and returns them by SKU; unknown SKUs are absent from the map.
 	LockStock(ctx context.Context, skus []string) (map[string]*Stock, error)
-	// SaveStock writes the counts of stock rows this transaction locked.
-	SaveStock(ctx context.Context, stock ...*Stock) error
 	// Reservation returns the reservation of orderID, or ErrNotFound.
 	// With lock, its rows are locked for update.
 	Reservation(ctx context.Context, orderID string, lock bool) (*Reservation, error)
-	// SaveReservation inserts a new reservation (Version 0) or updates a
-	// stored one, appends the events it recorded (PullEvents) to the
-	// outbox and bumps its Version. A second reservation for the same
-	// order, or an update that lost to a concurrent one, is ErrConflict.
-	SaveReservation(ctx context.Context, r *Reservation) error
+	// SaveReservation is a use case's one write: the counts of stock
+	// (rows this transaction locked; one that is not stored is
+	// ErrNotFound), r itself (inserted when new, Version 0, otherwise
+	// updated) and the events r recorded (PullEvents) appended to the
+	// outbox. Once all of it is written it bumps r's Version. A second
+	// reservation for the same order, or an update that lost to a
+	// concurrent one, is ErrConflict. On an error the caller rolls the
+	// transaction back: parts of the write may have run.
+	SaveReservation(ctx context.Context, r *Reservation, stock ...*Stock) error
 }
 
 // The use cases below lock in one order, stock rows first (sorted by SKU),
@@ -34,9 +36,10 @@ type Stockroom interface {
 // ReserveOrder decides the reservation of orderID's lines, once per order:
 // it locks the stock of the lines' SKUs, and when the order already has a
 // reservation it returns that one with decided false and changes nothing.
-// Otherwise it reserves every line or none (Reserve), saves the stock it
-// moved and the reservation with its event, and returns it with decided
-// true. Invalid input is a *validation.Error and touches no storage.
+// Otherwise it reserves every line or none (Reserve), saves the
+// reservation with its event and the stock it moved (one
+// SaveReservation), and returns it with decided true. Invalid input is a
+// *validation.Error and touches no storage.
 func ReserveOrder(ctx context.Context, room Stockroom, orderID string, lines []Line, now time.Time) (r *Reservation, decided bool, err error) {
 	if orderID == "" {
 		return nil, false, validation.Field("orderId", "is required")
@@ -68,22 +71,22 @@ func ReserveOrder(ctx context.Context, room Stockroom, orderID string, lines []L
 	if err != nil {
 		return nil, false, err
 	}
+	// Only a reservation moves stock; a rejection leaves it as it is.
+	var moved []*Stock
 	if r.Status == StatusReserved {
-		if err := room.SaveStock(ctx, held(r, stock)...); err != nil {
-			return nil, false, err
-		}
+		moved = held(r, stock)
 	}
-	if err := room.SaveReservation(ctx, r); err != nil {
+	if err := room.SaveReservation(ctx, r, moved...); err != nil {
 		return nil, false, err
 	}
 	return r, true, nil
 }
 
 // ReleaseOrder puts back the stock orderID's reservation holds (Release),
-// saving the stock and the reservation with its event, and reports whether
-// it released anything. An order without a reservation (r is nil), or
-// whose reservation holds nothing (rejected, already released), changes
-// nothing.
+// saving the stock and the reservation with its event in one
+// SaveReservation, and reports whether it released anything. An order
+// without a reservation (r is nil), or whose reservation holds nothing
+// (rejected, already released), changes nothing.
 func ReleaseOrder(ctx context.Context, room Stockroom, orderID string, now time.Time) (r *Reservation, released bool, err error) {
 	r, err = room.Reservation(ctx, orderID, false)
 	switch {
@@ -109,10 +112,7 @@ func ReleaseOrder(ctx context.Context, room Stockroom, orderID string, now time.
 	if !released {
 		return r, false, nil
 	}
-	if err := room.SaveStock(ctx, held(r, stock)...); err != nil {
-		return nil, false, err
-	}
-	if err := room.SaveReservation(ctx, r); err != nil {
+	if err := room.SaveReservation(ctx, r, held(r, stock)...); err != nil {
 		return nil, false, err
 	}
 	return r, true, nil

@@ -15,7 +15,9 @@ import (
 )
 
 // room is an in-memory Stockroom: it hands out copies, as storage does,
-// and records each call and the events of every saved reservation.
+// and records each call and the events of every saved reservation. Like
+// the adapter, SaveReservation writes everything it is given or, on an
+// error, nothing.
 type room struct {
 	stock        map[string]inventory.Stock
 	reservations map[string]inventory.Reservation
@@ -51,20 +53,6 @@ func (r *room) LockStock(_ context.Context, skus []string) (map[string]*inventor
 	return out, nil
 }
 
-func (r *room) SaveStock(_ context.Context, stock ...*inventory.Stock) error {
-	skus := make([]string, len(stock))
-	for i, s := range stock {
-		skus[i] = s.SKU
-	}
-	if err := r.call("SaveStock", skus); err != nil {
-		return err
-	}
-	for _, s := range stock {
-		r.stock[s.SKU] = *s
-	}
-	return nil
-}
-
 func (r *room) Reservation(_ context.Context, orderID string, lock bool) (*inventory.Reservation, error) {
 	name := "Reservation"
 	if lock {
@@ -81,12 +69,30 @@ func (r *room) Reservation(_ context.Context, orderID string, lock bool) (*inven
 	return &res, nil
 }
 
-func (r *room) SaveReservation(_ context.Context, res *inventory.Reservation) error {
-	if err := r.call("SaveReservation", res.Status); err != nil {
+// SaveReservation is recorded as "SaveReservation STATUS", followed by
+// the SKUs of the stock it writes, if any.
+func (r *room) SaveReservation(_ context.Context, res *inventory.Reservation, stock ...*inventory.Stock) error {
+	what := string(res.Status)
+	if len(stock) > 0 {
+		skus := make([]string, len(stock))
+		for i, s := range stock {
+			skus[i] = s.SKU
+		}
+		what += fmt.Sprint(" ", skus)
+	}
+	if err := r.call("SaveReservation", what); err != nil {
 		return err
+	}
+	for _, s := range stock {
+		if _, ok := r.stock[s.SKU]; !ok {
+			return fmt.Errorf("stock %s: %w", s.SKU, inventory.ErrNotFound)
+		}
 	}
 	if stored, ok := r.reservations[res.OrderID]; ok != (res.Version > 0) || ok && stored.Version != res.Version {
 		return inventory.ErrConflict
+	}
+	for _, s := range stock {
+		r.stock[s.SKU] = *s
 	}
 	r.emitted = append(r.emitted, res.PullEvents()...)
 	res.Version++
@@ -127,7 +133,7 @@ func TestReserveOrderDecidesOnce(t *testing.T) {
 			lines:      []inventory.Line{{"B", 1}, {"A", 2}},
 			wantStatus: inventory.StatusReserved,
 			wantLevels: map[string][2]int{"A": {3, 2}, "B": {0, 1}},
-			wantCalls:  []string{"LockStock [A B]", "Reservation", "SaveStock [A B]", "SaveReservation RESERVED"},
+			wantCalls:  []string{"LockStock [A B]", "Reservation", "SaveReservation RESERVED [A B]"},
 		},
 		{
 			name:       "rejected moves no stock",
@@ -205,7 +211,7 @@ func TestReleaseOrder(t *testing.T) {
 	if err != nil || !released || r.Status != inventory.StatusReleased {
 		t.Fatalf("ReleaseOrder = %+v, %v, %v", r, released, err)
 	}
-	want := []string{"Reservation", "LockStock [A B]", "Reservation for update", "SaveStock [A B]", "SaveReservation RELEASED"}
+	want := []string{"Reservation", "LockStock [A B]", "Reservation for update", "SaveReservation RELEASED [A B]"}
 	if !reflect.DeepEqual(rm.calls, want) {
 		t.Fatalf("calls = %q, want %q (stock locked before the reservation)", rm.calls, want)
 	}
@@ -286,7 +292,8 @@ func TestCommitOrder(t *testing.T) {
 }
 
 // TestUseCasesReturnStorageErrors fails each storage call a use case makes
-// in turn: the error comes back as it is, for the caller to retry.
+// in turn: the error comes back as it is, for the caller to retry, and
+// nothing is written.
 func TestUseCasesReturnStorageErrors(t *testing.T) {
 	lost := fmt.Errorf("lost: %w", inventory.ErrConflict)
 	for _, tc := range []struct {
@@ -301,7 +308,7 @@ func TestUseCasesReturnStorageErrors(t *testing.T) {
 				_, _, err := inventory.ReserveOrder(t.Context(), rm, orderID, []inventory.Line{{"A", 1}}, now)
 				return err
 			},
-			calls: []string{"LockStock", "Reservation", "SaveStock", "SaveReservation"},
+			calls: []string{"LockStock", "Reservation", "SaveReservation"},
 		},
 		{
 			name: "ReleaseOrder",
@@ -314,7 +321,7 @@ func TestUseCasesReturnStorageErrors(t *testing.T) {
 				_, _, err := inventory.ReleaseOrder(t.Context(), rm, orderID, now)
 				return err
 			},
-			calls: []string{"Reservation", "LockStock", "Reservation for update", "SaveStock", "SaveReservation"},
+			calls: []string{"Reservation", "LockStock", "Reservation for update", "SaveReservation"},
 		},
 		{
 			name: "CommitOrder",
@@ -336,10 +343,14 @@ func TestUseCasesReturnStorageErrors(t *testing.T) {
 				if tc.setup != nil {
 					tc.setup(t, rm)
 				}
+				levels, saved := rm.levels(), len(rm.reservations)
 				// "Reservation for update" fails only the locking read.
 				rm.fail = map[string]error{call: lost}
 				if err := tc.run(t, rm); !errors.Is(err, lost) {
 					t.Fatalf("err = %v, want the storage error", err)
+				}
+				if got := rm.levels(); !reflect.DeepEqual(got, levels) || len(rm.reservations) != saved {
+					t.Fatalf("stock %v, %d reservations after the failure; want %v, %d", got, len(rm.reservations), levels, saved)
 				}
 			})
 		}

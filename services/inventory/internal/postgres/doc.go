@@ -12,7 +12,9 @@
 // of deadlocking; CHECK (available >= 0) and CHECK (reserved >= 0) back the
 // locks up. Reservations carry a version: saving one that another
 // transaction saved first, or inserting a second reservation for the same
-// order, is inventory.ErrConflict.
+// order, is inventory.ErrConflict. SaveReservation, a use case's only
+// write, sends the stock counts, the reservation and its outbox rows as
+// one pipelined batch, one round trip.
 //
 // Times are stored as the domain built them (UTC, microseconds) and read
 // back in UTC.

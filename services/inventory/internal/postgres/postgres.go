@@ -127,30 +127,6 @@ func scanStock(row pgx.CollectableRow) (*inventory.Stock, error) {
 	return &s, nil
 }
 
-const updateStock = `
-UPDATE stock SET available = u.available, reserved = u.reserved, updated_at = u.updated_at
-FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]) AS u(sku, available, reserved, updated_at)
-WHERE stock.sku = u.sku`
-
-// SaveStock writes the counts of (locked) stock rows.
-func (s stockroom) SaveStock(ctx context.Context, stock ...*inventory.Stock) error {
-	if len(stock) == 0 {
-		return nil
-	}
-	skus, avail, reserved, at := make([]string, len(stock)), make([]int, len(stock)), make([]int, len(stock)), make([]time.Time, len(stock))
-	for i, st := range stock {
-		skus[i], avail[i], reserved[i], at[i] = st.SKU, st.Available, st.Reserved, st.UpdatedAt
-	}
-	tag, err := s.tx.Exec(ctx, updateStock, skus, avail, reserved, at)
-	if err != nil {
-		return fmt.Errorf("save stock: %w", err)
-	}
-	if int(tag.RowsAffected()) != len(stock) {
-		return fmt.Errorf("save stock: %d of %d rows updated: %w", tag.RowsAffected(), len(stock), inventory.ErrNotFound)
-	}
-	return nil
-}
-
 const selectReservation = `
 SELECT order_id::text, sku, quantity, status, version, created_at, updated_at
 FROM reservations WHERE order_id = $1 ORDER BY sku`
@@ -203,6 +179,11 @@ func reservation(ctx context.Context, q querier, sql, orderID string) (*inventor
 	return res, nil
 }
 
+const updateStock = `
+UPDATE stock SET available = u.available, reserved = u.reserved, updated_at = u.updated_at
+FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]) AS u(sku, available, reserved, updated_at)
+WHERE stock.sku = u.sku`
+
 const insertReservation = `
 INSERT INTO reservations (order_id, sku, quantity, status, version, created_at, updated_at)
 SELECT $1, sku, quantity, $4, 1, $5, $5 FROM unnest($2::text[], $3::int[]) AS l(sku, quantity)`
@@ -211,34 +192,57 @@ const updateReservation = `
 UPDATE reservations SET status = $2, version = version + 1, updated_at = $4
 WHERE order_id = $1 AND version = $3`
 
-// SaveReservation inserts a new reservation (Version 0) or updates the
-// status of a stored one, appends the events it recorded to the outbox, all
-// in the transaction, and bumps res.Version. A second reservation for the
-// same order, or an update that lost to a concurrent one, is
-// inventory.ErrConflict.
-func (s stockroom) SaveReservation(ctx context.Context, res *inventory.Reservation) error {
+// SaveReservation writes, in the transaction, the counts of stock (rows
+// the transaction locked), then res (a new one, Version 0, inserted;
+// otherwise its status updated if its version is still the stored one),
+// then the events res recorded as outbox rows, and bumps res.Version.
+// The statements go to PostgreSQL as one pipelined batch, one round trip,
+// in that order: the stock rows are locked already, so the order of row
+// locks stays stock, then reservation. A stock row that is not stored is
+// inventory.ErrNotFound; a second reservation for the same order, or an
+// update that lost to a concurrent one, is inventory.ErrConflict. On an
+// error the caller rolls back: statements after the failing one may have
+// run.
+func (s stockroom) SaveReservation(ctx context.Context, res *inventory.Reservation, stock ...*inventory.Stock) error {
+	b := &pgx.Batch{}
+	if len(stock) > 0 {
+		n := len(stock)
+		skus, avail, reserved, at := make([]string, n), make([]int, n), make([]int, n), make([]time.Time, n)
+		for i, st := range stock {
+			skus[i], avail[i], reserved[i], at[i] = st.SKU, st.Available, st.Reserved, st.UpdatedAt
+		}
+		b.Queue(updateStock, skus, avail, reserved, at).Exec(func(tag pgconn.CommandTag) error {
+			if int(tag.RowsAffected()) != n {
+				return fmt.Errorf("stock: %d of %d rows updated: %w", tag.RowsAffected(), n, inventory.ErrNotFound)
+			}
+			return nil
+		})
+	}
 	if res.Version == 0 {
 		skus, qty := make([]string, len(res.Lines)), make([]int, len(res.Lines))
 		for i, l := range res.Lines {
 			skus[i], qty[i] = l.SKU, l.Quantity
 		}
-		if _, err := s.tx.Exec(ctx, insertReservation, res.OrderID, skus, qty, string(res.Status), res.CreatedAt); err != nil {
-			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation {
-				return fmt.Errorf("save reservation of order %s: %w: %w", res.OrderID, inventory.ErrConflict, err)
-			}
-			return fmt.Errorf("save reservation of order %s: %w", res.OrderID, err)
-		}
+		b.Queue(insertReservation, res.OrderID, skus, qty, string(res.Status), res.CreatedAt)
 	} else {
-		tag, err := s.tx.Exec(ctx, updateReservation, res.OrderID, string(res.Status), res.Version, res.UpdatedAt)
-		if err != nil {
-			return fmt.Errorf("save reservation of order %s: %w", res.OrderID, err)
-		}
-		if int(tag.RowsAffected()) != len(res.Lines) {
-			return fmt.Errorf("save reservation of order %s at version %d: %w", res.OrderID, res.Version, inventory.ErrConflict)
-		}
+		version, lines := res.Version, len(res.Lines)
+		b.Queue(updateReservation, res.OrderID, string(res.Status), version, res.UpdatedAt).Exec(func(tag pgconn.CommandTag) error {
+			if int(tag.RowsAffected()) != lines {
+				return fmt.Errorf("update at version %d: %w", version, inventory.ErrConflict)
+			}
+			return nil
+		})
 	}
-	if err := outbox.AppendTyped(ctx, s.tx, s.outbox, res.UpdatedAt, res.PullEvents()...); err != nil {
-		return err
+	if err := outbox.QueueTyped(ctx, s.tx, b, s.outbox, res.UpdatedAt, res.PullEvents()...); err != nil {
+		return fmt.Errorf("save reservation of order %s: %w", res.OrderID, err)
+	}
+	if err := s.tx.SendBatch(ctx, b).Close(); err != nil {
+		// The reservations' key is (order_id, sku); a clash elsewhere (an
+		// outbox id) is no second reservation.
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation && pgErr.TableName == "reservations" {
+			return fmt.Errorf("save reservation of order %s: %w: %w", res.OrderID, inventory.ErrConflict, err)
+		}
+		return fmt.Errorf("save reservation of order %s: %w", res.OrderID, err)
 	}
 	res.Version++
 	return nil

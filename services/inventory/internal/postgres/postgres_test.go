@@ -1,11 +1,15 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/schemas"
@@ -36,7 +40,10 @@ func count(t *testing.T, pool *pgxpool.Pool, sql string) int {
 
 var now = time.Date(2026, 3, 14, 9, 26, 53, 123456000, time.UTC)
 
-const orderID = "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10"
+const (
+	orderID      = "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b10"
+	otherOrderID = "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b11"
+)
 
 func put(t *testing.T, repo *postgres.Repository, sku string, n int) {
 	t.Helper()
@@ -66,8 +73,11 @@ func TestStock(t *testing.T) {
 		if len(st) != 1 {
 			t.Errorf("LockStock returned %d rows, want 1 (unknown SKUs absent)", len(st))
 		}
-		st["A"].Available, st["A"].Reserved = 3, 2
-		return room.SaveStock(ctx, st["A"])
+		res, err := inventory.Reserve(orderID, []inventory.Line{{SKU: "A", Quantity: 2}}, st, now)
+		if err != nil {
+			return err
+		}
+		return room.SaveReservation(ctx, res, st["A"])
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -79,13 +89,17 @@ func TestStock(t *testing.T) {
 	}
 	// The CHECK constraints hold even when the code does not.
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		return repo.Stockroom(tx).SaveStock(ctx, &inventory.Stock{SKU: "A", Available: -1, Reserved: 13, UpdatedAt: now})
+		res, _ := inventory.Reserve(otherOrderID, []inventory.Line{{SKU: "A", Quantity: 1}}, nil, now)
+		return repo.Stockroom(tx).SaveReservation(ctx, res, &inventory.Stock{SKU: "A", Available: -1, Reserved: 13, UpdatedAt: now})
 	})
-	if err == nil {
-		t.Fatal("negative available stock was stored")
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "23514" || pgErr.TableName != "stock" {
+		t.Fatalf("negative available stock: err = %v, want the stock table's check violation", err)
 	}
 	if n := count(t, pool, `SELECT available FROM stock WHERE sku = 'A'`); n != 10 {
 		t.Fatalf("available = %d after the refused write, want 10", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM reservations WHERE order_id = '`+otherOrderID+`'`); n != 0 {
+		t.Fatalf("the refused write stored the reservation")
 	}
 }
 
@@ -106,17 +120,19 @@ func TestSaveReservation(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := room.SaveStock(ctx, st["A"], st["B"]); err != nil {
-			return err
-		}
 		saved = res
-		return room.SaveReservation(ctx, res)
+		return room.SaveReservation(ctx, res, st["A"], st["B"])
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if saved.Version != 1 {
 		t.Fatalf("version after insert = %d, want 1", saved.Version)
+	}
+	for sku, want := range map[string][2]int{"A": {3, 2}, "B": {4, 1}} {
+		if s, err := repo.Stock(ctx, sku); err != nil || s.Available != want[0] || s.Reserved != want[1] || !s.UpdatedAt.Equal(now) {
+			t.Fatalf("stock %s = %+v, %v; want %v", sku, s, err, want)
+		}
 	}
 	got, err := repo.ReservationOf(ctx, orderID)
 	if err != nil || got.Status != inventory.StatusReserved || len(got.Lines) != 2 || got.Lines[0] != (inventory.Line{SKU: "A", Quantity: 2}) || got.Version != 1 {
@@ -134,7 +150,8 @@ func TestSaveReservation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Two writers that loaded the same version: the second loses.
+	// Two writers that loaded the same version: the second loses, and
+	// keeps its version.
 	for i, wantErr := range []error{nil, inventory.ErrConflict} {
 		stale := *got
 		stale.Lines = got.Lines
@@ -142,6 +159,9 @@ func TestSaveReservation(t *testing.T) {
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.Stockroom(tx).SaveReservation(ctx, &stale) })
 		if !errors.Is(err, wantErr) {
 			t.Fatalf("update %d: err = %v, want %v", i, err, wantErr)
+		}
+		if want := 1 + map[bool]int{true: 1}[wantErr == nil]; stale.Version != want {
+			t.Fatalf("update %d: version = %d, want %d", i, stale.Version, want)
 		}
 	}
 	// A second reservation for the order is refused outright.
@@ -157,6 +177,221 @@ func TestSaveReservation(t *testing.T) {
 	}
 	if n := count(t, pool, `SELECT count(*) FROM outbox`); n != 1 {
 		t.Fatalf("outbox rows = %d, want 1 (commit emits nothing)", n)
+	}
+}
+
+// TestSaveReservationIsAllOrNothing fails SaveReservation at each of its
+// parts: the transaction that called it keeps neither the stock counts,
+// nor the reservation, nor its outbox rows.
+func TestSaveReservationIsAllOrNothing(t *testing.T) {
+	pool, repo := setup(t)
+	ctx := t.Context()
+	put(t, repo, "A", 5)
+	put(t, repo, "B", 5)
+	// orderID holds 2 of A. stale is its reservation as loaded before a
+	// concurrent commit moved it on to version 2.
+	var stale *inventory.Reservation
+	for _, step := range []func(tx pgx.Tx) error{
+		func(tx pgx.Tx) error {
+			_, _, err := inventory.ReserveOrder(ctx, repo.Stockroom(tx), orderID, []inventory.Line{{SKU: "A", Quantity: 2}}, now)
+			return err
+		},
+		func(tx pgx.Tx) error {
+			var err error
+			stale, err = repo.Stockroom(tx).Reservation(ctx, orderID, false)
+			return err
+		},
+		func(tx pgx.Tx) error {
+			_, _, err := inventory.CommitOrder(ctx, repo.Stockroom(tx), orderID, now)
+			return err
+		},
+	} {
+		if err := pgx.BeginFunc(ctx, pool, step); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		// save makes the write, on stock rows locked for it.
+		save    func(room inventory.Stockroom, st map[string]*inventory.Stock) error
+		wantErr error
+		wantPg  string // the SQLSTATE of the PostgreSQL error, if one
+	}{
+		{
+			name: "stock row not stored",
+			save: func(room inventory.Stockroom, st map[string]*inventory.Stock) error {
+				res, err := inventory.Reserve(otherOrderID, []inventory.Line{{SKU: "B", Quantity: 1}}, st, now)
+				if err != nil {
+					return err
+				}
+				return room.SaveReservation(ctx, res, st["B"], &inventory.Stock{SKU: "GONE", Available: 1, UpdatedAt: now})
+			},
+			wantErr: inventory.ErrNotFound,
+		},
+		{
+			name: "stock below zero",
+			save: func(room inventory.Stockroom, st map[string]*inventory.Stock) error {
+				res, err := inventory.Reserve(otherOrderID, []inventory.Line{{SKU: "B", Quantity: 1}}, st, now)
+				if err != nil {
+					return err
+				}
+				st["B"].Available = -1
+				return room.SaveReservation(ctx, res, st["B"])
+			},
+			wantPg: "23514",
+		},
+		{
+			name: "second reservation for the order",
+			save: func(room inventory.Stockroom, st map[string]*inventory.Stock) error {
+				res, err := inventory.Reserve(orderID, []inventory.Line{{SKU: "A", Quantity: 1}}, st, now)
+				if err != nil {
+					return err
+				}
+				return room.SaveReservation(ctx, res, st["A"])
+			},
+			wantErr: inventory.ErrConflict,
+		},
+		{
+			name: "update that lost to a concurrent one",
+			save: func(room inventory.Stockroom, st map[string]*inventory.Stock) error {
+				res := *stale
+				if released, err := res.Release(st, now); err != nil || !released {
+					return fmt.Errorf("release = %v, %w", released, err)
+				}
+				return room.SaveReservation(ctx, &res, st["A"])
+			},
+			wantErr: inventory.ErrConflict,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := snapshot(t, pool)
+			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				room := repo.Stockroom(tx)
+				st, err := room.LockStock(ctx, []string{"A", "B"})
+				if err != nil {
+					return err
+				}
+				return tc.save(room, st)
+			})
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); tc.wantPg != "" && (!ok || pgErr.Code != tc.wantPg) {
+				t.Fatalf("err = %v, want SQLSTATE %s", err, tc.wantPg)
+			}
+			if err == nil {
+				t.Fatal("the write succeeded")
+			}
+			if after := snapshot(t, pool); after != before {
+				t.Fatalf("after the failed write:\n%s\nwant\n%s", after, before)
+			}
+		})
+	}
+}
+
+// snapshot describes the stock, reservations and outbox rows stored.
+func snapshot(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	var out string
+	err := pool.QueryRow(t.Context(), `SELECT
+  (SELECT string_agg(format('%s %s/%s', sku, available, reserved), ', ' ORDER BY sku) FROM stock) || E'\n' ||
+  coalesce((SELECT string_agg(format('%s %s %s v%s', order_id, sku, status, version), ', ' ORDER BY order_id, sku) FROM reservations), '') || E'\n' ||
+  coalesce((SELECT string_agg(type, ', ' ORDER BY id) FROM outbox), '')`).Scan(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSaveReservationConflictIsOnlyASecondReservation: a unique violation
+// of another table is an error, but not inventory.ErrConflict, which tells
+// the caller that a retry will find the order's reservation.
+func TestSaveReservationConflictIsOnlyASecondReservation(t *testing.T) {
+	pool, repo := setup(t)
+	ctx := t.Context()
+	put(t, repo, "A", 5)
+	// An outbox that takes one event per order: the release's clashes.
+	if _, err := pool.Exec(ctx, `CREATE UNIQUE INDEX outbox_one_per_order ON outbox (aggregateid)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, _, err := inventory.ReserveOrder(ctx, repo.Stockroom(tx), orderID, []inventory.Line{{SKU: "A", Quantity: 2}}, now)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, _, err := inventory.ReleaseOrder(ctx, repo.Stockroom(tx), orderID, now)
+		return err
+	})
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "23505" || pgErr.TableName != "outbox" {
+		t.Fatalf("err = %v, want the outbox's unique violation", err)
+	}
+	if errors.Is(err, inventory.ErrConflict) {
+		t.Fatalf("err = %v is ErrConflict", err)
+	}
+	if s, err := repo.Stock(ctx, "A"); err != nil || s.Available != 3 || s.Reserved != 2 {
+		t.Fatalf("stock = %+v, %v; want the reservation kept", s, err)
+	}
+}
+
+// roundTrips counts what a pool's connections send: single statements
+// and pipelined batches.
+type roundTrips struct{ queries, batches atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.queries.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.batches.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func TestSaveReservationSendsOneBatch(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig(migrationtest.Database(t, migrations.FS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	repo := postgres.New(pool, postgres.Options{})
+	ctx := t.Context()
+	put(t, repo, "A", 5)
+	put(t, repo, "B", 5)
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		room := repo.Stockroom(tx)
+		st, err := room.LockStock(ctx, []string{"A", "B"})
+		if err != nil {
+			return err
+		}
+		res, err := inventory.Reserve(orderID, []inventory.Line{{SKU: "A", Quantity: 1}, {SKU: "B", Quantity: 1}}, st, now)
+		if err != nil {
+			return err
+		}
+		queries, batches := trips.queries.Load(), trips.batches.Load()
+		if err := room.SaveReservation(ctx, res, st["A"], st["B"]); err != nil {
+			return err
+		}
+		if q, b := trips.queries.Load()-queries, trips.batches.Load()-batches; q != 0 || b != 1 {
+			t.Errorf("SaveReservation sent %d statements and %d batches, want one batch", q, b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshot(t, pool); got != "A 4/1, B 4/1\n"+orderID+" A RESERVED v1, "+orderID+" B RESERVED v1\nInventoryReserved" {
+		t.Fatalf("stored:\n%s", got)
 	}
 }
 

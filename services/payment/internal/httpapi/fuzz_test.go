@@ -140,7 +140,7 @@ func fuzzServer(f *testing.F) (*echo.Echo, *apitest.Log) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if err := pgx.BeginFunc(f.Context(), pool, func(tx pgx.Tx) error { return repo.Ledger(tx).SavePayment(f.Context(), p) }); err != nil {
+	if err := pgx.BeginFunc(f.Context(), pool, func(tx pgx.Tx) error { return repo.Ledger(tx).SavePayment(f.Context(), p, nil) }); err != nil {
 		f.Fatal(err)
 	}
 	logs := &apitest.Log{}

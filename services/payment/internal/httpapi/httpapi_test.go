@@ -154,7 +154,7 @@ func TestListPayments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.repo.Ledger(tx).SavePayment(t.Context(), p) }); err != nil {
+	if err := pgx.BeginFunc(t.Context(), f.pool, func(tx pgx.Tx) error { return f.repo.Ledger(tx).SavePayment(t.Context(), p, nil) }); err != nil {
 		t.Fatal(err)
 	}
 	status, body = f.do(t, http.MethodGet, "/payments?orderId="+orderID, "")

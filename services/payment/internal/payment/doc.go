@@ -6,13 +6,16 @@
 // a captured payment back. Each decision is recorded on the Payment as the
 // saga event it causes (PaymentCaptured, PaymentFailed, PaymentRefunded),
 // which the repository drains with PullEvents and appends to the outbox in
-// the same transaction as the rows.
+// the same write as the rows.
 //
 // The use cases the order events trigger, ChargeOrder (once per order) and
 // RefundOrder, run on a Ledger: the storage of one transaction, which the
 // storage adapter implements. They lock the account before the payment, so
-// concurrent use cases never deadlock. Times are kept in UTC to the
-// microsecond, what PostgreSQL stores, so an event carries its row's time.
+// concurrent use cases never deadlock, and write once: Ledger.SavePayment
+// takes the payment, the account whose balance it moved and the payment's
+// events together, so the adapter can send them in one round trip. Times
+// are kept in UTC to the microsecond, what PostgreSQL stores, so an event
+// carries its row's time.
 //
 // Invalid input comes back as a *validation.Error (libs/validation) naming
 // every invalid field. The package imports only the standard library, the

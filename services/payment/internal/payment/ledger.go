@@ -19,12 +19,14 @@ type Ledger interface {
 	// PaymentByOrder returns the payment of orderID, or ErrNotFound. With
 	// lock, its row is locked for update.
 	PaymentByOrder(ctx context.Context, orderID string, lock bool) (*Payment, error)
-	// SaveAccount writes the balance of a locked account.
-	SaveAccount(ctx context.Context, a *Account) error
-	// SavePayment inserts p or updates its status, and appends the events
-	// it recorded (PullEvents) to the outbox. A second payment for the
-	// same order is ErrConflict.
-	SavePayment(ctx context.Context, p *Payment) error
+	// SavePayment is a use case's one write: the balance of acct unless
+	// acct is nil (the account, locked by LockAccount, whose balance p's
+	// change debited or credited), p itself (inserted, or its status
+	// updated) and the events p recorded (PullEvents) appended to the
+	// outbox. An account that is not stored is ErrNotFound; a second
+	// payment for the same order is ErrConflict. On an error the caller
+	// rolls the transaction back: parts of the write may have run.
+	SavePayment(ctx context.Context, p *Payment, acct *Account) error
 }
 
 // The use cases below lock in one order, the account first, then the
@@ -33,9 +35,10 @@ type Ledger interface {
 // ChargeOrder charges order once: it locks the customer's account, and
 // when the order already has a payment it returns that one with charged
 // false and changes nothing. Otherwise it settles the order (Charge),
-// saves the account it debited and the payment with its event, and
-// returns the payment with charged true. An order that breaks a rule is a
-// *validation.Error and touches no storage.
+// saves the payment with its event and, when it captured, the account it
+// debited (one SavePayment), and returns the payment with charged true.
+// An order that breaks a rule is a *validation.Error and touches no
+// storage.
 func ChargeOrder(ctx context.Context, l Ledger, order Order, now time.Time) (p *Payment, charged bool, err error) {
 	if err := order.validate(); err != nil {
 		return nil, false, err
@@ -63,12 +66,13 @@ func ChargeOrder(ctx context.Context, l Ledger, order Order, now time.Time) (p *
 	if p, err = Charge(id.String(), order, acct, now); err != nil {
 		return nil, false, err
 	}
+	// Only a capture moves money; a failed charge leaves the account (if
+	// any) as it is.
+	var debited *Account
 	if p.Status == StatusCaptured {
-		if err := l.SaveAccount(ctx, acct); err != nil {
-			return nil, false, err
-		}
+		debited = acct
 	}
-	if err := l.SavePayment(ctx, p); err != nil {
+	if err := l.SavePayment(ctx, p, debited); err != nil {
 		return nil, false, err
 	}
 	return p, true, nil
@@ -77,7 +81,8 @@ func ChargeOrder(ctx context.Context, l Ledger, order Order, now time.Time) (p *
 // RefundOrder gives back the order's CAPTURED payment, once: it returns
 // the payment with refunded true when it refunded it, with refunded false
 // when there was nothing to refund (the payment failed or was refunded
-// already), and a nil payment when the order has none.
+// already), and a nil payment when the order has none. A refund saves the
+// account it credits and the payment with its event in one SavePayment.
 func RefundOrder(ctx context.Context, l Ledger, orderID string, now time.Time) (p *Payment, refunded bool, err error) {
 	p, err = l.PaymentByOrder(ctx, orderID, false)
 	switch {
@@ -99,10 +104,7 @@ func RefundOrder(ctx context.Context, l Ledger, orderID string, now time.Time) (
 	if refunded, err = p.Refund(acct, now); err != nil || !refunded {
 		return p, false, err
 	}
-	if err := l.SaveAccount(ctx, acct); err != nil {
-		return nil, false, err
-	}
-	if err := l.SavePayment(ctx, p); err != nil {
+	if err := l.SavePayment(ctx, p, acct); err != nil {
 		return nil, false, err
 	}
 	return p, true, nil

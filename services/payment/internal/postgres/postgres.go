@@ -113,20 +113,6 @@ func scanAccount(row pgx.CollectableRow) (*payment.Account, error) {
 	return &a, nil
 }
 
-const updateAccount = `UPDATE accounts SET balance_cents = $2, updated_at = $3 WHERE customer_id = $1`
-
-// SaveAccount writes the balance of a (locked) account.
-func (l ledger) SaveAccount(ctx context.Context, a *payment.Account) error {
-	tag, err := l.tx.Exec(ctx, updateAccount, a.CustomerID, a.BalanceCents, a.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("save account %s: %w", a.CustomerID, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("save account %s: %w", a.CustomerID, payment.ErrNotFound)
-	}
-	return nil
-}
-
 const paymentColumns = `id::text, order_id::text, customer_id, amount_cents, currency, status, reason, created_at, updated_at`
 
 const selectPaymentByOrder = `SELECT ` + paymentColumns + ` FROM payments WHERE order_id = $1`
@@ -179,23 +165,44 @@ func scanPayment(row pgx.CollectableRow) (*payment.Payment, error) {
 	return &p, nil
 }
 
+const updateAccount = `UPDATE accounts SET balance_cents = $2, updated_at = $3 WHERE customer_id = $1`
+
 const upsertPayment = `
 INSERT INTO payments (id, order_id, customer_id, amount_cents, currency, status, reason, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at`
 
-// SavePayment writes p (inserting it or updating its status) and appends
-// the events it recorded to the outbox, all in the transaction. A second
-// payment for the same order is payment.ErrConflict.
-func (l ledger) SavePayment(ctx context.Context, p *payment.Payment) error {
-	_, err := l.tx.Exec(ctx, upsertPayment, p.ID, p.OrderID, p.CustomerID, p.AmountCents, p.Currency, string(p.Status), p.Reason, p.CreatedAt, p.UpdatedAt)
-	if err != nil {
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation {
+// SavePayment writes, in the transaction, the balance of acct (a locked
+// account; nil writes none), p (inserting it or updating its status) and
+// the events p recorded as outbox rows. The statements go to PostgreSQL
+// as one pipelined batch, one round trip, in that order: the account row
+// is locked already, so the order of row locks stays account, then
+// payment. An account that is not stored is payment.ErrNotFound; a second
+// payment for the same order is payment.ErrConflict. On an error the
+// caller rolls back: statements after the failing one may have run.
+func (l ledger) SavePayment(ctx context.Context, p *payment.Payment, acct *payment.Account) error {
+	b := &pgx.Batch{}
+	if acct != nil {
+		b.Queue(updateAccount, acct.CustomerID, acct.BalanceCents, acct.UpdatedAt).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != 1 {
+				return fmt.Errorf("account %s: %w", acct.CustomerID, payment.ErrNotFound)
+			}
+			return nil
+		})
+	}
+	b.Queue(upsertPayment, p.ID, p.OrderID, p.CustomerID, p.AmountCents, p.Currency, string(p.Status), p.Reason, p.CreatedAt, p.UpdatedAt)
+	if err := outbox.QueueTyped(ctx, l.tx, b, l.outbox, p.UpdatedAt, p.PullEvents()...); err != nil {
+		return fmt.Errorf("save payment of order %s: %w", p.OrderID, err)
+	}
+	if err := l.tx.SendBatch(ctx, b).Close(); err != nil {
+		// payments.order_id is UNIQUE; a clash elsewhere (an outbox id)
+		// is no second payment.
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation && pgErr.TableName == "payments" {
 			return fmt.Errorf("save payment of order %s: %w: %w", p.OrderID, payment.ErrConflict, err)
 		}
 		return fmt.Errorf("save payment of order %s: %w", p.OrderID, err)
 	}
-	return outbox.AppendTyped(ctx, l.tx, l.outbox, p.UpdatedAt, p.PullEvents()...)
+	return nil
 }
 
 const uniqueViolation = "23505"

@@ -1,11 +1,15 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
@@ -61,7 +65,30 @@ func TestAccounts(t *testing.T) {
 	}
 }
 
-func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
+// charge runs a charge of order against the customer's account (when it
+// has one) in its own transaction, the way ChargeOrder writes it: the
+// debited account, the payment and its event in one SavePayment.
+func charge(t *testing.T, pool *pgxpool.Pool, repo *postgres.Repository, paymentID string, order payment.Order) error {
+	t.Helper()
+	ctx := t.Context()
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		l := repo.Ledger(tx)
+		acct, err := l.LockAccount(ctx, order.CustomerID)
+		if err != nil && !errors.Is(err, payment.ErrNotFound) {
+			return err
+		}
+		p, err := payment.Charge(paymentID, order, acct, now)
+		if err != nil {
+			return err
+		}
+		if p.Status != payment.StatusCaptured {
+			acct = nil
+		}
+		return l.SavePayment(ctx, p, acct)
+	})
+}
+
+func TestSavePaymentWritesAccountRowAndOutboxInOneTransaction(t *testing.T) {
 	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
@@ -70,25 +97,11 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		acct, err := repo.Ledger(tx).LockAccount(ctx, "cust-1")
-		if err != nil {
-			return err
-		}
-		p, err := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}, acct, now)
-		if err != nil {
-			return err
-		}
-		if err := repo.Ledger(tx).SaveAccount(ctx, acct); err != nil {
-			return err
-		}
-		return repo.Ledger(tx).SavePayment(ctx, p)
-	})
-	if err != nil {
+	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}); err != nil {
 		t.Fatal(err)
 	}
 	stored, err := repo.Account(ctx, "cust-1")
-	if err != nil || stored.BalanceCents != 3800 {
+	if err != nil || stored.BalanceCents != 3800 || !stored.UpdatedAt.Equal(now) {
 		t.Fatalf("account = %+v, %v; want balance 3800", stored, err)
 	}
 	ps, err := repo.PaymentsByOrder(ctx, orderID)
@@ -107,48 +120,220 @@ func TestSavePaymentWritesRowAndOutboxInOneTransaction(t *testing.T) {
 		t.Fatalf("outbox payload: %v", err)
 	}
 
-	// A second payment for the same order is a conflict, and its
-	// transaction writes nothing.
+	// The refund updates the payment's status and credits the account,
+	// again with its event.
+	later := now.Add(time.Minute)
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		p, err := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c86", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1}, nil, now)
+		l := repo.Ledger(tx)
+		acct, err := l.LockAccount(ctx, "cust-1")
 		if err != nil {
 			return err
 		}
-		return repo.Ledger(tx).SavePayment(ctx, p)
+		p, err := l.PaymentByOrder(ctx, orderID, true)
+		if err != nil {
+			return err
+		}
+		if refunded, err := p.Refund(acct, later); err != nil || !refunded {
+			return fmt.Errorf("refund = %v, %w", refunded, err)
+		}
+		return l.SavePayment(ctx, p, acct)
 	})
-	if !errors.Is(err, payment.ErrConflict) {
-		t.Fatalf("second payment for the order: err = %v, want ErrConflict", err)
-	}
-	if n := count(t, pool, `SELECT count(*) FROM outbox`); n != 1 {
-		t.Fatalf("outbox rows = %d, want 1", n)
-	}
-}
-
-func TestSavePaymentRejectsAPayloadThatBreaksItsSchema(t *testing.T) {
-	pool := migrationtest.Pool(t, migrations.FS)
-	repo := postgres.New(pool, postgres.Options{})
-	ctx := t.Context()
-	// A lower-case currency gets past the domain's length check but not
-	// the schema: the transaction must fail rather than ship it.
-	p, err := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "eur", TotalCents: 1}, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.Ledger(tx).SavePayment(ctx, p) })
-	if !errors.Is(err, outbox.ErrInvalidEvent) || !errors.Is(err, schemas.ErrInvalid) {
-		t.Fatalf("err = %v, want an invalid event", err)
+	stored, err = repo.Account(ctx, "cust-1")
+	if err != nil || stored.BalanceCents != 5000 || !stored.UpdatedAt.Equal(later) {
+		t.Fatalf("account after the refund = %+v, %v; want balance 5000", stored, err)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM payments`) + count(t, pool, `SELECT count(*) FROM outbox`); n != 0 {
-		t.Fatalf("%d rows written, want none", n)
+	ps, err = repo.PaymentsByOrder(ctx, orderID)
+	if err != nil || len(ps) != 1 || ps[0].Status != payment.StatusRefunded || !ps[0].UpdatedAt.Equal(later) {
+		t.Fatalf("payments after the refund = %+v, %v", ps, err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM outbox WHERE type = $1`, events.TypePaymentRefunded); n != 1 {
+		t.Fatalf("PaymentRefunded rows = %d, want 1", n)
+	}
+}
+
+// TestSavePaymentIsAllOrNothing fails SavePayment at each of its parts:
+// the transaction that called it keeps neither the balance, nor the
+// payment, nor its outbox row.
+func TestSavePaymentIsAllOrNothing(t *testing.T) {
+	pool := migrationtest.Pool(t, migrations.FS)
+	repo := postgres.New(pool, postgres.Options{})
+	ctx := t.Context()
+	for _, customer := range []string{"cust-1", "cust-2"} {
+		a, _ := payment.NewAccount(customer, "EUR", 5000, now)
+		if _, err := repo.PutAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// cust-2 has paid for this order already.
+	const paidOrder = "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b11"
+	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c80", payment.Order{ID: paidOrder, CustomerID: "cust-2", Currency: "EUR", TotalCents: 1000}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		orderID string
+		acct    *payment.Account // debited, as Charge leaves it
+		amount  int64
+		// currency of the order; a lower-case one gets past the domain's
+		// length check but not the event's schema.
+		currency string
+		wantErr  []error
+	}{
+		{"account not stored", "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b21",
+			&payment.Account{CustomerID: "cust-9", Currency: "EUR", BalanceCents: 100}, 100, "EUR", []error{payment.ErrNotFound}},
+		{"second payment for the order", paidOrder,
+			&payment.Account{CustomerID: "cust-1", Currency: "EUR", BalanceCents: 5000}, 1, "EUR", []error{payment.ErrConflict}},
+		{"event breaks its schema", "0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b23",
+			&payment.Account{CustomerID: "cust-1", Currency: "eur", BalanceCents: 5000}, 1, "eur", []error{outbox.ErrInvalidEvent, schemas.ErrInvalid}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := count(t, pool, `SELECT count(*) FROM outbox`)
+			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				p, err := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c99", payment.Order{ID: tc.orderID, CustomerID: tc.acct.CustomerID, Currency: tc.currency, TotalCents: tc.amount}, tc.acct, now)
+				if err != nil {
+					return err
+				}
+				if p.Status != payment.StatusCaptured {
+					return fmt.Errorf("charge %s: %s", p.Status, p.Reason)
+				}
+				return repo.Ledger(tx).SavePayment(ctx, p, tc.acct)
+			})
+			for _, want := range tc.wantErr {
+				if !errors.Is(err, want) {
+					t.Fatalf("err = %v, want %v", err, want)
+				}
+			}
+			if n := count(t, pool, `SELECT count(*) FROM outbox`); n != before {
+				t.Fatalf("outbox rows = %d, want %d", n, before)
+			}
+			if n := count(t, pool, `SELECT count(*) FROM payments WHERE id = '0193b6f2-8a02-7c11-b5e3-2d9a71f04c99'`); n != 0 {
+				t.Fatalf("the payment was stored")
+			}
+			for customer, want := range map[string]int64{"cust-1": 5000, "cust-2": 4000} {
+				if a, err := repo.Account(ctx, customer); err != nil || a.BalanceCents != want {
+					t.Fatalf("account %s = %+v, %v; want balance %d", customer, a, err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestSavePaymentConflictIsOnlyASecondPayment: a unique violation of
+// another table is an error, but not payment.ErrConflict, which tells the
+// caller that a retry will find the order's payment.
+func TestSavePaymentConflictIsOnlyASecondPayment(t *testing.T) {
+	pool := migrationtest.Pool(t, migrations.FS)
+	repo := postgres.New(pool, postgres.Options{})
+	ctx := t.Context()
+	// An outbox that takes one event per order: the refund's event clashes.
+	if _, err := pool.Exec(ctx, `CREATE UNIQUE INDEX outbox_one_per_order ON outbox (aggregateid)`); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := payment.NewAccount("cust-1", "EUR", 5000, now)
+	if _, err := repo.PutAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}); err != nil {
+		t.Fatal(err)
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		l := repo.Ledger(tx)
+		acct, err := l.LockAccount(ctx, "cust-1")
+		if err != nil {
+			return err
+		}
+		p, err := l.PaymentByOrder(ctx, orderID, true)
+		if err != nil {
+			return err
+		}
+		if _, err := p.Refund(acct, now); err != nil {
+			return err
+		}
+		return l.SavePayment(ctx, p, acct)
+	})
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "23505" || pgErr.TableName != "outbox" {
+		t.Fatalf("err = %v, want the outbox's unique violation", err)
+	}
+	if errors.Is(err, payment.ErrConflict) {
+		t.Fatalf("err = %v is ErrConflict", err)
+	}
+	if ps, err := repo.PaymentsByOrder(ctx, orderID); err != nil || len(ps) != 1 || ps[0].Status != payment.StatusCaptured {
+		t.Fatalf("payments = %+v, %v; want the capture kept", ps, err)
+	}
+	if a, err := repo.Account(ctx, "cust-1"); err != nil || a.BalanceCents != 3800 {
+		t.Fatalf("account = %+v, %v; want balance 3800", a, err)
+	}
+}
+
+// roundTrips counts what a pool's connections send: single statements
+// and pipelined batches.
+type roundTrips struct{ queries, batches atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.queries.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.batches.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func TestSavePaymentSendsOneBatch(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig(migrationtest.Database(t, migrations.FS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	repo := postgres.New(pool, postgres.Options{})
+	ctx := t.Context()
+	a, _ := payment.NewAccount("cust-1", "EUR", 5000, now)
+	if _, err := repo.PutAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		l := repo.Ledger(tx)
+		acct, err := l.LockAccount(ctx, "cust-1")
+		if err != nil {
+			return err
+		}
+		p, err := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}, acct, now)
+		if err != nil {
+			return err
+		}
+		queries, batches := trips.queries.Load(), trips.batches.Load()
+		if err := l.SavePayment(ctx, p, acct); err != nil {
+			return err
+		}
+		if q, b := trips.queries.Load()-queries, trips.batches.Load()-batches; q != 0 || b != 1 {
+			t.Errorf("SavePayment sent %d statements and %d batches, want one batch", q, b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM outbox`) + count(t, pool, `SELECT count(*) FROM payments`); n != 2 {
+		t.Fatalf("%d rows written, want a payment and its event", n)
 	}
 }
 
 func TestDeleteAfterInsertKeepsOutboxEmpty(t *testing.T) {
 	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{DeleteAfterInsert: true})
-	ctx := t.Context()
-	p, _ := payment.Charge("0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1}, nil, now)
-	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return repo.Ledger(tx).SavePayment(ctx, p) }); err != nil {
+	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM payments WHERE status = 'FAILED'`); n != 1 {
