@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -44,13 +47,13 @@ FROM unnest($2::int[], $3::text[], $4::int[], $5::bigint[]) AS i(line, sku, quan
 SELECT $1, seq, status, event_type, event_id, occurred_at
 FROM unnest($2::int[], $3::text[], $4::text[], $5::uuid[], $6::timestamptz[])
   AS h(seq, status, event_type, event_id, occurred_at)`
-	dbCapture = `SELECT EXISTS (
-  SELECT 1 FROM pg_replication_slots
-  WHERE database = current_database() AND slot_type = 'logical' AND wal_status IS DISTINCT FROM 'lost')`
 	dbInsertOutbox = `INSERT INTO %s.outbox (id, aggregatetype, aggregateid, type, payload, occurred_at, traceparent)
 SELECT id, aggregatetype, aggregateid, type, payload::jsonb, occurred_at, traceparent
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamp[], $7::text[])
-  AS e(id, aggregatetype, aggregateid, type, payload, occurred_at, traceparent)`
+  AS e(id, aggregatetype, aggregateid, type, payload, occurred_at, traceparent)
+WHERE EXISTS (
+  SELECT 1 FROM pg_replication_slots
+  WHERE database = current_database() AND slot_type = 'logical' AND wal_status IS DISTINCT FROM 'lost')`
 	dbDeleteOutbox = `DELETE FROM %s.outbox WHERE id = ANY($1)`
 )
 
@@ -112,30 +115,24 @@ func dbRate(ctx context.Context, dsn string, clients int, d time.Duration) (floa
 	return float64(done.Load()) / d.Seconds(), nil
 }
 
-// placeLike runs the statements POST /orders runs for a two-line order.
+// placeLike runs the statements POST /orders runs for a two-line order,
+// as the order service sends them: one pipelined batch, the outbox insert
+// guarded by the capture check.
 func placeLike(ctx context.Context, tx pgx.Tx, schema, payload string) error {
 	id, eventID, now := uuid.New(), uuid.New(), time.Now().UTC()
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{fmt.Sprintf(dbInsertKey, schema), []any{"bench-" + id.String(), hex.EncodeToString(id[:]) + hex.EncodeToString(eventID[:]), id}},
-		{fmt.Sprintf(dbInsertOrder, schema), []any{id, "bench", int64(4200), now}},
-		{fmt.Sprintf(dbInsertItems, schema), []any{id, []int32{1, 2}, []string{"SKU-1", "SKU-2"}, []int32{2, 1}, []int64{1500, 1200}}},
-		{fmt.Sprintf(dbInsertHistory, schema), []any{id, []int32{1}, []string{"PENDING"}, []string{"OrderCreated"}, []uuid.UUID{eventID}, []time.Time{now}}},
-	} {
-		if _, err := tx.Exec(ctx, q.sql, q.args...); err != nil {
-			return err
+	ids := []pgtype.UUID{{Bytes: eventID, Valid: true}}
+	b := &pgx.Batch{}
+	b.Queue(fmt.Sprintf(dbInsertKey, schema), "bench-"+id.String(), hex.EncodeToString(id[:])+hex.EncodeToString(eventID[:]), id)
+	b.Queue(fmt.Sprintf(dbInsertOrder, schema), id, "bench", int64(4200), now)
+	b.Queue(fmt.Sprintf(dbInsertItems, schema), id, []int32{1, 2}, []string{"SKU-1", "SKU-2"}, []int32{2, 1}, []int64{1500, 1200})
+	b.Queue(fmt.Sprintf(dbInsertHistory, schema), id, []int32{1}, []string{"PENDING"}, []string{"OrderCreated"}, ids, []time.Time{now})
+	b.Queue(fmt.Sprintf(dbInsertOutbox, schema), ids, []string{"order"}, []string{id.String()},
+		[]string{"OrderCreated"}, []string{payload}, []time.Time{now}, []*string{nil}).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() != 1 {
+			return errors.New("no logical replication slot in the orders database")
 		}
-	}
-	var ok bool
-	if err := tx.QueryRow(ctx, dbCapture).Scan(&ok); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf(dbInsertOutbox, schema), []uuid.UUID{eventID}, []string{"order"}, []string{id.String()},
-		[]string{"OrderCreated"}, []string{payload}, []time.Time{now}, []*string{nil}); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, fmt.Sprintf(dbDeleteOutbox, schema), []uuid.UUID{eventID})
-	return err
+		return nil
+	})
+	b.Queue(fmt.Sprintf(dbDeleteOutbox, schema), ids)
+	return tx.SendBatch(ctx, b).Close()
 }

@@ -14,7 +14,8 @@
 // -clients clients (saturation); each step's orders settle (up to -drain)
 // before the next. First, while the stack is quiet, a pgx loop runs a
 // transaction of the same shape as POST /orders (idempotency key, order,
-// items, history, capture check, outbox insert and delete) directly on the
+// items, history, outbox insert guarded by the capture check, and delete,
+// as one pipelined batch, as the order service sends them) directly on the
 // orders database, in a scratch schema, so the table ends with the ratio
 // of the HTTP write path to the database's own rate. Results go to -out as
 // a text table and an SVG plot of throughput and latency against offered
