@@ -119,9 +119,9 @@ func (c *Consumer) taken(run []*kgo.Record, evs []Event) ([]*kgo.Record, []Event
 	return recs, taken
 }
 
-// applyBatch applies evs (the events of recs) in one transaction: each is
-// claimed in the inbox and, when new, validated and handed to the handler,
-// in order; one commit for all. It reports true once that commit succeeded
+// applyBatch applies evs (the events of recs) in one transaction: all are
+// claimed in the inbox by one statement, and each new one is validated and
+// handed to the handler, in order; one commit for all. It reports true once that commit succeeded
 // (every record is then finished), false when anything failed: the
 // transaction is rolled back, nothing took effect, and the caller handles
 // the records one at a time. The transaction runs to its end even after
@@ -175,16 +175,19 @@ func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Ev
 		return nil, fmt.Errorf("consumer: begin: %w", err)
 	}
 	defer rollback(ctx, tx)
+	// One statement claims the whole batch; a second copy of an event
+	// within it is a duplicate like any other.
+	deliveries := make([]inbox.Delivery, len(evs))
+	for i, ev := range evs {
+		deliveries[i] = inbox.Delivery{EventID: ev.ID, Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, EventType: ev.Type}
+	}
+	claimed, err := inbox.ClaimAll(ctx, tx, c.cfg.InboxTable, c.cfg.Group, deliveries)
+	if err != nil {
+		return nil, err
+	}
 	outcomes := make([]string, len(evs))
 	for i, ev := range evs {
-		claimed, err := inbox.Claim(ctxs[i], tx, c.cfg.InboxTable, c.cfg.Group, ev.ID, inbox.Meta{
-			Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, EventType: ev.Type, Outcome: inbox.Processed,
-		})
-		if err != nil {
-			return nil, err
-		}
-		if !claimed {
-			// Also a second copy of an event within the batch.
+		if !claimed[i] {
 			outcomes[i] = OutcomeDuplicate
 			c.log.Debug("duplicate event skipped", "topic", ev.Topic, "partition", ev.Partition, "offset", ev.Offset,
 				"event_id", ev.ID, "event_type", ev.Type)

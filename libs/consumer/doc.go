@@ -54,28 +54,30 @@
 //
 // A partition's records that have queued up (fetched, not yet handled) are
 // taken up to Config.BatchSize at a time, and a run of events among them
-// with two or more the handler takes is applied in one transaction: steps
-// 3 and 4 for each of those in offset order, then one commit for all, after
+// with two or more the handler takes is applied in one transaction: one
+// statement claims all of those in the inbox (step 3, inbox.ClaimAll), step
+// 4 runs for each new one in offset order, then one commit for all, after
 // which the offsets of the whole run are marked in order. The run's events
 // of ignored types (step 2) are not claimed; they are finished in their
 // place after that commit, so no offset is marked before an earlier record
-// is finished, and a run of them alone needs no transaction. A record
-// never waits for others: at low load every batch is one record; under
-// load one commit serves several. A batch's statements wait at most 50 ms
-// for a row lock (lock_timeout): batches of two partitions
-// that lock shared rows in different orders would otherwise deadlock and
-// stand still until PostgreSQL's deadlock_timeout. Should anything in the
-// batch fail (a handler error, a poison record, a failed validation, a lock
-// wait, the commit), the transaction rolls back, nothing of it takes effect, and its records go again one at a
-// time as above, which applies the good ones, and retries or dead-letters
-// the one that failed; the partition's batch limit drops to a quarter and
-// grows back by one per record finished, so a partition whose batches keep
-// conflicting runs at about one record per transaction, where batches
-// cannot deadlock. A handler may therefore run more than once for an
-// event (as with any retried attempt), but its effects commit once. Control
-// records and records without a usable id are never part of a batch. A
-// batch runs to its commit even when its partition is revoked or Run stops,
-// like a record's attempt; no record starts after that.
+// is finished, and a run of them alone needs no transaction. A record never
+// waits for others: at low load every batch is one record; under load one
+// commit serves several. A batch's statements wait at most 50 ms for a row
+// lock (lock_timeout): batches of two partitions that lock shared rows in
+// different orders would otherwise deadlock and stand still until
+// PostgreSQL's deadlock_timeout. Should anything in the batch fail (a
+// handler error, a poison record, a failed validation, a lock wait, the
+// commit), the transaction rolls back, nothing of it takes effect, and its
+// records go again one at a time as above, which applies the good ones, and
+// retries or dead-letters the one that failed; the partition's batch limit
+// drops to a quarter and grows back by one per record finished, so a
+// partition whose batches keep conflicting runs at about one record per
+// transaction, where batches cannot deadlock. A handler may therefore run
+// more than once for an event (as with any retried attempt), but its effects
+// commit once. Control records and records without a usable id are never
+// part of a batch. A batch runs to its commit even when its partition is
+// revoked or Run stops, like a record's attempt; no record starts after
+// that.
 //
 // # Guarantee
 //

@@ -18,8 +18,12 @@
 // effects therefore happen once per group whatever the delivery count,
 // provided every effect is written through the same transaction.
 //
+// ClaimAll claims several deliveries (a consumer's batch) in one statement,
+// with the same answer for each as Claim would give in turn: an id given
+// twice is claimed by its first delivery only.
+//
 // Event ids are UUIDs (the outbox row id carried in the Kafka "id" header);
-// Claim fails on anything else.
+// Claim and ClaimAll fail on anything else.
 //
 // # Table
 //

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Schema is the inbox table DDL for service migrations.
@@ -71,6 +73,63 @@ ON CONFLICT (consumer_group, event_id) DO NOTHING`
 		return false, fmt.Errorf("inbox: claim %s for %s in %s: %w", eventID, group, table, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// Delivery is one event of a ClaimAll: its id and where it was read.
+type Delivery struct {
+	EventID   string
+	Topic     string
+	Partition int32
+	Offset    int64
+	EventType string
+}
+
+// ClaimAll is Claim for several deliveries in one statement, all with the
+// outcome Processed: claimed[i] reports whether deliveries[i] is new to
+// group, as Claim would for each in turn through tx. An event id given
+// twice is claimed at most once, by its first delivery. Every id must be a
+// UUID, or nothing is claimed and ClaimAll fails.
+func ClaimAll(ctx context.Context, tx pgx.Tx, table, group string, deliveries []Delivery) (claimed []bool, err error) {
+	if group == "" {
+		return nil, fmt.Errorf("%w: group is required", ErrInvalidClaim)
+	}
+	if table == "" {
+		table = DefaultTable
+	}
+	n := len(deliveries)
+	ids, topics, parts, offsets, types := make([]pgtype.UUID, n), make([]string, n), make([]int32, n), make([]int64, n), make([]string, n)
+	first := make(map[[16]byte]int, n) // event id -> its first delivery
+	for i, d := range deliveries {
+		u, err := uuid.Parse(d.EventID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: event id %q: %w", ErrInvalidClaim, d.EventID, err)
+		}
+		if _, seen := first[u]; !seen {
+			first[u] = i
+		}
+		ids[i] = pgtype.UUID{Bytes: u, Valid: true}
+		topics[i], parts[i], offsets[i], types[i] = d.Topic, d.Partition, d.Offset, d.EventType
+	}
+	q := `INSERT INTO ` + pgx.Identifier(strings.Split(table, ".")).Sanitize() + `
+  (consumer_group, event_id, kafka_topic, kafka_partition, kafka_offset, event_type, outcome)
+SELECT $1, id, topic, part, off, typ, '` + string(Processed) + `'
+FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[], $6::text[]) WITH ORDINALITY AS d(id, topic, part, off, typ, n)
+ORDER BY n
+ON CONFLICT (consumer_group, event_id) DO NOTHING
+RETURNING event_id`
+	rows, err := tx.Query(ctx, q, group, ids, topics, parts, offsets, types)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: claim %d events for %s in %s: %w", n, group, table, err)
+	}
+	claimed = make([]bool, n)
+	var id pgtype.UUID
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+		claimed[first[id.Bytes]] = true
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("inbox: claim %d events for %s in %s: %w", n, group, table, err)
+	}
+	return claimed, nil
 }
 
 // Querier runs one query; a pool, a connection and a transaction are all

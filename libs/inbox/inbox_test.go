@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -273,5 +274,80 @@ func TestPrune(t *testing.T) {
 	}
 	if n, err := inbox.Prune(t.Context(), pool, "", "payment", now.Add(-7*24*time.Hour), 2); err != nil || n != 0 {
 		t.Fatalf("second Prune = %d, %v; want 0", n, err)
+	}
+}
+
+// ClaimAll answers, for each delivery, what Claim would answer in turn.
+func TestClaimAll(t *testing.T) {
+	pool := setup(t)
+	old := uuid.NewString()
+	if _, err := claim(t, pool, "", "payment", old, inbox.Meta{Topic: "t", Offset: 1}); err != nil {
+		t.Fatal(err)
+	}
+	a, b, twice := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	tests := []struct {
+		name   string
+		ids    []string
+		commit bool
+		want   []bool
+		rows   int // the group's rows afterwards
+	}{
+		{"a rolled-back claim leaves nothing", []string{a, b}, false, []bool{true, true}, 1},
+		{"new events are claimed, a committed one is not", []string{a, old, b}, true, []bool{true, false, true}, 3},
+		{"all duplicates", []string{b, a}, true, []bool{false, false}, 3},
+		{"a new one and an old one", []string{uuid.NewString(), old}, true, []bool{true, false}, 4},
+		{"an id twice is claimed by its first delivery", []string{twice, twice}, true, []bool{true, false}, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := make([]inbox.Delivery, len(tc.ids))
+			for i, id := range tc.ids {
+				ds[i] = inbox.Delivery{EventID: id, Topic: "outbox.event.order", Partition: 3, Offset: int64(10 + i), EventType: "OrderCreated"}
+			}
+			tx, err := pool.Begin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := inbox.ClaimAll(t.Context(), tx, "", "payment", ds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.commit {
+				err = tx.Commit(t.Context())
+			} else {
+				err = tx.Rollback(t.Context())
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("claimed = %v, want %v", got, tc.want)
+			}
+			var rows int
+			if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM inbox WHERE consumer_group = 'payment'`).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if rows != tc.rows {
+				t.Fatalf("rows = %d, want %d", rows, tc.rows)
+			}
+		})
+	}
+	// Where each claim was read is recorded, as Claim does.
+	var topic string
+	var part int32
+	var off int64
+	if err := pool.QueryRow(t.Context(), `SELECT kafka_topic, kafka_partition, kafka_offset FROM inbox WHERE event_id = $1`, a).Scan(&topic, &part, &off); err != nil {
+		t.Fatal(err)
+	}
+	if topic != "outbox.event.order" || part != 3 || off != 10 {
+		t.Fatalf("row of %s = %s/%d@%d, want outbox.event.order/3@10", a, topic, part, off)
+	}
+	// An id that is no UUID claims nothing.
+	err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+		_, err := inbox.ClaimAll(t.Context(), tx, "", "payment", []inbox.Delivery{{EventID: uuid.NewString()}, {EventID: "nope"}})
+		return err
+	})
+	if !errors.Is(err, inbox.ErrInvalidClaim) {
+		t.Fatalf("ClaimAll with a bad id = %v, want ErrInvalidClaim", err)
 	}
 }
