@@ -182,6 +182,58 @@ func TestDeleteAfterInsertKeepsTableEmptyButWALCarriesInsert(t *testing.T) {
 	}
 }
 
+// The delete after insert goes through the primary key even when the
+// planner believes the table empty, as it does after vacuum truncated it;
+// a sequential scan would read every dead row since the last vacuum. The
+// transaction's own statistics count the scans.
+func TestDeleteAfterInsertUsesTheIndex(t *testing.T) {
+	conn := setup(t)
+	// Dead rows, then a vacuum that truncates the table to no pages.
+	for range 20 {
+		if err := pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
+			return outbox.NewWriter(outbox.DeleteAfterInsert(true)).Append(t.Context(), tx, event("o-1"), event("o-2"))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(t.Context(), "VACUUM outbox"); err != nil {
+		t.Fatal(err)
+	}
+	w := outbox.NewWriter(outbox.DeleteAfterInsert(true))
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(t.Context())
+	scans := func() (seq, idx int64) {
+		t.Helper()
+		if err := tx.QueryRow(t.Context(), `SELECT coalesce(sum(seq_scan), 0), coalesce(sum(idx_scan), 0) FROM pg_stat_xact_user_tables WHERE relname = 'outbox'`).
+			Scan(&seq, &idx); err != nil {
+			t.Fatal(err)
+		}
+		return seq, idx
+	}
+	seq0, idx0 := scans()
+	// More than five runs: PostgreSQL settles on a cached generic plan.
+	const runs = 8
+	for range runs {
+		if err := w.Append(t.Context(), tx, event("o-3")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seq1, idx1 := scans()
+	if seq1 != seq0 || idx1-idx0 < runs {
+		t.Fatalf("outbox scans by %d appends: %d sequential, %d by index; want 0 and at least %d", runs, seq1-seq0, idx1-idx0, runs)
+	}
+	var setting string
+	if err := tx.QueryRow(t.Context(), "SHOW enable_seqscan").Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "on" {
+		t.Fatalf("enable_seqscan after Append = %s, want on again", setting)
+	}
+}
+
 func TestAppendRejectsInvalidEvents(t *testing.T) {
 	conn := setup(t)
 	errBad := errors.New("schema says no")
