@@ -1,6 +1,11 @@
 // Package pgdb opens a service's PostgreSQL pool and brings its schema up to
 // date with golang-migrate at start-up.
 //
+// The pool's connections run with sequential scans off (unless the DSN
+// sets enable_seqscan): a service's statements find rows by key, and a
+// plan cached while a table was nearly empty would otherwise scan the
+// whole table on every lookup as it grows.
+//
 // Migrate applies embedded migrations (an fs.FS of NNNNNN_name.up.sql /
 // .down.sql files, read through golang-migrate's iofs source and its pgx v5
 // driver) and refuses to go on when the database is in a state the binary

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -39,6 +40,7 @@ func OpenSized(ctx context.Context, dsn string, maxConns int32, wait time.Durati
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	keyedLookups(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgdb: %w", err)
@@ -61,6 +63,29 @@ func OpenSized(ctx context.Context, dsn string, maxConns int32, wait time.Durati
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// keyedLookups turns sequential scans off on the pool's connections,
+// unless dsn sets enable_seqscan itself (a query parameter of a URL, or
+// options).
+//
+// Every statement a service runs finds its rows by key, through an index.
+// PostgreSQL caches a statement's plan per connection, made from the
+// table's statistics at the time, and keeps it until the table is analysed
+// again: a plan made while a table was nearly empty (a new database, the
+// first minutes of a stack) is a sequential scan, and each lookup then
+// reads the whole table, more of it every minute. Small tables updated in
+// place all the time (stock, accounts) fare the same: a scan reads every
+// row version a page holds. With sequential scans off, the planner takes
+// the index whenever there is one; a statement without one still runs.
+func keyedLookups(cfg *pgxpool.Config) {
+	if _, set := cfg.ConnConfig.RuntimeParams["enable_seqscan"]; set {
+		return
+	}
+	if strings.Contains(cfg.ConnConfig.RuntimeParams["options"], "enable_seqscan") {
+		return
+	}
+	cfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
 }
 
 // Migrate applies every pending up migration found in dir of migrations.

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +77,85 @@ func TestOpenWaitsThenFails(t *testing.T) {
 	_, err = pgdb.Open(t.Context(), "postgres://x:y@127.0.0.1:1/nope?sslmode=disable&connect_timeout=1", 600*time.Millisecond, log)
 	if err == nil {
 		t.Fatal("Open of an unreachable database succeeded")
+	}
+}
+
+// A service's connections find rows through the index even when their
+// cached plan was made while the table was empty; the DSN can say
+// otherwise.
+func TestLookupsUseTheIndex(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	exec(t, dsn, `CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)`)
+	// As a service looks up the lines of some orders: by an array of keys,
+	// in key order.
+	const byKeys = `SELECT name FROM items WHERE id = ANY($1) ORDER BY id`
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	tests := []struct {
+		name    string
+		dsn     string
+		setting string
+		seqScan bool // whether lookups by key may scan the table
+	}{
+		{"by default", dsn, "off", false},
+		{"the DSN turns them on", dsn + sep + "enable_seqscan=on", "on", true},
+		{"options turn them on", dsn + sep + "options=-c%20enable_seqscan%3Don", "on", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// A table analysed while small: its plans are scans.
+			exec(t, dsn, `TRUNCATE items; INSERT INTO items SELECT i, 'item' FROM generate_series(1, 100) i`)
+			exec(t, dsn, `ANALYZE items`)
+			pool, err := pgdb.OpenSized(t.Context(), tc.dsn, 1, 5*time.Second, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			var setting string
+			if err := pool.QueryRow(t.Context(), "SHOW enable_seqscan").Scan(&setting); err != nil {
+				t.Fatal(err)
+			}
+			if setting != tc.setting {
+				t.Fatalf("enable_seqscan = %s, want %s", setting, tc.setting)
+			}
+			// Plans made from those statistics, then many more rows: the
+			// cached plan is what the lookups use.
+			err = pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+				lookup := func(id int) error {
+					_, err := tx.Exec(t.Context(), byKeys, []int32{int32(id)})
+					return err
+				}
+				for i := range 8 {
+					if err := lookup(i); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.Exec(t.Context(), `INSERT INTO items SELECT i, 'item' FROM generate_series(101, 20000) i`); err != nil {
+					return err
+				}
+				var before, after int64
+				scans := `SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables WHERE relname = 'items'`
+				if err := tx.QueryRow(t.Context(), scans).Scan(&before); err != nil {
+					return err
+				}
+				for i := range 8 {
+					if err := lookup(i); err != nil {
+						return err
+					}
+				}
+				if err := tx.QueryRow(t.Context(), scans).Scan(&after); err != nil {
+					return err
+				}
+				if got := after > before; got != tc.seqScan {
+					t.Errorf("lookups scanned the table %d times, want scans: %v", after-before, tc.seqScan)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
