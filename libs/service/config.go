@@ -108,7 +108,9 @@ type Defaults struct {
 // database password.
 //
 //	HTTP_ADDR                   host:port, default d.HTTPAddr
-//	DATABASE_URL                postgres:// or postgresql:// URL, default d.DatabaseURL
+//	DATABASE_URL                postgres:// or postgresql:// URL, default d.DatabaseURL;
+//	                            the service's connections run with enable_seqscan off
+//	                            unless it sets enable_seqscan (package pgdb)
 //	KAFKA_BROKERS               comma separated host:port, default 127.0.0.1:9092
 //	KAFKA_GROUP                 default d.Group
 //	KAFKA_INSTANCE_ID           default none: static group membership, so a
