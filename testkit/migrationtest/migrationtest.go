@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/golang-migrate/migrate/v4"
 	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers the pgx5:// driver
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
@@ -39,15 +41,51 @@ func Pool(t testing.TB, migrations fs.FS) *pgxpool.Pool {
 	return open(t, Database(t, migrations))
 }
 
-func open(t testing.TB, dsn string) *pgxpool.Pool {
+// CountedPool is Pool whose connections count, in the Trips returned, what
+// they send: single statements and pipelined batches.
+func CountedPool(t testing.TB, migrations fs.FS) (*pgxpool.Pool, *Trips) {
 	t.Helper()
-	pool, err := pgxpool.New(t.Context(), dsn)
+	trips := &Trips{}
+	return open(t, Database(t, migrations), func(c *pgxpool.Config) { c.ConnConfig.Tracer = trips }), trips
+}
+
+func open(t testing.TB, dsn string, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatalf("migrationtest: %v", err)
+	}
+	for _, c := range configure {
+		c(cfg)
+	}
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("migrationtest: %v", err)
 	}
 	t.Cleanup(pool.Close)
 	return pool
 }
+
+// Trips counts the statements and batches a pool's connections send (a
+// pgx tracer). A statement's first use on a connection may take one more
+// exchange to prepare it; that is not counted.
+type Trips struct{ Queries, Batches atomic.Int64 }
+
+func (r *Trips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.Queries.Add(1)
+	return ctx
+}
+
+func (r *Trips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *Trips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.Batches.Add(1)
+	return ctx
+}
+
+func (r *Trips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (r *Trips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // Schema is what the migrations leave behind.
 type Schema struct {

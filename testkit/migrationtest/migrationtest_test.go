@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/outboxcdc/outboxcdc/libs/inbox"
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
 	"github.com/outboxcdc/outboxcdc/testkit/internal/failures"
@@ -104,6 +106,23 @@ func TestPool(t *testing.T) {
 	}
 	if got := failures.Of(t, func(tb testing.TB) { Pool(tb, fstest.MapFS{}) }); !strings.Contains(got, "migrationtest") {
 		t.Fatalf("Pool without migrations reported %q, want a failure", got)
+	}
+}
+
+func TestCountedPool(t *testing.T) {
+	t.Parallel()
+	pool, trips := CountedPool(t, good)
+	if _, err := pool.Exec(t.Context(), `SELECT count(*) FROM widgets`); err != nil {
+		t.Fatal(err)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1`)
+	b.Queue(`SELECT 2`)
+	if err := pool.SendBatch(t.Context(), b).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if q, n := trips.Queries.Load(), trips.Batches.Load(); q != 1 || n != 1 {
+		t.Fatalf("counted %d statements and %d batches, want 1 and 1", q, n)
 	}
 }
 

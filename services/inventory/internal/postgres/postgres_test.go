@@ -1,10 +1,8 @@
 package postgres_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,39 +334,13 @@ func TestSaveReservationConflictIsOnlyASecondReservation(t *testing.T) {
 	}
 }
 
-// roundTrips counts what a pool's connections send: single statements
-// and pipelined batches.
-type roundTrips struct{ queries, batches atomic.Int64 }
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.queries.Add(1)
-	return ctx
-}
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.batches.Add(1)
-	return ctx
-}
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
 func TestSaveReservationSendsOneBatch(t *testing.T) {
-	cfg, err := pgxpool.ParseConfig(migrationtest.Database(t, migrations.FS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, trips := migrationtest.CountedPool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
 	put(t, repo, "A", 5)
 	put(t, repo, "B", 5)
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		room := repo.Stockroom(tx)
 		st, err := room.LockStock(ctx, []string{"A", "B"})
 		if err != nil {
@@ -378,11 +350,11 @@ func TestSaveReservationSendsOneBatch(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		queries, batches := trips.queries.Load(), trips.batches.Load()
+		queries, batches := trips.Queries.Load(), trips.Batches.Load()
 		if err := room.SaveReservation(ctx, res, st["A"], st["B"]); err != nil {
 			return err
 		}
-		if q, b := trips.queries.Load()-queries, trips.batches.Load()-batches; q != 0 || b != 1 {
+		if q, b := trips.Queries.Load()-queries, trips.Batches.Load()-batches; q != 0 || b != 1 {
 			t.Errorf("SaveReservation sent %d statements and %d batches, want one batch", q, b)
 		}
 		return nil
