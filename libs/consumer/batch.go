@@ -121,11 +121,11 @@ func (c *Consumer) taken(run []*kgo.Record, evs []Event) ([]*kgo.Record, []Event
 
 // applyBatch applies evs (the events of recs) in one transaction: all are
 // claimed in the inbox by one statement, and each new one is validated and
-// handed to the handler, in order; one commit for all. It reports true once that commit succeeded
-// (every record is then finished), false when anything failed: the
-// transaction is rolled back, nothing took effect, and the caller handles
-// the records one at a time. The transaction runs to its end even after
-// stop, like one attempt of handle.
+// handed to the handler, in order; one commit for all. It reports true once
+// that commit succeeded (every record is then finished), false when anything
+// failed: the transaction is rolled back, nothing took effect, and the
+// caller handles the records one at a time. The transaction runs to its end
+// even after stop, like one attempt of handle.
 func (c *Consumer) applyBatch(stop context.Context, recs []*kgo.Record, evs []Event) bool {
 	ctx, cancel := c.attemptContext(stop)
 	defer cancel()

@@ -297,7 +297,7 @@ func (b book) queueSave(ctx context.Context, batch *pgx.Batch, o *order.Order) e
 // sendBatch sends batch through tx and reports its first failure.
 func sendBatch(ctx context.Context, tx pgx.Tx, batch *pgx.Batch) error {
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("save order: %w", err)
+		return fmt.Errorf("write order: %w", err)
 	}
 	return nil
 }
