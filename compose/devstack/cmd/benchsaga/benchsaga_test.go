@@ -41,10 +41,11 @@ func TestQuantile(t *testing.T) {
 // a well-formed SVG with its four series.
 func TestReport(t *testing.T) {
 	r := report{runID: "r", stack: "embedded", at: time.Now(), dbRate: 1000, dbClients: 16, steps: []stepResult{
-		{name: "open 100/s", offered: 100, postRate: 100, terminalRate: 99, backlog: 3, c2tP50: 20 * time.Millisecond, c2tP99: 90 * time.Millisecond},
-		{name: "open 400/s", offered: 400, postRate: 400, terminalRate: 410, backlog: 100, c2tP50: 30 * time.Millisecond, c2tP99: 200 * time.Millisecond},
-		{name: "open 800/s", offered: 800, postRate: 700, terminalRate: 500, backlog: 9000, c2tP50: 3 * time.Second, c2tP99: 9 * time.Second},
-		{name: "closed 32 clients", postRate: 650, terminalRate: 300, backlog: 5000},
+		{name: "write path 32 clients", kind: kindWrite, postRate: 650, failed: 2},
+		{name: "open 100/s", kind: kindOpen, offered: 100, postRate: 100, terminalRate: 99, backlog: 3, c2tP50: 20 * time.Millisecond, c2tP99: 90 * time.Millisecond},
+		{name: "open 400/s", kind: kindOpen, offered: 400, postRate: 400, terminalRate: 410, backlog: 100, c2tP50: 30 * time.Millisecond, c2tP99: 200 * time.Millisecond},
+		{name: "open 800/s", kind: kindOpen, offered: 800, postRate: 700, terminalRate: 500, backlog: 9000, c2tP50: 3 * time.Second, c2tP99: 9 * time.Second},
+		{name: "closed 32 clients", kind: kindClosed, postRate: 310, terminalRate: 300, backlog: 5000},
 	}}
 	var b strings.Builder
 	r.writeTable(&b)
@@ -52,7 +53,8 @@ func TestReport(t *testing.T) {
 	for _, want := range []string{
 		"without a growing backlog: 410 (open 400/s); target >= 400: met",
 		"p50 20 ms (target <= 25), p99 90 ms (target <= 100): met",
-		"650 / 1000 = 0.65; target >= 0.7: NOT met",
+		"POST /orders alone (orders connector paused) over the database's rate: 650 / 1000 = 0.65; target >= 0.7: NOT met",
+		"to what the saga finishes, over the database's rate: 310 / 1000 = 0.31",
 		"open 800/s",
 	} {
 		if !strings.Contains(out, want) {
@@ -64,6 +66,12 @@ func TestReport(t *testing.T) {
 		Polylines []struct {
 			Stroke string `xml:"stroke,attr"`
 		} `xml:"polyline"`
+	}
+	// The write path's row has no saga figures: nothing downstream ran.
+	for _, line := range strings.Split(out, "\n") {
+		if got, want := strings.Join(strings.Fields(line), " "), "write path 32 clients - 650.0 0 0 2 - - - - - 0"; strings.Contains(got, "write path") && got != want {
+			t.Errorf("write path row %q, want %q", got, want)
+		}
 	}
 	if err := xml.Unmarshal(r.svg(), &doc); err != nil {
 		t.Fatalf("the plot is not well-formed: %v", err)
@@ -83,7 +91,7 @@ func TestRunsAgainstAStack(t *testing.T) {
 	st := devstacktest.Start(t, devstacktest.Build(t), "embedded")
 	out := t.TempDir()
 	cfg, err := parseConfig([]string{"-rates", "10,20", "-step", "2s", "-closed", "2s", "-clients", "4", "-db", "1s", "-db-clients", "2",
-		"-dir", st.Dir, "-out", out}, func(string) string { return "" })
+		"-write-orders", "30", "-write-bursts", "2", "-dir", st.Dir, "-out", out}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,15 +108,20 @@ func TestRunsAgainstAStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"open 10/s", "open 20/s", "closed 4 clients", "database's own rate", "cpu postgres s", "cpu walrelay s"} {
+	for _, want := range []string{"write path 4 clients", "open 10/s", "open 20/s", "closed 4 clients", "database's own rate", "cpu postgres s", "cpu walrelay s",
+		"POST /orders alone (orders connector paused)"} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
 	}
-	// Every step placed orders, and they all settled.
+	// Every step placed orders, and they all settled: the write path's
+	// too, so its connector was resumed.
 	for _, step := range rep.steps {
 		if step.posted == 0 || step.unsettled != 0 || step.cpu["postgres"] <= 0 {
 			t.Errorf("step %s: %d posted, %d left pending, postgres cpu %.2fs", step.name, step.posted, step.unsettled, step.cpu["postgres"])
 		}
+	}
+	if w, ok := rep.kind(kindWrite); !ok || w.posted != 60 || w.failed != 0 {
+		t.Errorf("write path: %+v, want 60 orders in two bursts, none refused", w)
 	}
 }

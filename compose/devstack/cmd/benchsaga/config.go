@@ -22,6 +22,9 @@ type config struct {
 	drain     time.Duration // longest wait for a step's orders to settle
 	dbClients int           // connections of the database's own loop
 	db        time.Duration // length of the database's own loop
+
+	writeOrders int // orders per burst of the write-path step
+	writeBursts int // bursts of the write-path step (0 skips it)
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -38,8 +41,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.drain, "drain", 3*time.Minute, "longest wait after a step for its orders to settle")
 	fs.IntVar(&c.dbClients, "db-clients", 16, "connections of the database's own loop")
 	fs.DurationVar(&c.db, "db", 10*time.Second, "length of the database's own loop (0 skips it)")
+	fs.IntVar(&c.writeOrders, "write-orders", 800, "orders per burst of the write-path step (keep under the order service's MAX_BACKLOG)")
+	fs.IntVar(&c.writeBursts, "write-bursts", 3, "bursts of the write-path step, POST /orders with the orders connector paused (0 skips it)")
 	if err := fs.Parse(args); err != nil {
-		return config{}, fmt.Errorf("%w (flags: -rates -step -clients -closed -drain -db-clients -db -dir -start -out)", err)
+		return config{}, fmt.Errorf("%w (flags: -rates -step -clients -closed -drain -db-clients -db -write-orders -write-bursts -dir -start -out)", err)
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -59,8 +64,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	default:
 		return config{}, fmt.Errorf("-start %q: want embedded, kafka or debezium", c.start)
 	}
-	if c.step <= 0 || c.clients < 1 || c.dbClients < 1 || c.closed < 0 || c.db < 0 {
-		return config{}, fmt.Errorf("-step must be positive, -clients and -db-clients at least 1, -closed and -db not negative")
+	if c.step <= 0 || c.clients < 1 || c.dbClients < 1 || c.closed < 0 || c.db < 0 || c.writeOrders < 1 || c.writeBursts < 0 {
+		return config{}, fmt.Errorf("-step must be positive, -clients, -db-clients and -write-orders at least 1, -closed, -db and -write-bursts not negative")
 	}
 	if c.dir == "" {
 		c.dir = getenv("DEV_DIR")

@@ -8,7 +8,11 @@
 // latency (p50/p99/max, from the order's own timestamps), the backlog of
 // orders still pending when the step ends, and the CPU seconds each process
 // of the stack used (services, relay, broker, PostgreSQL with its backends,
-// the benchmark itself). The steps: open loop at each of -rates for -step
+// the benchmark itself). The steps: the write path alone (-write-bursts
+// bursts of -write-orders orders from -clients clients with the orders
+// connector paused through the Kafka Connect REST API, so nothing
+// downstream runs; each burst's orders settle once it resumes), open loop
+// at each of -rates for -step
 // each, stopping after the first one the saga cannot keep up with (a
 // higher rate would only measure a longer queue), then a closed loop of
 // -clients clients (saturation); each step's orders settle (up to -drain)
@@ -17,7 +21,7 @@
 // items, history, outbox insert guarded by the capture check, and delete,
 // as one pipelined batch, as the order service sends them) directly on the
 // orders database, in a scratch schema, so the table ends with the ratio
-// of the HTTP write path to the database's own rate. Results go to -out as
+// of the HTTP write path alone to the database's own rate. Results go to -out as
 // a text table and an SVG plot of throughput and latency against offered
 // load.
 //

@@ -70,7 +70,10 @@ func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
 		return nil, program.Exit(2, err.Error())
 	}
 	defer pool.Close()
-	r := &runner{api: api, world: world, orders: pool, stack: st, rng: mrand.New(mrand.NewPCG(2, 2)), drain: cfg.drain}
+	r := &runner{api: api, world: world, orders: pool, stack: st, rng: mrand.New(mrand.NewPCG(2, 2)), drain: cfg.drain, connect: addr["connect"]}
+	if r.connect == "" { // the embedded stack: walrelay serves the same API
+		r.connect = addr["walrelay"]
+	}
 
 	// The database's own rate first, while the stack is quiet.
 	var db float64
@@ -82,6 +85,17 @@ func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
 		fmt.Fprintf(w, "    %.0f transactions/s\n", db)
 	}
 	var steps []stepResult
+	// The write path alone next, the same quiet stack around it.
+	if cfg.writeBursts > 0 {
+		fmt.Fprintf(w, "  the write path alone: %d bursts of %d orders from %d clients, the %s connector paused ...\n",
+			cfg.writeBursts, cfg.writeOrders, cfg.clients, ordersConnector)
+		res, err := r.writePath(ctx, cfg.clients, cfg.writeOrders, cfg.writeBursts)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(w, "    POST %.0f/s (p50 %s, p99 %s ms), %d refused\n", res.postRate, ms(res.postP50), ms(res.postP99), res.failed)
+		steps = append(steps, res)
+	}
 	for i, rate := range cfg.rates {
 		fmt.Fprintf(w, "  open loop at %g orders/s for %s ...\n", rate, cfg.step)
 		res, err := r.open(ctx, rate, cfg.step)

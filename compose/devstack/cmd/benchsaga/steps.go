@@ -17,9 +17,17 @@ import (
 	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 )
 
+// The kinds of step.
+const (
+	kindOpen   = "open"   // orders sent on a schedule
+	kindClosed = "closed" // clients sending their next order when answered
+	kindWrite  = "write"  // POST /orders alone, the orders connector paused
+)
+
 // stepResult is one line of the table.
 type stepResult struct {
 	name     string
+	kind     string
 	offered  float64 // orders per second; 0 for the closed loop
 	duration time.Duration
 
@@ -62,13 +70,14 @@ func (c *collector) add(r orderload.Result) {
 
 // runner runs the steps against one stack.
 type runner struct {
-	api    *orderload.API
-	world  *orderload.World
-	orders *pgxpool.Pool // the orders database
-	stack  *stackstate.Stack
-	rng    *rand.Rand
-	next   int // index of the next order
-	drain  time.Duration
+	api     *orderload.API
+	world   *orderload.World
+	orders  *pgxpool.Pool // the orders database
+	stack   *stackstate.Stack
+	rng     *rand.Rand
+	next    int // index of the next order
+	drain   time.Duration
+	connect string // Kafka Connect REST API's base URL, "" if none
 }
 
 func (r *runner) order(int) orderload.Order {
@@ -79,7 +88,7 @@ func (r *runner) order(int) orderload.Order {
 
 // open runs an open-loop step at rate.
 func (r *runner) open(ctx context.Context, rate float64, d time.Duration) (stepResult, error) {
-	res := stepResult{name: fmt.Sprintf("open %g/s", rate), offered: rate}
+	res := stepResult{name: fmt.Sprintf("open %g/s", rate), kind: kindOpen, offered: rate}
 	var c collector
 	n := int(rate * d.Seconds())
 	var mu sync.Mutex // the order generator is not safe for concurrent use
@@ -92,7 +101,7 @@ func (r *runner) open(ctx context.Context, rate float64, d time.Duration) (stepR
 
 // closedLoop runs a closed-loop step of clients clients.
 func (r *runner) closedLoop(ctx context.Context, clients int, d time.Duration) (stepResult, error) {
-	res := stepResult{name: fmt.Sprintf("closed %d clients", clients)}
+	res := stepResult{name: fmt.Sprintf("closed %d clients", clients), kind: kindClosed}
 	var c collector
 	err := r.measure(ctx, &res, &c, func() { r.api.ClosedLoop(ctx, clients, d, r.order, c.add) })
 	return res, err
@@ -130,28 +139,9 @@ func (r *runner) measure(ctx context.Context, res *stepResult, c *collector, loa
 	res.terminalRate = float64(res.terminal) / res.duration.Seconds()
 
 	// Let the step's orders settle before the next step, then read their
-	// create-to-terminal times. Each look asks only after the orders still
-	// pending at the last one, so the benchmark's own load on the database
-	// shrinks with the backlog.
-	deadline := time.Now().Add(r.drain)
-	pending := c.ids
-	for {
-		rows, err := r.orders.Query(ctx, `SELECT id::text FROM orders WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`, pending)
-		if err != nil {
-			return err
-		}
-		if pending, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			return err
-		}
-		res.unsettled = len(pending)
-		if res.unsettled == 0 || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
+	// create-to-terminal times.
+	if res.unsettled, err = r.settle(ctx, c.ids); err != nil {
+		return err
 	}
 	rows, err := r.orders.Query(ctx, `SELECT updated_at - created_at FROM orders WHERE id = ANY($1::uuid[]) AND status <> 'PENDING'`, c.ids)
 	if err != nil {
@@ -181,6 +171,32 @@ func (r *runner) measure(ctx context.Context, res *stepResult, c *collector, loa
 		res.cpu[k] = v - cpu0[k]
 	}
 	return nil
+}
+
+// settle waits up to r.drain until none of ids is PENDING, and returns how
+// many still are. Each look asks only after the orders still pending at the
+// last one, so the benchmark's own load on the database shrinks with the
+// backlog.
+func (r *runner) settle(ctx context.Context, ids []string) (int, error) {
+	deadline := time.Now().Add(r.drain)
+	pending := ids
+	for {
+		rows, err := r.orders.Query(ctx, `SELECT id::text FROM orders WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`, pending)
+		if err != nil {
+			return 0, err
+		}
+		if pending, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return 0, err
+		}
+		if len(pending) == 0 || time.Now().After(deadline) {
+			return len(pending), nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // cpu reads the CPU seconds of each process of the stack so far:

@@ -267,3 +267,43 @@ func (a *API) ClosedLoop(ctx context.Context, clients int, d time.Duration, next
 	}
 	wg.Wait()
 }
+
+// Burst runs clients that each place an order, wait for the answer and
+// place the next, until n orders were taken or one was refused with a
+// Retry-After (the service is overloaded: a burst is meant to fit in what
+// it accepts). It calls done with each result, from several goroutines.
+// next is called with increasing indexes, never concurrently.
+func (a *API) Burst(ctx context.Context, clients, n int, next func(i int) Order, done func(Result)) {
+	var mu sync.Mutex
+	i, refused := 0, false
+	take := func() (Order, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if i >= n || refused {
+			return Order{}, false
+		}
+		i++
+		return next(i - 1), true
+	}
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				o, ok := take()
+				if !ok {
+					return
+				}
+				r := a.Place(ctx, o)
+				done(r)
+				if r.Err != nil && r.RetryAfter > 0 {
+					mu.Lock()
+					refused = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// ordersConnector is the connector that captures the orders database's
+// outbox (connectors/debezium/orders.json, registered under its file name).
+const ordersConnector = "orders"
+
+// writePath measures POST /orders alone, the counterpart of the
+// database's own rate: with the orders connector paused nothing
+// downstream of the orders database runs, so the write path has the
+// machine to itself, as the database's loop had. Orders still PENDING
+// count against the order service's MAX_BACKLOG, so the step runs bursts
+// of n orders (fewer than the bound) from clients closed-loop clients; after
+// each burst the connector resumes and the burst's orders settle before
+// the next. Throughput, latency and CPU cover the bursts alone.
+func (r *runner) writePath(ctx context.Context, clients, n, bursts int) (res stepResult, err error) {
+	res = stepResult{name: fmt.Sprintf("write path %d clients", clients), kind: kindWrite, cpu: map[string]float64{}}
+	if r.connect == "" {
+		return res, fmt.Errorf("write path: the stack has no Kafka Connect REST API (walrelay or connect) to pause the %s connector with", ordersConnector)
+	}
+	var all collector
+	for range bursts {
+		if err := r.setConnector(ctx, "pause", "PAUSED"); err != nil {
+			return res, err
+		}
+		var c collector
+		cpu0, err := r.cpu()
+		if err != nil {
+			return res, r.resumeAfter(err)
+		}
+		start := time.Now()
+		r.api.Burst(ctx, clients, n, r.order, c.add)
+		res.duration += time.Since(start)
+		cpu1, err := r.cpu()
+		if err != nil {
+			return res, r.resumeAfter(err)
+		}
+		for k, v := range cpu1 {
+			res.cpu[k] += v - cpu0[k]
+		}
+		if err := r.setConnector(ctx, "resume", "RUNNING"); err != nil {
+			return res, err
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		all.ids = append(all.ids, c.ids...)
+		all.latencies = append(all.latencies, c.latencies...)
+		all.failed += c.failed
+		if all.firstErr == nil {
+			all.firstErr = c.firstErr
+		}
+		if res.unsettled, err = r.settle(ctx, c.ids); err != nil {
+			return res, err
+		}
+	}
+	res.posted, res.failed = len(all.ids), all.failed
+	if res.posted == 0 {
+		return res, fmt.Errorf("%s: no order accepted (first error: %v)", res.name, all.firstErr)
+	}
+	res.postRate = float64(res.posted) / res.duration.Seconds()
+	res.postP50, res.postP99 = quantile(all.latencies, 0.5), quantile(all.latencies, 0.99)
+	return res, nil
+}
+
+// resumeAfter resumes the orders connector after a failure, so the stack
+// is never left paused, and returns the failure.
+func (r *runner) resumeAfter(err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if rerr := r.setConnector(ctx, "resume", "RUNNING"); rerr != nil {
+		return fmt.Errorf("%w (and resuming the %s connector: %v)", err, ordersConnector, rerr)
+	}
+	return err
+}
+
+// setConnector pauses or resumes the orders connector through the Kafka
+// Connect REST API and waits until its status says state.
+func (r *runner) setConnector(ctx context.Context, action, state string) error {
+	url := r.connect + "/connectors/" + ordersConnector
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url+"/"+action, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.api.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s the %s connector: %w", action, ordersConnector, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s the %s connector: PUT %s/%s answered %d", action, ordersConnector, url, action, resp.StatusCode)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var status struct {
+			Connector struct{ State string }   `json:"connector"`
+			Tasks     []struct{ State string } `json:"tasks"`
+		}
+		if err := r.getJSON(ctx, url+"/status", &status); err != nil {
+			return fmt.Errorf("%s the %s connector: %w", action, ordersConnector, err)
+		}
+		done := status.Connector.State == state && len(status.Tasks) > 0
+		for _, t := range status.Tasks {
+			done = done && t.State == state
+		}
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			raw, _ := json.Marshal(status)
+			return fmt.Errorf("%s the %s connector: not %s after a minute: %s", action, ordersConnector, state, raw)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// getJSON GETs url and decodes its 200 answer into into.
+func (r *runner) getJSON(ctx context.Context, url string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.api.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s answered %d", url, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
