@@ -32,3 +32,22 @@ func Example() {
 		log.Error("charge failed", "err", err)
 	}
 }
+
+// A transaction whose BEGIN and lock timeout travel with its first
+// statement: it costs one round trip for the UPDATE and one for the COMMIT.
+func ExampleDeferred() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://app@127.0.0.1:5432/app")
+	if err != nil {
+		return
+	}
+	defer pool.Close()
+	db := pgtx.Deferred{Pool: pool, Setup: []string{"SET LOCAL lock_timeout = '50ms'"}}
+	err = pgtx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE accounts SET balance = balance - 100 WHERE id = $1`, "a-1")
+		return err
+	})
+	if err != nil {
+		slog.Error("charge failed", "err", err)
+	}
+}

@@ -25,18 +25,26 @@ func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	errAbandon := errors.New("abandon")
+	beginners := []struct {
+		name string
+		db   pgtx.Beginner
+	}{
+		{"pool", pool},
+		{"deferred", pgtx.Deferred{Pool: pool}},
+	}
 	for _, tc := range []struct {
 		name string
-		// run works in a transaction; note(tx, name) registers a function
-		// recording name after the commit, and inserts name as a row.
-		run  func(ctx context.Context, note func(pgx.Tx, string)) error
+		// run works in a transaction on db; note(tx, name) registers a
+		// function recording name after the commit, and inserts name as a
+		// row.
+		run  func(ctx context.Context, db pgtx.Beginner, note func(pgx.Tx, string)) error
 		want []string // functions run, in order; the rows must be these too
 		err  error    // run's error, if any
 	}{
 		{
 			name: "commit runs them in order",
-			run: func(ctx context.Context, note func(pgx.Tx, string)) error {
-				return pgtx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			run: func(ctx context.Context, db pgtx.Beginner, note func(pgx.Tx, string)) error {
+				return pgtx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 					note(tx, "a")
 					note(tx, "b")
 					return nil
@@ -46,8 +54,8 @@ func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 		},
 		{
 			name: "rollback drops them",
-			run: func(ctx context.Context, note func(pgx.Tx, string)) error {
-				return pgtx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			run: func(ctx context.Context, db pgtx.Beginner, note func(pgx.Tx, string)) error {
+				return pgtx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 					note(tx, "a")
 					return errAbandon
 				})
@@ -56,8 +64,8 @@ func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 		},
 		{
 			name: "a failed transaction's commit drops them",
-			run: func(ctx context.Context, note func(pgx.Tx, string)) error {
-				tx, err := pgtx.Begin(ctx, pool)
+			run: func(ctx context.Context, db pgtx.Beginner, note func(pgx.Tx, string)) error {
+				tx, err := pgtx.Begin(ctx, db)
 				if err != nil {
 					return err
 				}
@@ -72,8 +80,8 @@ func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 		},
 		{
 			name: "a released savepoint's run with the outer commit",
-			run: func(ctx context.Context, note func(pgx.Tx, string)) error {
-				return pgtx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			run: func(ctx context.Context, db pgtx.Beginner, note func(pgx.Tx, string)) error {
+				return pgtx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 					note(tx, "outer")
 					return pgtx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
 						note(sp, "inner")
@@ -85,8 +93,8 @@ func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 		},
 		{
 			name: "a rolled back savepoint's are dropped, the outer ones run",
-			run: func(ctx context.Context, note func(pgx.Tx, string)) error {
-				return pgtx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			run: func(ctx context.Context, db pgtx.Beginner, note func(pgx.Tx, string)) error {
+				return pgtx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 					note(tx, "outer")
 					if err := pgtx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
 						note(sp, "inner")
@@ -101,8 +109,8 @@ func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 		},
 		{
 			name: "a released savepoint's are dropped when the outer one rolls back",
-			run: func(ctx context.Context, note func(pgx.Tx, string)) error {
-				return pgtx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			run: func(ctx context.Context, db pgtx.Beginner, note func(pgx.Tx, string)) error {
+				return pgtx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 					if err := pgtx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
 						note(sp, "inner")
 						return nil
@@ -115,37 +123,39 @@ func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 			err: errAbandon,
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := pool.Exec(t.Context(), `TRUNCATE marks`); err != nil {
-				t.Fatal(err)
-			}
-			var ran []string
-			note := func(tx pgx.Tx, name string) {
-				if _, err := tx.Exec(t.Context(), `INSERT INTO marks VALUES ($1)`, name); err != nil {
-					t.Errorf("insert %s: %v", name, err)
+		for _, db := range beginners {
+			t.Run(db.name+"/"+tc.name, func(t *testing.T) {
+				if _, err := pool.Exec(t.Context(), `TRUNCATE marks`); err != nil {
+					t.Fatal(err)
 				}
-				if !pgtx.AfterCommit(tx, func() { ran = append(ran, name) }) {
-					t.Errorf("AfterCommit(%s) = false on a transaction of Begin", name)
+				var ran []string
+				note := func(tx pgx.Tx, name string) {
+					if _, err := tx.Exec(t.Context(), `INSERT INTO marks VALUES ($1)`, name); err != nil {
+						t.Errorf("insert %s: %v", name, err)
+					}
+					if !pgtx.AfterCommit(tx, func() { ran = append(ran, name) }) {
+						t.Errorf("AfterCommit(%s) = false on a transaction of Begin", name)
+					}
 				}
-			}
-			if err := tc.run(t.Context(), note); !errors.Is(err, tc.err) {
-				t.Fatalf("err = %v, want %v", err, tc.err)
-			}
-			if !slices.Equal(ran, tc.want) {
-				t.Errorf("ran %q, want %q", ran, tc.want)
-			}
-			rows, err := pool.Query(t.Context(), `SELECT name FROM marks`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			committed, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if slices.Sort(committed); !slices.Equal(committed, slices.Sorted(slices.Values(tc.want))) {
-				t.Errorf("committed rows %q, want exactly those whose functions ran", committed)
-			}
-		})
+				if err := tc.run(t.Context(), db.db, note); !errors.Is(err, tc.err) {
+					t.Fatalf("err = %v, want %v", err, tc.err)
+				}
+				if !slices.Equal(ran, tc.want) {
+					t.Errorf("ran %q, want %q", ran, tc.want)
+				}
+				rows, err := pool.Query(t.Context(), `SELECT name FROM marks`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				committed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if slices.Sort(committed); !slices.Equal(committed, slices.Sorted(slices.Values(tc.want))) {
+					t.Errorf("committed rows %q, want exactly those whose functions ran", committed)
+				}
+			})
+		}
 	}
 
 	t.Run("a transaction pgtx did not begin takes none", func(t *testing.T) {
