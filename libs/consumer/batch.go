@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
@@ -159,18 +158,15 @@ func (c *Consumer) applyBatch(stop context.Context, recs []*kgo.Record, evs []Ev
 // back at once and its records go one at a time, without the limit.
 const batchLockTimeout = "50ms"
 
-// beginBatch begins a batch's transaction with its lock timeout set, in
-// one round trip: a begin query without arguments goes as one simple
-// query, which may hold several statements.
-type beginBatch struct{ pool *pgxpool.Pool }
-
-func (b beginBatch) Begin(ctx context.Context) (pgx.Tx, error) {
-	return b.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL lock_timeout = '" + batchLockTimeout + "'"})
+// beginBatch begins a batch's transaction with its lock timeout set; the
+// BEGIN and the setting travel with the batch's inbox claim.
+func beginBatch(pool *pgxpool.Pool) pgtx.Deferred {
+	return pgtx.Deferred{Pool: pool, Setup: []string{"SET LOCAL lock_timeout = '" + batchLockTimeout + "'"}}
 }
 
 // batchTx runs applyBatch's transaction and returns each event's outcome.
 func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Event) ([]string, error) {
-	tx, err := pgtx.Begin(ctx, beginBatch{c.cfg.Pool})
+	tx, err := pgtx.Begin(ctx, beginBatch(c.cfg.Pool))
 	if err != nil {
 		return nil, fmt.Errorf("consumer: begin: %w", err)
 	}
@@ -183,7 +179,7 @@ func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Ev
 	}
 	claimed, err := inbox.ClaimAll(ctx, tx, c.cfg.InboxTable, c.cfg.Group, deliveries)
 	if err != nil {
-		return nil, err
+		return nil, beginError(err)
 	}
 	outcomes := make([]string, len(evs))
 	for i, ev := range evs {

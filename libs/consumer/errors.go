@@ -61,6 +61,18 @@ type unavailableError struct{ err error }
 func (e *unavailableError) Error() string { return e.err.Error() }
 func (e *unavailableError) Unwrap() error { return e.err }
 
+// beginError is the error of a transaction's first statement, which
+// carries its BEGIN (pgtx.Deferred): when the statement never reached
+// PostgreSQL (its pooled connection was found dead, as after a restart),
+// nothing was attempted and PostgreSQL is unavailable, as when a BEGIN of
+// its own fails.
+func beginError(err error) error {
+	if pgconn.SafeToRetry(err) {
+		return &unavailableError{fmt.Errorf("consumer: begin: %w", err)}
+	}
+	return err
+}
+
 // commitUnknownError marks a failed commit: the transaction may or may not
 // have committed (the answer, not the commit, may have been lost).
 type commitUnknownError struct{ err error }
@@ -118,6 +130,7 @@ func classify(err error) class {
 	if errors.As(err, &ce) {
 		return unavailable
 	}
+
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {

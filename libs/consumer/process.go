@@ -110,7 +110,8 @@ func (c *Consumer) validator(ev Event) func() error {
 func (c *Consumer) attempt(stop context.Context, ev Event, validate func() error, log *slog.Logger) (string, error) {
 	ctx, cancel := c.attemptContext(stop)
 	defer cancel()
-	tx, err := pgtx.Begin(ctx, c.cfg.Pool)
+	// The BEGIN travels with the inbox claim.
+	tx, err := pgtx.Begin(ctx, pgtx.Deferred{Pool: c.cfg.Pool})
 	if err != nil {
 		return "", &unavailableError{fmt.Errorf("consumer: begin: %w", err)}
 	}
@@ -119,7 +120,7 @@ func (c *Consumer) attempt(stop context.Context, ev Event, validate func() error
 		Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, EventType: ev.Type, Outcome: inbox.Processed,
 	})
 	if err != nil {
-		return "", err
+		return "", beginError(err)
 	}
 	outcome := OutcomeProcessed
 	if claimed {

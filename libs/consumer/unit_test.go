@@ -89,6 +89,9 @@ func TestClassify(t *testing.T) {
 		{"connection failure", pg("08006"), unavailable},
 		{"admin shutdown", pg("57P01"), unavailable},
 		{"cannot connect now", pg("57P03"), unavailable},
+		{"first statement never sent", beginError(fmt.Errorf("claim: %w", neverSent{})), unavailable},
+		{"first statement failed", beginError(pg("23505")), retry},
+		{"commit never sent", &commitUnknownError{neverSent{}}, retry},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := classify(tc.err); got != tc.want {
@@ -273,3 +276,10 @@ func TestBatchSize(t *testing.T) {
 		})
 	}
 }
+
+// neverSent is an error pgconn reports for a statement it could not send
+// at all.
+type neverSent struct{}
+
+func (neverSent) Error() string     { return "write: broken pipe" }
+func (neverSent) SafeToRetry() bool { return true }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
+	"github.com/outboxcdc/outboxcdc/libs/pgtx"
 )
 
 // The scratch tables copy the order service's (constraints, indexes and
@@ -64,12 +67,8 @@ func dbRate(ctx context.Context, dsn string, clients int, d time.Duration) (floa
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	schema := "benchsaga_" + hex.EncodeToString(b)
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return 0, err
-	}
-	cfg.MaxConns, cfg.MinConns = int32(clients), int32(clients)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	// Connections with the services' settings (package pgdb).
+	pool, err := pgdb.OpenSized(ctx, dsn, int32(clients), 10*time.Second, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return 0, err
 	}
@@ -95,7 +94,7 @@ func dbRate(ctx context.Context, dsn string, clients int, d time.Duration) (floa
 		go func() {
 			defer wg.Done()
 			for runCtx.Err() == nil {
-				err := pgx.BeginFunc(runCtx, pool, func(tx pgx.Tx) error {
+				err := pgx.BeginFunc(runCtx, pgtx.Deferred{Pool: pool}, func(tx pgx.Tx) error {
 					return placeLike(runCtx, tx, schema, payload)
 				})
 				if err != nil {
@@ -116,8 +115,8 @@ func dbRate(ctx context.Context, dsn string, clients int, d time.Duration) (floa
 }
 
 // placeLike runs the statements POST /orders runs for a two-line order,
-// as the order service sends them: one pipelined batch, the outbox insert
-// guarded by the capture check.
+// as the order service sends them: one pipelined batch with the BEGIN, the
+// outbox insert guarded by the capture check.
 func placeLike(ctx context.Context, tx pgx.Tx, schema, payload string) error {
 	id, eventID, now := uuid.New(), uuid.New(), time.Now().UTC()
 	ids := []pgtype.UUID{{Bytes: eventID, Valid: true}}

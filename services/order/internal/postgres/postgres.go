@@ -98,8 +98,9 @@ func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint
 		span.End()
 	}()
 	placed := o.Snapshot()
-	// pgtx, so the outbox counts the order's event once it commits.
-	err = pgtx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	// pgtx, so the outbox counts the order's event once it commits; the
+	// BEGIN travels with the batch.
+	err = pgtx.BeginFunc(ctx, pgtx.Deferred{Pool: r.pool}, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		if key != "" {
 			b.Queue(insertIdempotencyKey, key, fingerprint, o.ID()).Exec(func(tag pgconn.CommandTag) error {
@@ -127,6 +128,12 @@ func (r *Repository) Place(ctx context.Context, o *order.Order, key, fingerprint
 	return placed, true, nil
 }
 
+// snapshot begins the read-only transactions of reads: one snapshot of
+// several tables, the BEGIN sent with the first statement.
+func (r *Repository) snapshot() pgtx.Deferred {
+	return pgtx.Deferred{Pool: r.pool, Options: pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}}
+}
+
 // errKeyTaken ends Place's transaction when its idempotency key belongs to
 // an order placed before.
 var errKeyTaken = errors.New("idempotency key taken")
@@ -135,7 +142,7 @@ var errKeyTaken = errors.New("idempotency key taken")
 // order.ErrIdempotencyKeyReused when fingerprint is not the key's request.
 func (r *Repository) byKey(ctx context.Context, key, fingerprint string) (order.Snapshot, error) {
 	var s order.Snapshot
-	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, r.snapshot(), func(tx pgx.Tx) error {
 		var hash, id string
 		if err := tx.QueryRow(ctx, selectIdempotencyKey, key).Scan(&hash, &id); err != nil {
 			return fmt.Errorf("read idempotency key: %w", err)
@@ -188,7 +195,7 @@ func (r *Repository) Pending(ctx context.Context, limit int) (int, error) {
 // is not a UUID).
 func (r *Repository) Get(ctx context.Context, id string) (order.Snapshot, error) {
 	var s order.Snapshot
-	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, r.snapshot(), func(tx pgx.Tx) error {
 		var err error
 		s, err = load(ctx, tx, id, false)
 		return err
@@ -326,7 +333,7 @@ LIMIT $3`
 // List returns the orders matching f, newest first.
 func (r *Repository) List(ctx context.Context, f order.Filter) ([]order.Snapshot, error) {
 	var out []order.Snapshot
-	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, r.snapshot(), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, listOrders, f.CustomerID, string(f.Status), f.Limit)
 		if err != nil {
 			return err
