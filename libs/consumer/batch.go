@@ -158,15 +158,27 @@ func (c *Consumer) applyBatch(stop context.Context, recs []*kgo.Record, evs []Ev
 // back at once and its records go one at a time, without the limit.
 const batchLockTimeout = "50ms"
 
-// beginBatch begins a batch's transaction with its lock timeout set; the
-// BEGIN and the setting travel with the batch's inbox claim.
-func beginBatch(pool *pgxpool.Pool) pgtx.Deferred {
-	return pgtx.Deferred{Pool: pool, Setup: []string{"SET LOCAL lock_timeout = '" + batchLockTimeout + "'"}}
+// BatchLockWait bounds how long Config.LockBatch waits for its locks.
+// Batches that lock their shared rows up front, in one order, cannot
+// deadlock with each other: one waits for another to commit, which takes
+// milliseconds, or longer on a saturated machine.
+const BatchLockWait = time.Second
+
+// beginBatch begins a batch's transaction with its lock timeout set (to
+// BatchLockWait when the batch locks its rows up front first); the BEGIN
+// and the setting travel with the batch's inbox claim.
+func beginBatch(pool *pgxpool.Pool, lockFirst bool) pgtx.Deferred {
+	timeout := batchLockTimeout
+	if lockFirst {
+		timeout = BatchLockWait.String()
+	}
+	return pgtx.Deferred{Pool: pool, Setup: []string{"SET LOCAL lock_timeout = '" + timeout + "'"}}
 }
 
 // batchTx runs applyBatch's transaction and returns each event's outcome.
 func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Event) ([]string, error) {
-	tx, err := pgtx.Begin(ctx, beginBatch(c.cfg.Pool))
+	lock := c.cfg.LockBatch
+	tx, err := pgtx.Begin(ctx, beginBatch(c.cfg.Pool, lock != nil))
 	if err != nil {
 		return nil, fmt.Errorf("consumer: begin: %w", err)
 	}
@@ -180,6 +192,23 @@ func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Ev
 	claimed, err := inbox.ClaimAll(ctx, tx, c.cfg.InboxTable, c.cfg.Group, deliveries)
 	if err != nil {
 		return nil, beginError(err)
+	}
+	if lock != nil {
+		var fresh []Event
+		for i, ev := range evs {
+			if claimed[i] {
+				fresh = append(fresh, ev)
+			}
+		}
+		if len(fresh) > 0 {
+			if err := lock(ctx, tx, fresh); err != nil {
+				return nil, fmt.Errorf("consumer: lock the batch's rows: %w", err)
+			}
+		}
+		// The handlers' own lock waits are short again.
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '"+batchLockTimeout+"'"); err != nil {
+			return nil, err
+		}
 	}
 	outcomes := make([]string, len(evs))
 	for i, ev := range evs {

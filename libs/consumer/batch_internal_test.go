@@ -21,7 +21,7 @@ func TestBatchLockTimeoutIsTheTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	tx, err := beginBatch(pool).Begin(t.Context())
+	tx, err := beginBatch(pool, false).Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,3 +153,131 @@ func TestBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestLockBatch checks Config.LockBatch: it runs once at the start of each
+// batch's transaction with the batch's new events, waits up to
+// BatchLockWait where the handlers wait the usual lock timeout, and when it
+// fails the records go one at a time, each applied once.
+func TestLockBatch(t *testing.T) {
+	kfake := brokerKinds[0]
+	type call struct {
+		tx      string
+		ns      []int
+		timeout string
+	}
+	handler := func(timeouts *[]string) consumer.Handler {
+		return consumer.Mux{"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+			var timeout string
+			if err := tx.QueryRow(ctx, "SHOW lock_timeout").Scan(&timeout); err != nil {
+				return err
+			}
+			*timeouts = append(*timeouts, timeout)
+			return insertEffectInTx(ctx, tx, ev)
+		}}.Handle
+	}
+
+	t.Run("once per batch, first, with the new events", func(t *testing.T) {
+		e := newEnv(t, kfake.setup(t))
+		backlog(t, e, 24)
+		group := e.group("inventory")
+		var calls []call
+		var timeouts []string
+		cfg := e.config(group, handler(&timeouts))
+		cfg.BatchSize = 8
+		cfg.LockBatch = func(ctx context.Context, tx pgx.Tx, evs []consumer.Event) error {
+			c := call{}
+			if err := tx.QueryRow(ctx, "SELECT txid_current()::text, current_setting('lock_timeout')").Scan(&c.tx, &c.timeout); err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				n, err := strconv.Atoi(string(ev.Payload))
+				if err != nil {
+					return err
+				}
+				c.ns = append(c.ns, n)
+			}
+			calls = append(calls, c)
+			return nil
+		}
+		r := e.start(cfg)
+		waitFor(t, 30*time.Second, "the backlog applied and committed", func() bool { return e.allCommitted(group, e.topic) })
+		r.stop(t)
+		ns, _ := e.effects()
+		if !slices.Equal(ns, seq(1, 24)) {
+			t.Fatalf("effects %v, want 1..24 once each in offset order", ns)
+		}
+		// Every batch's effects are the events its LockBatch saw, in order.
+		byTx := map[string][]int{}
+		rows, err := e.pool.Query(t.Context(), `SELECT member, n FROM effects ORDER BY seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var tx string
+			var n int
+			if err := rows.Scan(&tx, &n); err != nil {
+				t.Fatal(err)
+			}
+			byTx[tx] = append(byTx[tx], n)
+		}
+		if len(calls) == 0 {
+			t.Fatal("LockBatch never ran: no batch formed")
+		}
+		seen := 0
+		for _, c := range calls {
+			if !slices.Equal(byTx[c.tx], c.ns) || c.timeout != consumer.BatchLockWait.String() {
+				t.Errorf("LockBatch in transaction %s saw %v with lock_timeout %s; the transaction applied %v", c.tx, c.ns, c.timeout, byTx[c.tx])
+			}
+			seen += len(c.ns)
+		}
+		for tx, ns := range byTx {
+			if len(ns) > 1 && !slices.ContainsFunc(calls, func(c call) bool { return c.tx == tx }) {
+				t.Errorf("batch %s applied %v without LockBatch", tx, ns)
+			}
+		}
+		for _, timeout := range timeouts {
+			if timeout != "50ms" && timeout != "0" { // a batch's handlers, or a record alone
+				t.Errorf("a handler ran with lock_timeout %s", timeout)
+			}
+		}
+
+		// Redelivered, every event is a duplicate: no batch has a new
+		// event to lock for.
+		offs := kadm.Offsets{}
+		for p := range e.ends(e.topic) {
+			offs.Add(kadm.Offset{Topic: e.topic, Partition: p, At: 0, LeaderEpoch: -1})
+		}
+		if _, err := e.adm.CommitOffsets(t.Context(), group, offs); err != nil {
+			t.Fatal(err)
+		}
+		before := len(calls)
+		e.start(cfg)
+		waitFor(t, 30*time.Second, "the redelivered records committed", func() bool { return e.allCommitted(group, e.topic) })
+		if len(calls) != before {
+			t.Errorf("LockBatch ran %d times for batches of duplicates", len(calls)-before)
+		}
+	})
+
+	t.Run("a failure sends the records one at a time", func(t *testing.T) {
+		e := newEnv(t, kfake.setup(t))
+		backlog(t, e, 12)
+		group := e.group("inventory")
+		var timeouts []string
+		cfg := e.config(group, handler(&timeouts))
+		cfg.BatchSize = 8
+		failed := 0
+		cfg.LockBatch = func(context.Context, pgx.Tx, []consumer.Event) error {
+			failed++
+			return errors.New("locks unavailable")
+		}
+		e.start(cfg)
+		waitFor(t, 30*time.Second, "every record finished", func() bool { return e.allCommitted(group, e.topic) })
+		ns, txs := e.effects()
+		if !slices.Equal(ns, seq(1, 12)) || txs != 12 {
+			t.Fatalf("effects %v in %d transactions, want 1..12 once each, one per transaction", ns, txs)
+		}
+		if failed == 0 {
+			t.Error("LockBatch never ran")
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +61,9 @@ type Subscription struct {
 	Mux      consumer.Mux
 	Topics   []string
 	Validate func(consumer.Event) error
+	// LockBatch, when set, locks the rows a batch of events will update,
+	// in one order, before its handlers run (consumer.Config.LockBatch).
+	LockBatch func(ctx context.Context, tx pgx.Tx, evs []consumer.Event) error
 }
 
 // Subscribe builds the service's consumer as every service does: on a pool
@@ -82,11 +86,11 @@ func Subscribe(ctx context.Context, name string, cfg Config, sub Subscription, r
 
 // config completes cc with what sub consumes: its topics, the mux as
 // handler and the event types it takes (so events of other types are
-// acknowledged without a transaction), the payload check, and metrics on
-// reg labelled by those types.
+// acknowledged without a transaction), the payload check, the batches'
+// row locks, and metrics on reg labelled by those types.
 func (sub Subscription) config(cc consumer.Config, reg prometheus.Registerer) consumer.Config {
 	types := sub.Mux.Types()
-	cc.Topics, cc.Handler, cc.Types, cc.Validate = sub.Topics, sub.Mux.Handle, types, sub.Validate
+	cc.Topics, cc.Handler, cc.Types, cc.Validate, cc.LockBatch = sub.Topics, sub.Mux.Handle, types, sub.Validate, sub.LockBatch
 	cc.Metrics = consumer.NewMetrics(reg, types...)
 	return cc
 }

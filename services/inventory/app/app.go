@@ -41,9 +41,11 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	// the topics and the schema checks follow from its event types. The
 	// consumer has connections of its own, so a flood of HTTP requests
 	// cannot starve the saga of them.
-	mux := kafkaapi.New(repo, log).Mux()
+	handlers := kafkaapi.New(repo, log)
+	mux := handlers.Mux()
 	cons, cpool, err := service.Subscribe(ctx, "inventory", cfg, service.Subscription{
 		Mux: mux, Topics: events.TopicsOf(mux.Types()...), Validate: consumer.Validator(schemas.Validate, mux.Types()...),
+		LockBatch: handlers.LockBatch,
 	}, reg, log)
 	if err != nil {
 		pool.Close()

@@ -2,10 +2,12 @@ package kafkaapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
@@ -18,6 +20,9 @@ import (
 // the consumer's transaction.
 type Store interface {
 	Stockroom(tx pgx.Tx) inventory.Stockroom
+	// LockStockOf locks, in SKU order, the stock rows of skus and of the
+	// reservations of orders.
+	LockStockOf(ctx context.Context, tx pgx.Tx, skus, orders []string) error
 }
 
 // Handlers applies order events to stock.
@@ -39,6 +44,35 @@ func (h *Handlers) Mux() consumer.Mux {
 		events.TypeOrderCancelled: consumer.On(h.orderCancelled),
 		events.TypeOrderConfirmed: consumer.On(h.orderConfirmed),
 	}
+}
+
+// LockBatch locks, before a batch of events is applied, every stock row
+// the batch will update: the SKUs of the orders it reserves and those held
+// by the orders it releases, in SKU order (consumer.Config.LockBatch). An
+// event whose payload does not decode locks nothing here; its handler
+// rejects it.
+func (h *Handlers) LockBatch(ctx context.Context, tx pgx.Tx, evs []consumer.Event) error {
+	var skus, orders []string
+	for _, ev := range evs {
+		switch ev.Type {
+		case events.TypeOrderCreated:
+			var p events.OrderCreated
+			if json.Unmarshal(ev.Payload, &p) == nil {
+				for _, it := range p.Items {
+					skus = append(skus, it.SKU)
+				}
+			}
+		case events.TypeOrderCancelled:
+			var p events.OrderCancelled
+			if json.Unmarshal(ev.Payload, &p) == nil && uuid.Validate(p.OrderID) == nil {
+				orders = append(orders, p.OrderID)
+			}
+		}
+	}
+	if len(skus) == 0 && len(orders) == 0 {
+		return nil
+	}
+	return h.store.LockStockOf(ctx, tx, skus, orders)
 }
 
 // orderCreated reserves the order's lines, once per order.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
@@ -373,6 +374,58 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := validate(tc.ev); (err != nil) != tc.wantErr {
 				t.Fatalf("Validate = %v, want error %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestLockBatch checks that a batch's locks cover the stock rows its
+// events update: the SKUs of the orders it reserves and those held by the
+// orders it releases, and nothing else.
+func TestLockBatch(t *testing.T) {
+	f := setup(t, map[string]int{"sku-a": 10, "sku-b": 10, "sku-c": 10, "sku-d": 10, "sku-e": 10})
+	held := newOrderID()
+	if err := f.deliver(t, orderCreated(t, held, "sku-d", 1)); err != nil {
+		t.Fatal(err)
+	}
+	locked := func(t *testing.T, evs ...consumer.Event) []string {
+		t.Helper()
+		tx, err := f.pool.Begin(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(t.Context()) }()
+		if err := kafkaapi.New(f.repo, slog.New(slog.DiscardHandler)).LockBatch(t.Context(), tx, evs); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, sku := range []string{"sku-a", "sku-b", "sku-c", "sku-d", "sku-e"} {
+			_, err := f.pool.Exec(t.Context(), `SELECT 1 FROM stock WHERE sku = $1 FOR UPDATE NOWAIT`, sku)
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "55P03" {
+				out = append(out, sku)
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	garbled := orderCreated(t, newOrderID(), "sku-e", 1)
+	garbled.Payload = []byte(`{"items": "not a list"`)
+	for _, tc := range []struct {
+		name string
+		evs  []consumer.Event
+		want []string
+	}{
+		{"reservations and a release", []consumer.Event{
+			orderCreated(t, newOrderID(), "sku-c", 1, "sku-a", 2), orderCancelled(t, held), orderCreated(t, newOrderID(), "sku-a", 1),
+		}, []string{"sku-a", "sku-c", "sku-d"}},
+		{"a confirmation locks no stock", []consumer.Event{orderConfirmed(t, held)}, nil},
+		{"a release without a reservation", []consumer.Event{orderCancelled(t, newOrderID())}, nil},
+		{"an undecodable payload locks nothing", []consumer.Event{garbled, orderCreated(t, newOrderID(), "sku-b", 1)}, []string{"sku-b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := locked(t, tc.evs...); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("locked %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package kafkaapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -18,6 +19,8 @@ import (
 // consumer's transaction.
 type Store interface {
 	Ledger(tx pgx.Tx) payment.Ledger
+	// LockAccounts locks, in customer order, the accounts of customers.
+	LockAccounts(ctx context.Context, tx pgx.Tx, customers []string) error
 }
 
 // Handlers applies order events to payments.
@@ -38,6 +41,29 @@ func (h *Handlers) Mux() consumer.Mux {
 		events.TypeOrderCreated:   consumer.On(h.orderCreated),
 		events.TypeOrderCancelled: consumer.On(h.orderCancelled),
 	}
+}
+
+// LockBatch locks, before a batch of events is applied, every account the
+// batch will update: those of the customers it charges or refunds, in
+// customer order (consumer.Config.LockBatch). An event whose payload does
+// not decode locks nothing here; its handler rejects it.
+func (h *Handlers) LockBatch(ctx context.Context, tx pgx.Tx, evs []consumer.Event) error {
+	var customers []string
+	for _, ev := range evs {
+		var p struct {
+			CustomerID string `json:"customerId"`
+		}
+		switch ev.Type {
+		case events.TypeOrderCreated, events.TypeOrderCancelled: // both name the customer
+			if json.Unmarshal(ev.Payload, &p) == nil && p.CustomerID != "" {
+				customers = append(customers, p.CustomerID)
+			}
+		}
+	}
+	if len(customers) == 0 {
+		return nil
+	}
+	return h.store.LockAccounts(ctx, tx, customers)
 }
 
 // orderCreated charges the order, once per order.

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
@@ -386,5 +388,51 @@ func TestOrderInAnotherCurrencyFails(t *testing.T) {
 	var failed events.PaymentFailed
 	if err := json.Unmarshal(out[0].Payload, &failed); err != nil || failed.Reason != "currency mismatch: the account holds USD, the order is in EUR" {
 		t.Fatalf("PaymentFailed = %+v (%v)", failed, err)
+	}
+}
+
+// TestLockBatch checks that a batch's locks cover the accounts its events
+// update, those of the customers it charges or refunds, and nothing else.
+func TestLockBatch(t *testing.T) {
+	f := setup(t)
+	customers := []string{"cust-a", "cust-b", "cust-c", "cust-d"}
+	for _, c := range customers {
+		f.account(t, c, 10_000)
+	}
+	garbled := orderCreated(t, newOrderID(), "cust-d", 100)
+	garbled.Payload = []byte(`{"customerId": 42`)
+	for _, tc := range []struct {
+		name string
+		evs  []consumer.Event
+		want []string
+	}{
+		{"charges and a refund", []consumer.Event{
+			orderCreated(t, newOrderID(), "cust-c", 100), orderCancelled(t, newOrderID(), "cust-a"), orderCreated(t, newOrderID(), "cust-c", 100),
+		}, []string{"cust-a", "cust-c"}},
+		{"an unknown customer", []consumer.Event{orderCreated(t, newOrderID(), "cust-z", 100)}, nil},
+		{"an undecodable payload locks nothing", []consumer.Event{garbled, orderCreated(t, newOrderID(), "cust-b", 100)}, []string{"cust-b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := f.pool.Begin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback(t.Context()) }()
+			if err := kafkaapi.New(f.repo, slog.New(slog.DiscardHandler)).LockBatch(t.Context(), tx, tc.evs); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range customers {
+				_, err := f.pool.Exec(t.Context(), `SELECT 1 FROM accounts WHERE customer_id = $1 FOR UPDATE NOWAIT`, c)
+				if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "55P03" {
+					got = append(got, c)
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("locked %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -85,6 +85,24 @@ func (l ledger) LockAccount(ctx context.Context, customerID string) (*payment.Ac
 	return account(ctx, l.tx, selectAccount+` FOR UPDATE`, customerID)
 }
 
+const lockAccounts = `SELECT customer_id FROM accounts WHERE customer_id = ANY($1) ORDER BY customer_id FOR UPDATE`
+
+// LockAccounts locks, in customer order, until tx ends, the accounts of
+// customers: all that a batch of charges and refunds will update, locked
+// at once in one order, so that batches of different partitions wait for
+// each other instead of deadlocking. Unknown customers lock nothing.
+func (r *Repository) LockAccounts(ctx context.Context, tx pgx.Tx, customers []string) error {
+	rows, err := tx.Query(ctx, lockAccounts, customers)
+	if err != nil {
+		return fmt.Errorf("lock accounts: %w", err)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("lock accounts: %w", err)
+	}
+	return nil
+}
+
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
