@@ -127,8 +127,10 @@ func scanStock(row pgx.CollectableRow) (*inventory.Stock, error) {
 	return &s, nil
 }
 
+// One array of keys, so the rows are found through the primary key (an OR
+// of the two sets would read every stock row and its old versions).
 const lockStockOf = `SELECT sku FROM stock
-WHERE sku = ANY($1) OR sku IN (SELECT sku FROM reservations WHERE order_id = ANY($2::uuid[]))
+WHERE sku = ANY($1::text[] || ARRAY(SELECT sku FROM reservations WHERE order_id = ANY($2::uuid[])))
 ORDER BY sku FOR UPDATE`
 
 // LockStockOf locks, in SKU order, until tx ends, the stock rows of skus
