@@ -99,7 +99,7 @@ audit: ## check the stack on the standard ports: orders terminal, money, stock, 
 	$(GO) run ./outboxctl audit $(AUDIT_FLAGS)
 
 .PHONY: bench-saga
-bench-saga: ## the whole saga under load against the running stack: open-loop steps, saturation, the database's own rate; table and plot in .bench/ (BENCH_SAGA_FLAGS=-rates 50,100 -step 30s -start embedded)
+bench-saga: ## the whole saga under load against the running stack: the database's own rate, the write path alone, open-loop steps, saturation; table and plot in .bench/ (BENCH_SAGA_FLAGS=-rates 50,100 -step 30s -start embedded)
 	$(GO) run ./compose/devstack/cmd/benchsaga $(BENCH_SAGA_FLAGS)
 
 .PHONY: bench
