@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -27,29 +28,13 @@ func (r *runner) writePath(ctx context.Context, clients, n, bursts int) (res ste
 	}
 	var all collector
 	for range bursts {
-		if err := r.setConnector(ctx, "pause", "PAUSED"); err != nil {
+		c, d, cpu, err := r.pausedBurst(ctx, clients, n)
+		if err != nil {
 			return res, err
 		}
-		var c collector
-		cpu0, err := r.cpu()
-		if err != nil {
-			return res, r.resumeAfter(err)
-		}
-		start := time.Now()
-		r.api.Burst(ctx, clients, n, r.order, c.add)
-		res.duration += time.Since(start)
-		cpu1, err := r.cpu()
-		if err != nil {
-			return res, r.resumeAfter(err)
-		}
-		for k, v := range cpu1 {
-			res.cpu[k] += v - cpu0[k]
-		}
-		if err := r.setConnector(ctx, "resume", "RUNNING"); err != nil {
-			return res, err
-		}
-		if ctx.Err() != nil {
-			return res, ctx.Err()
+		res.duration += d
+		for k, v := range cpu {
+			res.cpu[k] += v
 		}
 		all.ids = append(all.ids, c.ids...)
 		all.latencies = append(all.latencies, c.latencies...)
@@ -70,15 +55,39 @@ func (r *runner) writePath(ctx context.Context, clients, n, bursts int) (res ste
 	return res, nil
 }
 
-// resumeAfter resumes the orders connector after a failure, so the stack
-// is never left paused, and returns the failure.
-func (r *runner) resumeAfter(err error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if rerr := r.setConnector(ctx, "resume", "RUNNING"); rerr != nil {
-		return fmt.Errorf("%w (and resuming the %s connector: %v)", err, ordersConnector, rerr)
+// pausedBurst runs one burst of n orders from clients clients with the
+// orders connector paused, and returns its results, how long it took and
+// the CPU seconds each process used meanwhile. It resumes the connector
+// whatever happens, even once ctx has ended (the run interrupted): the
+// stack is never left paused.
+func (r *runner) pausedBurst(ctx context.Context, clients, n int) (c *collector, d time.Duration, cpu map[string]float64, err error) {
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if rerr := r.setConnector(rctx, "resume", "RUNNING"); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}()
+	if err := r.setConnector(ctx, "pause", "PAUSED"); err != nil {
+		return nil, 0, nil, err
 	}
-	return err
+	cpu0, err := r.cpu()
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	c = &collector{}
+	start := time.Now()
+	r.api.Burst(ctx, clients, n, r.order, c.add)
+	d = time.Since(start)
+	cpu1, err := r.cpu()
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	cpu = map[string]float64{}
+	for k, v := range cpu1 {
+		cpu[k] = v - cpu0[k]
+	}
+	return c, d, cpu, ctx.Err()
 }
 
 // setConnector pauses or resumes the orders connector through the Kafka
