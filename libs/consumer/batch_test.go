@@ -67,6 +67,19 @@ func (e *env) effects() (ns []int, txs int) {
 	return ns, len(seen)
 }
 
+// rewind commits offset 0 of every partition of the topic for group, as
+// if the offsets of everything it consumed were lost.
+func (e *env) rewind(group string) {
+	e.t.Helper()
+	offs := kadm.Offsets{}
+	for p := range e.ends(e.topic) {
+		offs.Add(kadm.Offset{Topic: e.topic, Partition: p, At: 0, LeaderEpoch: -1})
+	}
+	if _, err := e.adm.CommitOffsets(e.t.Context(), group, offs); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func seq(from, to int, skip ...int) []int {
 	var out []int
 	for i := from; i <= to; i++ {
@@ -105,13 +118,7 @@ func TestBatches(t *testing.T) {
 		// The offsets are lost after the batches committed (a crash between
 		// the commit and the offset commit): the records come again, and
 		// every one is a duplicate.
-		offs := kadm.Offsets{}
-		for p := range e.ends(e.topic) {
-			offs.Add(kadm.Offset{Topic: e.topic, Partition: p, At: 0, LeaderEpoch: -1})
-		}
-		if _, err := e.adm.CommitOffsets(t.Context(), group, offs); err != nil {
-			t.Fatal(err)
-		}
+		e.rewind(group)
 		before := e.duplicates()
 		e.start(cfg)
 		waitFor(t, 30*time.Second, "the redelivered batches committed", func() bool { return e.allCommitted(group, e.topic) })
@@ -243,13 +250,7 @@ func TestLockBatch(t *testing.T) {
 
 		// Redelivered, every event is a duplicate: no batch has a new
 		// event to lock for.
-		offs := kadm.Offsets{}
-		for p := range e.ends(e.topic) {
-			offs.Add(kadm.Offset{Topic: e.topic, Partition: p, At: 0, LeaderEpoch: -1})
-		}
-		if _, err := e.adm.CommitOffsets(t.Context(), group, offs); err != nil {
-			t.Fatal(err)
-		}
+		e.rewind(group)
 		before := len(calls)
 		e.start(cfg)
 		waitFor(t, 30*time.Second, "the redelivered records committed", func() bool { return e.allCommitted(group, e.topic) })
