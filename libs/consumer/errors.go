@@ -130,7 +130,6 @@ func classify(err error) class {
 	if errors.As(err, &ce) {
 		return unavailable
 	}
-
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
