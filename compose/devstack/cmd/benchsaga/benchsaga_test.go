@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/xml"
+	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/orderload"
+	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
@@ -123,5 +128,36 @@ func TestRunsAgainstAStack(t *testing.T) {
 	}
 	if w, ok := rep.kind(kindWrite); !ok || w.posted != 60 || w.failed != 0 {
 		t.Errorf("write path: %+v, want 60 orders in two bursts, none refused", w)
+	}
+
+	// A burst that ends with its run (the context cancelled, the connector
+	// paused) still resumes the connector.
+	state, err := stackstate.Find(st.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sst, err := state.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{api: &orderload.API{Client: http.DefaultClient}, stack: state}
+	for _, c := range sst.Components {
+		if c.Name == "walrelay" {
+			r.connect = c.Addr
+		}
+	}
+	if err := r.setConnector(t.Context(), "pause", "PAUSED"); err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, _, err := r.pausedBurst(ended, 1, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("a burst of a cancelled run returned %v, want context.Canceled", err)
+	}
+	var status struct {
+		Connector struct{ State string } `json:"connector"`
+	}
+	if err := r.getJSON(t.Context(), r.connect+"/connectors/"+ordersConnector+"/status", &status); err != nil || status.Connector.State != "RUNNING" {
+		t.Errorf("after a cancelled burst the %s connector is %q (%v), want RUNNING", ordersConnector, status.Connector.State, err)
 	}
 }
