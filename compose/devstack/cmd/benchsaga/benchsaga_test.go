@@ -154,10 +154,7 @@ func TestRunsAgainstAStack(t *testing.T) {
 	if _, _, _, err := r.pausedBurst(ended, 1, 1); !errors.Is(err, context.Canceled) {
 		t.Errorf("a burst of a cancelled run returned %v, want context.Canceled", err)
 	}
-	var status struct {
-		Connector struct{ State string } `json:"connector"`
-	}
-	if err := r.getJSON(t.Context(), r.connect+"/connectors/"+ordersConnector+"/status", &status); err != nil || status.Connector.State != "RUNNING" {
-		t.Errorf("after a cancelled burst the %s connector is %q (%v), want RUNNING", ordersConnector, status.Connector.State, err)
+	if status, err := r.connectorStatus(t.Context()); err != nil || !status.is("RUNNING") {
+		t.Errorf("after a cancelled burst the %s connector is %+v (%v), want it and its task RUNNING", ordersConnector, status, err)
 	}
 }

@@ -108,18 +108,11 @@ func (r *runner) setConnector(ctx context.Context, action, state string) error {
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		var status struct {
-			Connector struct{ State string }   `json:"connector"`
-			Tasks     []struct{ State string } `json:"tasks"`
-		}
-		if err := r.getJSON(ctx, url+"/status", &status); err != nil {
+		status, err := r.connectorStatus(ctx)
+		if err != nil {
 			return fmt.Errorf("%s the %s connector: %w", action, ordersConnector, err)
 		}
-		done := status.Connector.State == state && len(status.Tasks) > 0
-		for _, t := range status.Tasks {
-			done = done && t.State == state
-		}
-		if done {
+		if status.is(state) {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -134,19 +127,37 @@ func (r *runner) setConnector(ctx context.Context, action, state string) error {
 	}
 }
 
-// getJSON GETs url and decodes its 200 answer into into.
-func (r *runner) getJSON(ctx context.Context, url string, into any) error {
+// connectorStatus is what GET /connectors/{name}/status answers.
+type connectorStatus struct {
+	Connector struct{ State string }   `json:"connector"`
+	Tasks     []struct{ State string } `json:"tasks"`
+}
+
+// is reports whether the connector and all its tasks (at least one) are
+// in state.
+func (s connectorStatus) is(state string) bool {
+	ok := s.Connector.State == state && len(s.Tasks) > 0
+	for _, t := range s.Tasks {
+		ok = ok && t.State == state
+	}
+	return ok
+}
+
+// connectorStatus reads the orders connector's status.
+func (r *runner) connectorStatus(ctx context.Context) (connectorStatus, error) {
+	var status connectorStatus
+	url := r.connect + "/connectors/" + ordersConnector + "/status"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return status, err
 	}
 	resp, err := r.api.Client.Do(req)
 	if err != nil {
-		return err
+		return status, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s answered %d", url, resp.StatusCode)
+		return status, fmt.Errorf("GET %s answered %d", url, resp.StatusCode)
 	}
-	return json.NewDecoder(resp.Body).Decode(into)
+	return status, json.NewDecoder(resp.Body).Decode(&status)
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -237,35 +238,19 @@ func (a *API) OpenLoop(ctx context.Context, rate float64, n, inflight int, next 
 func (a *API) ClosedLoop(ctx context.Context, clients int, d time.Duration, next func(i int) Order, done func(Result)) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	var mu sync.Mutex
-	i := 0
-	take := func() Order {
-		mu.Lock()
-		defer mu.Unlock()
-		i++
-		return next(i - 1)
-	}
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				r := a.Place(ctx, take())
-				if ctx.Err() != nil && r.Err != nil {
-					return // cut off by the end of the run, not an answer
-				}
-				done(r)
-				if r.RetryAfter > 0 && r.Err != nil {
-					select {
-					case <-ctx.Done():
-					case <-time.After(r.RetryAfter):
-					}
-				}
+	a.clients(ctx, clients, func(int) bool { return true }, next, func(r Result) bool {
+		if ctx.Err() != nil && r.Err != nil {
+			return false // cut off by the end of the run, not an answer
+		}
+		done(r)
+		if r.RetryAfter > 0 && r.Err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(r.RetryAfter):
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		return true
+	})
 }
 
 // Burst runs clients that each place an order, wait for the answer and
@@ -274,12 +259,27 @@ func (a *API) ClosedLoop(ctx context.Context, clients int, d time.Duration, next
 // it accepts). It calls done with each result, from several goroutines.
 // next is called with increasing indexes, never concurrently.
 func (a *API) Burst(ctx context.Context, clients, n int, next func(i int) Order, done func(Result)) {
+	var refused atomic.Bool
+	a.clients(ctx, clients, func(i int) bool { return i < n && !refused.Load() }, next, func(r Result) bool {
+		done(r)
+		if r.Err != nil && r.RetryAfter > 0 {
+			refused.Store(true)
+		}
+		return true
+	})
+}
+
+// clients runs clients goroutines that each take the next order while
+// more(i) holds for its index i and ctx lasts, place it, and hand the
+// result to after, stopping when after returns false. next and more are
+// called under one lock, with increasing indexes.
+func (a *API) clients(ctx context.Context, clients int, more func(i int) bool, next func(i int) Order, after func(Result) bool) {
 	var mu sync.Mutex
-	i, refused := 0, false
+	i := 0
 	take := func() (Order, bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if i >= n || refused {
+		if !more(i) {
 			return Order{}, false
 		}
 		i++
@@ -292,15 +292,8 @@ func (a *API) Burst(ctx context.Context, clients, n int, next func(i int) Order,
 			defer wg.Done()
 			for ctx.Err() == nil {
 				o, ok := take()
-				if !ok {
+				if !ok || !after(a.Place(ctx, o)) {
 					return
-				}
-				r := a.Place(ctx, o)
-				done(r)
-				if r.Err != nil && r.RetryAfter > 0 {
-					mu.Lock()
-					refused = true
-					mu.Unlock()
 				}
 			}
 		}()
