@@ -27,6 +27,10 @@
 // whole request, response, idle), so a slow or silent client cannot hold
 // one for long.
 //
+// Each request is logged ("http request": method, URI, status, latency) at
+// a level by its status: Debug for 1xx to 3xx, Info for 4xx, Error for
+// 5xx; GET /healthz, /readyz and /metrics at Debug whatever their status.
+//
 // ServeMetrics serves a Prometheus registry at GET /metrics and counts
 // every request in it by method, route template ("/orders/:id", never the
 // raw path; "unmatched" when no route matched) and status.

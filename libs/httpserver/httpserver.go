@@ -135,12 +135,12 @@ func New(cfg Config) *echo.Echo {
 		LogMethod: true, LogURI: true, LogStatus: true, LogLatency: true, LogError: true,
 		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			level := slog.LevelInfo
-			if v.Status >= 500 {
-				level = slog.LevelError
-			}
-			if c.Path() == "/healthz" || c.Path() == "/readyz" || c.Path() == "/metrics" {
+			level := requestLogLevel(v.Status)
+			if unobserved[c.Path()] {
 				level = slog.LevelDebug
+			}
+			if !log.Enabled(c.Request().Context(), level) {
+				return nil
 			}
 			log.Log(c.Request().Context(), level, "http request", "method", v.Method, "uri", v.URI, "status", v.Status, "latency_ms", v.Latency.Milliseconds())
 			return nil
@@ -175,6 +175,21 @@ func New(cfg Config) *echo.Echo {
 		return c.JSON(status, body)
 	})
 	return e
+}
+
+// requestLogLevel is the level of a request's log line by its status:
+// answers that went as asked are Debug (GET /metrics counts them, and a
+// line per order at hundreds a second costs more than the order's own
+// HTTP work), refusals of the client's request (4xx) Info, failures (5xx)
+// Error. The probed routes (unobserved) log at Debug whatever their status.
+func requestLogLevel(status int) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case status >= 400:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
 }
 
 // unobserved are the routes probed all the time: they get no span.

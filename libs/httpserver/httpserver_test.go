@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -303,3 +305,94 @@ type notYet struct{}
 func (notYet) Error() string     { return "not yet; try again later" }
 func (notYet) HTTPStatus() int   { return http.StatusServiceUnavailable }
 func (notYet) ErrorCode() string { return "not_yet" }
+
+// records is a slog handler that keeps every record, at every level, for
+// a test to wait on.
+type records struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) WithAttrs([]slog.Attr) slog.Handler      { return r }
+func (r *records) WithGroup(string) slog.Handler           { return r }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, rec.Clone())
+	return nil
+}
+
+// requestLevel waits for the "http request" line of uri and returns its
+// level.
+func (r *records) requestLevel(t *testing.T, uri string) slog.Level {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.mu.Lock()
+		for _, rec := range r.recs {
+			if rec.Message != "http request" {
+				continue
+			}
+			var got string
+			rec.Attrs(func(a slog.Attr) bool {
+				if a.Key == "uri" {
+					got = a.Value.String()
+				}
+				return true
+			})
+			if got == uri {
+				r.mu.Unlock()
+				return rec.Level
+			}
+		}
+		r.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no request log line for %s", uri)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRequestLogLevels(t *testing.T) {
+	var down atomic.Bool
+	rec := &records{}
+	base := serve(t, httpserver.Config{Logger: slog.New(rec), Ready: []httpserver.Check{{Name: "db", Check: func(context.Context) error {
+		if down.Load() {
+			return errors.New("connection refused")
+		}
+		return nil
+	}}}})
+	down.Store(true)
+	for _, tc := range []struct {
+		name, method, uri, body string
+		status                  int
+		level                   slog.Level
+	}{
+		{"answered", "POST", "/widgets?n=1", `{"name":"a","count":2}`, 201, slog.LevelDebug},
+		{"refused", "POST", "/widgets?n=2", `{"name":`, 400, slog.LevelInfo},
+		{"invalid", "POST", "/widgets?n=3", `{"name":"a","count":0}`, 422, slog.LevelInfo},
+		{"no route", "GET", "/nowhere", ``, 404, slog.LevelInfo},
+		{"failed", "GET", "/boom", ``, 500, slog.LevelError},
+		{"probe", "GET", "/healthz", ``, 200, slog.LevelDebug},
+		{"failing probe", "GET", "/readyz", ``, 503, slog.LevelDebug},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, base+tc.uri, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if got := rec.requestLevel(t, tc.uri); got != tc.level {
+				t.Fatalf("logged at %v, want %v", got, tc.level)
+			}
+		})
+	}
+}

@@ -91,7 +91,7 @@ func (h *Handlers) orderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 			"order_id", p.OrderID, "status", r.Status, "event_id", ev.ID)
 		return nil
 	}
-	h.log.InfoContext(ctx, "order stock decided", "order_id", r.OrderID, "status", r.Status, "lines", len(r.Lines), "event_id", ev.ID)
+	h.log.DebugContext(ctx, "order stock decided", "order_id", r.OrderID, "status", r.Status, "lines", len(r.Lines), "event_id", ev.ID)
 	return nil
 }
 
@@ -103,7 +103,7 @@ func (h *Handlers) orderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Ev
 		return consumerError(p.OrderID, err)
 	}
 	if released {
-		h.log.InfoContext(ctx, "order stock released", "order_id", r.OrderID, "lines", len(r.Lines), "event_id", ev.ID)
+		h.log.DebugContext(ctx, "order stock released", "order_id", r.OrderID, "lines", len(r.Lines), "event_id", ev.ID)
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ func (h *Handlers) react(ctx context.Context, tx pgx.Tx, ev consumer.Event, orde
 	case err != nil:
 		return fmt.Errorf("order %s: %w", orderID, err)
 	case outcome == order.Applied:
-		log.InfoContext(ctx, "order updated", "from_status", before, "status", after)
+		log.DebugContext(ctx, "order updated", "from_status", before, "status", after)
 	default:
 		log.DebugContext(ctx, "event changed nothing", "outcome", outcome.String(), "status", before)
 	}

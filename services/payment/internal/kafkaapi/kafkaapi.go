@@ -79,7 +79,7 @@ func (h *Handlers) orderCreated(ctx context.Context, tx pgx.Tx, ev consumer.Even
 			"order_id", p.OrderID, "payment_id", pay.ID, "status", pay.Status, "event_id", ev.ID)
 		return nil
 	}
-	h.log.InfoContext(ctx, "order charged", "order_id", pay.OrderID, "payment_id", pay.ID, "status", pay.Status,
+	h.log.DebugContext(ctx, "order charged", "order_id", pay.OrderID, "payment_id", pay.ID, "status", pay.Status,
 		"amount_cents", pay.AmountCents, "reason", pay.Reason, "event_id", ev.ID)
 	return nil
 }
@@ -92,7 +92,7 @@ func (h *Handlers) orderCancelled(ctx context.Context, tx pgx.Tx, ev consumer.Ev
 		return consumerError(p.OrderID, err)
 	}
 	if refunded {
-		h.log.InfoContext(ctx, "payment refunded", "order_id", pay.OrderID, "payment_id", pay.ID,
+		h.log.DebugContext(ctx, "payment refunded", "order_id", pay.OrderID, "payment_id", pay.ID,
 			"amount_cents", pay.AmountCents, "event_id", ev.ID)
 	}
 	return nil
