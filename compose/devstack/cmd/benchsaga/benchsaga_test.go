@@ -45,13 +45,15 @@ func TestQuantile(t *testing.T) {
 // TestReport checks the verdicts against the targets and that the plot is
 // a well-formed SVG with its four series.
 func TestReport(t *testing.T) {
-	r := report{runID: "r", stack: "embedded", at: time.Now(), dbRate: 1000, dbClients: 16, steps: []stepResult{
-		{name: "write path 32 clients", kind: kindWrite, postRate: 650, failed: 2},
-		{name: "open 100/s", kind: kindOpen, offered: 100, postRate: 100, terminalRate: 99, backlog: 3, c2tP50: 20 * time.Millisecond, c2tP99: 90 * time.Millisecond},
-		{name: "open 400/s", kind: kindOpen, offered: 400, postRate: 400, terminalRate: 410, backlog: 100, c2tP50: 30 * time.Millisecond, c2tP99: 200 * time.Millisecond},
-		{name: "open 800/s", kind: kindOpen, offered: 800, postRate: 700, terminalRate: 500, backlog: 9000, c2tP50: 3 * time.Second, c2tP99: 9 * time.Second},
-		{name: "closed 32 clients", kind: kindClosed, postRate: 310, terminalRate: 300, backlog: 5000},
-	}}
+	r := report{runID: "r", stack: "embedded", at: time.Now(), dbRate: 1000, dbClients: 16,
+		dbCPU: map[string]float64{"postgres": 0.6, "benchsaga": 0.2, "order": 0.001}, steps: []stepResult{
+			{name: "write path 32 clients", kind: kindWrite, postRate: 650, posted: 1000, failed: 2,
+				cpu: map[string]float64{"postgres": 0.75, "order": 0.4, "benchsaga": 0.15}},
+			{name: "open 100/s", kind: kindOpen, offered: 100, postRate: 100, terminalRate: 99, backlog: 3, c2tP50: 20 * time.Millisecond, c2tP99: 90 * time.Millisecond},
+			{name: "open 400/s", kind: kindOpen, offered: 400, postRate: 400, terminalRate: 410, backlog: 100, c2tP50: 30 * time.Millisecond, c2tP99: 200 * time.Millisecond},
+			{name: "open 800/s", kind: kindOpen, offered: 800, postRate: 700, terminalRate: 500, backlog: 9000, c2tP50: 3 * time.Second, c2tP99: 9 * time.Second},
+			{name: "closed 32 clients", kind: kindClosed, postRate: 310, terminalRate: 300, backlog: 5000},
+		}}
 	var b strings.Builder
 	r.writeTable(&b)
 	out := b.String()
@@ -61,6 +63,7 @@ func TestReport(t *testing.T) {
 		"POST /orders alone (orders connector paused) over the database's rate: 650 / 1000 = 0.65; target >= 0.7: NOT met",
 		"to what the saga finishes, over the database's rate: 310 / 1000 = 0.31",
 		"open 800/s",
+		"CPU per transaction: the database's loop 0.80 ms (postgres 0.60, benchsaga 0.20); POST /orders 1.30 ms (order 0.40, postgres 0.75, benchsaga 0.15)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
@@ -74,7 +77,7 @@ func TestReport(t *testing.T) {
 	}
 	// The write path's row has no saga figures: nothing downstream ran.
 	for _, line := range strings.Split(out, "\n") {
-		if got, want := strings.Join(strings.Fields(line), " "), "write path 32 clients - 650.0 0 0 2 - - - - - 0"; strings.Contains(got, "write path") && got != want {
+		if got, want := strings.Join(strings.Fields(line), " "), "write path 32 clients - 650.0 0 0 2 - - - - - 0 0.4 0.8 0.1"; strings.Contains(got, "write path") && got != want {
 			t.Errorf("write path row %q, want %q", got, want)
 		}
 	}
@@ -114,7 +117,7 @@ func TestRunsAgainstAStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"write path 4 clients", "open 10/s", "open 20/s", "closed 4 clients", "database's own rate", "cpu postgres s", "cpu walrelay s",
-		"POST /orders alone (orders connector paused)"} {
+		"POST /orders alone (orders connector paused)", "CPU per transaction: the database's loop"} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
@@ -151,7 +154,7 @@ func TestRunsAgainstAStack(t *testing.T) {
 	}
 	ended, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, _, _, err := r.pausedBurst(ended, 1, 1); !errors.Is(err, context.Canceled) {
+	if _, _, _, err := r.pausedBurst(ended, 1, 1, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("a burst of a cancelled run returned %v, want context.Canceled", err)
 	}
 	if status, err := r.connectorStatus(t.Context()); err != nil || !status.is("RUNNING") {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/libs/pgtx"
@@ -60,42 +61,72 @@ WHERE EXISTS (
 	dbDeleteOutbox = `DELETE FROM %s.outbox WHERE id = ANY($1)`
 )
 
-// dbRate runs the transaction of POST /orders directly on the orders
-// database with clients connections for d, and returns transactions per
-// second. dsn must allow creating a schema (the postgres role).
-func dbRate(ctx context.Context, dsn string, clients int, d time.Duration) (float64, error) {
+// dbLoop runs the transaction of POST /orders directly on the orders
+// database, on scratch tables, from a fixed number of connections, in
+// slices: the database's own rate is the transactions of all slices over
+// their time.
+type dbLoop struct {
+	pool    *pgxpool.Pool
+	schema  string
+	clients int
+	payload string
+	done    int64         // transactions of all slices
+	elapsed time.Duration // time of all slices
+}
+
+// openDBLoop creates the scratch tables and opens clients connections with
+// the services' settings (package pgdb). dsn must allow creating a schema
+// (the postgres role). close drops the tables.
+func openDBLoop(ctx context.Context, dsn string, clients int) (*dbLoop, error) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	schema := "benchsaga_" + hex.EncodeToString(b)
-	// Connections with the services' settings (package pgdb).
-	pool, err := pgdb.OpenSized(ctx, dsn, int32(clients), 10*time.Second, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return 0, err
+	l := &dbLoop{schema: "benchsaga_" + hex.EncodeToString(b), clients: clients,
+		payload: `{"orderId":"00000000-0000-0000-0000-000000000000","customerId":"bench","currency":"EUR","totalCents":4200,` +
+			`"items":[{"sku":"SKU-1","quantity":2,"unitPriceCents":1500},{"sku":"SKU-2","quantity":1,"unitPriceCents":1200}],"createdAt":"2026-01-01T00:00:00Z"}`}
+	var err error
+	if l.pool, err = pgdb.OpenSized(ctx, dsn, int32(clients), 10*time.Second, slog.New(slog.DiscardHandler)); err != nil {
+		return nil, err
 	}
-	defer pool.Close()
-	if _, err := pool.Exec(ctx, fmt.Sprintf(scratchTables, schema)); err != nil {
-		return 0, fmt.Errorf("scratch tables: %w", err)
+	if _, err := l.pool.Exec(ctx, fmt.Sprintf(scratchTables, l.schema)); err != nil {
+		l.pool.Close()
+		return nil, fmt.Errorf("scratch tables: %w", err)
 	}
-	defer func() {
-		if _, err := pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			fmt.Printf("dropping the scratch schema %s: %v\n", schema, err)
-		}
-	}()
-	payload := `{"orderId":"00000000-0000-0000-0000-000000000000","customerId":"bench","currency":"EUR","totalCents":4200,` +
-		`"items":[{"sku":"SKU-1","quantity":2,"unitPriceCents":1500},{"sku":"SKU-2","quantity":1,"unitPriceCents":1200}],"createdAt":"2026-01-01T00:00:00Z"}`
+	return l, nil
+}
+
+// close drops the scratch tables and closes the connections.
+func (l *dbLoop) close() {
+	if _, err := l.pool.Exec(context.Background(), "DROP SCHEMA "+l.schema+" CASCADE"); err != nil {
+		fmt.Printf("dropping the scratch schema %s: %v\n", l.schema, err)
+	}
+	l.pool.Close()
+}
+
+// rate is the transactions per second of all slices so far.
+func (l *dbLoop) rate() float64 {
+	if l.elapsed <= 0 {
+		return 0
+	}
+	return float64(l.done) / l.elapsed.Seconds()
+}
+
+// run runs one slice: every connection runs the transaction in a loop
+// for d.
+func (l *dbLoop) run(ctx context.Context, d time.Duration) error {
 	var done atomic.Int64
 	var firstErr error
 	var once sync.Once
 	runCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
-	for range clients {
+	start := time.Now()
+	for range l.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for runCtx.Err() == nil {
-				err := pgx.BeginFunc(runCtx, pgtx.Deferred{Pool: pool}, func(tx pgx.Tx) error {
-					return placeLike(runCtx, tx, schema, payload)
+				err := pgx.BeginFunc(runCtx, pgtx.Deferred{Pool: l.pool}, func(tx pgx.Tx) error {
+					return placeLike(runCtx, tx, l.schema, l.payload)
 				})
 				if err != nil {
 					if runCtx.Err() == nil {
@@ -109,9 +140,14 @@ func dbRate(ctx context.Context, dsn string, clients int, d time.Duration) (floa
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return 0, fmt.Errorf("the database's own loop: %w", firstErr)
+		return fmt.Errorf("the database's own loop: %w", firstErr)
 	}
-	return float64(done.Load()) / d.Seconds(), nil
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.done += done.Load()
+	l.elapsed += time.Since(start)
+	return nil
 }
 
 // placeLike runs the statements POST /orders runs for a two-line order,

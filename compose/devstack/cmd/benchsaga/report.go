@@ -25,6 +25,34 @@ type report struct {
 	steps        []stepResult
 	dbRate       float64
 	dbClients    int
+	dbCPU        map[string]float64 // CPU ms per transaction of the database's loop, by process
+}
+
+// perOp turns CPU seconds by process into CPU milliseconds per operation
+// (nil for none).
+func perOp(cpu map[string]float64, ops int64) map[string]float64 {
+	if ops <= 0 || len(cpu) == 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for k, v := range cpu {
+		out[k] = v * 1000 / float64(ops)
+	}
+	return out
+}
+
+// cpuSummary is "total ms (postgres a, order b, ...)" for CPU ms per
+// operation, the processes that used any in cpuColumns' order.
+func cpuSummary(ms map[string]float64) string {
+	var total float64
+	var parts []string
+	for _, c := range cpuColumns {
+		total += ms[c]
+		if ms[c] >= 0.005 {
+			parts = append(parts, fmt.Sprintf("%s %.2f", c, ms[c]))
+		}
+	}
+	return fmt.Sprintf("%.2f ms (%s)", total, strings.Join(parts, ", "))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)) }
@@ -76,6 +104,10 @@ func (r report) writeTable(w io.Writer) {
 	fmt.Fprintln(w)
 	if r.dbRate > 0 {
 		fmt.Fprintf(w, "database's own rate for POST /orders' transaction (%d connections): %.0f/s\n", r.dbClients, r.dbRate)
+	}
+	if s, ok := r.kind(kindWrite); ok && r.dbCPU != nil && s.posted > 0 {
+		fmt.Fprintf(w, "CPU per transaction: the database's loop %s; POST /orders %s\n",
+			cpuSummary(r.dbCPU), cpuSummary(perOp(s.cpu, int64(s.posted))))
 	}
 	fmt.Fprintln(w, "targets:")
 	sat, satStep := r.saturation()

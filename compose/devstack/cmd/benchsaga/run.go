@@ -75,26 +75,46 @@ func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
 		r.connect = addr["walrelay"]
 	}
 
-	// The database's own rate first, while the stack is quiet.
-	var db float64
+	// The database's own rate and the write path alone first, while the
+	// stack is quiet: in turns, each burst of the write path after a slice
+	// of the database's loop, both with the orders connector paused.
+	var db *dbLoop
 	if cfg.db > 0 {
-		fmt.Fprintf(w, "  the database's own rate: POST /orders' transaction, %d connections for %s ...\n", cfg.dbClients, cfg.db)
-		if db, err = dbRate(ctx, ordersDSN, cfg.dbClients, cfg.db); err != nil {
+		if db, err = openDBLoop(ctx, ordersDSN, cfg.dbClients); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(w, "    %.0f transactions/s\n", db)
+		defer db.close()
 	}
 	var steps []stepResult
-	// The write path alone next, the same quiet stack around it.
-	if cfg.writeBursts > 0 {
-		fmt.Fprintf(w, "  the write path alone: %d bursts of %d orders from %d clients, the %s connector paused ...\n",
-			cfg.writeBursts, cfg.writeOrders, cfg.clients, ordersConnector)
-		res, err := r.writePath(ctx, cfg.clients, cfg.writeOrders, cfg.writeBursts)
+	var dbCPU map[string]float64
+	switch {
+	case cfg.writeBursts > 0:
+		slice := time.Duration(0)
+		if db != nil {
+			slice = cfg.db / time.Duration(cfg.writeBursts)
+			fmt.Fprintf(w, "  the database's own rate (POST /orders' transaction, %d connections, %s in all) and the write path alone\n"+
+				"  (%d bursts of %d orders from %d clients), in turns, the %s connector paused ...\n",
+				cfg.dbClients, cfg.db, cfg.writeBursts, cfg.writeOrders, cfg.clients, ordersConnector)
+		} else {
+			fmt.Fprintf(w, "  the write path alone: %d bursts of %d orders from %d clients, the %s connector paused ...\n",
+				cfg.writeBursts, cfg.writeOrders, cfg.clients, ordersConnector)
+		}
+		res, cpu, err := r.writePath(ctx, cfg.clients, cfg.writeOrders, cfg.writeBursts, db, slice)
 		if err != nil {
 			return nil, err
 		}
+		dbCPU = cpu
+		if db != nil {
+			fmt.Fprintf(w, "    the database: %.0f transactions/s\n", db.rate())
+		}
 		fmt.Fprintf(w, "    POST %.0f/s (p50 %s, p99 %s ms), %d refused\n", res.postRate, ms(res.postP50), ms(res.postP99), res.failed)
 		steps = append(steps, res)
+	case db != nil:
+		fmt.Fprintf(w, "  the database's own rate: POST /orders' transaction, %d connections for %s ...\n", cfg.dbClients, cfg.db)
+		if err := db.run(ctx, cfg.db); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(w, "    %.0f transactions/s\n", db.rate())
 	}
 	for i, rate := range cfg.rates {
 		fmt.Fprintf(w, "  open loop at %g orders/s for %s ...\n", rate, cfg.step)
@@ -120,7 +140,10 @@ func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
 		fmt.Fprintf(w, "    %s\n", res.summary())
 		steps = append(steps, res)
 	}
-	rep := report{runID: runID, stack: state.Stack, at: time.Now().UTC(), steps: steps, dbRate: db, dbClients: cfg.dbClients}
+	rep := report{runID: runID, stack: state.Stack, at: time.Now().UTC(), steps: steps, dbClients: cfg.dbClients}
+	if db != nil {
+		rep.dbRate, rep.dbCPU = db.rate(), perOp(dbCPU, db.done)
+	}
 	var table strings.Builder
 	rep.writeTable(&table)
 	fmt.Fprintf(w, "\n%s", table.String())

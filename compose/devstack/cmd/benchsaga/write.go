@@ -13,29 +13,41 @@ import (
 // outbox (connectors/debezium/orders.json, registered under its file name).
 const ordersConnector = "orders"
 
-// writePath measures POST /orders alone, the counterpart of the
-// database's own rate: with the orders connector paused nothing
-// downstream of the orders database runs, so the write path has the
-// machine to itself, as the database's loop had. Orders still PENDING
-// count against the order service's MAX_BACKLOG, so the step runs bursts
-// of n orders (fewer than the bound) from clients closed-loop clients; after
-// each burst the connector resumes and the burst's orders settle before
-// the next. Throughput, latency and CPU cover the bursts alone.
-func (r *runner) writePath(ctx context.Context, clients, n, bursts int) (res stepResult, err error) {
+// writePath measures POST /orders alone, and the database's own rate
+// beside it: with the orders connector paused nothing downstream of the
+// orders database runs (its walsender decodes nothing either), so the
+// write path and the database's loop each have the machine to themselves.
+// Orders still PENDING count against the order service's MAX_BACKLOG, so
+// the step runs bursts of n orders (fewer than the bound) from clients
+// closed-loop clients; after each burst the connector resumes and the
+// burst's orders settle before the next. When db is not nil, a slice of
+// dbSlice of the database's loop runs right before each burst, in the
+// same pause, so the two rates are measured in turns, under the same
+// conditions, and a machine that changes pace during the run moves both.
+// Throughput, latency and CPU cover the bursts alone; dbCPU the CPU
+// seconds each process used in the database's slices.
+func (r *runner) writePath(ctx context.Context, clients, n, bursts int, db *dbLoop, dbSlice time.Duration) (res stepResult, dbCPU map[string]float64, err error) {
 	res = stepResult{name: fmt.Sprintf("write path %d clients", clients), kind: kindWrite, cpu: map[string]float64{}}
+	dbCPU = map[string]float64{}
 	if r.connect == "" {
-		return res, fmt.Errorf("write path: the stack has no Kafka Connect REST API (walrelay or connect) to pause the %s connector with", ordersConnector)
+		return res, nil, fmt.Errorf("write path: the stack has no Kafka Connect REST API (walrelay or connect) to pause the %s connector with", ordersConnector)
 	}
 	var all collector
 	for range bursts {
-		c, d, cpu, err := r.pausedBurst(ctx, clients, n)
+		var before func(context.Context) error
+		if db != nil {
+			before = func(ctx context.Context) error {
+				cpu, err := r.cpuOf(func() error { return db.run(ctx, dbSlice) })
+				addCPU(dbCPU, cpu)
+				return err
+			}
+		}
+		c, d, cpu, err := r.pausedBurst(ctx, clients, n, before)
 		if err != nil {
-			return res, err
+			return res, nil, err
 		}
 		res.duration += d
-		for k, v := range cpu {
-			res.cpu[k] += v
-		}
+		addCPU(res.cpu, cpu)
 		all.ids = append(all.ids, c.ids...)
 		all.latencies = append(all.latencies, c.latencies...)
 		all.failed += c.failed
@@ -43,24 +55,49 @@ func (r *runner) writePath(ctx context.Context, clients, n, bursts int) (res ste
 			all.firstErr = c.firstErr
 		}
 		if res.unsettled, err = r.settle(ctx, c.ids); err != nil {
-			return res, err
+			return res, nil, err
 		}
 	}
 	res.posted, res.failed = len(all.ids), all.failed
 	if res.posted == 0 {
-		return res, fmt.Errorf("%s: no order accepted (first error: %v)", res.name, all.firstErr)
+		return res, nil, fmt.Errorf("%s: no order accepted (first error: %v)", res.name, all.firstErr)
 	}
 	res.postRate = float64(res.posted) / res.duration.Seconds()
 	res.postP50, res.postP99 = quantile(all.latencies, 0.5), quantile(all.latencies, 0.99)
-	return res, nil
+	return res, dbCPU, nil
 }
 
-// pausedBurst runs one burst of n orders from clients clients with the
-// orders connector paused, and returns its results, how long it took and
-// the CPU seconds each process used meanwhile. It resumes the connector
-// whatever happens, even once ctx has ended (the run interrupted): the
-// stack is never left paused.
-func (r *runner) pausedBurst(ctx context.Context, clients, n int) (c *collector, d time.Duration, cpu map[string]float64, err error) {
+// addCPU adds the CPU seconds of b to a's, process by process.
+func addCPU(a, b map[string]float64) {
+	for k, v := range b {
+		a[k] += v
+	}
+}
+
+// cpuOf runs f and returns the CPU seconds each process used meanwhile.
+func (r *runner) cpuOf(f func() error) (map[string]float64, error) {
+	cpu0, err := r.cpu()
+	if err != nil {
+		return nil, err
+	}
+	ferr := f()
+	cpu1, err := r.cpu()
+	if err != nil {
+		return nil, errors.Join(ferr, err)
+	}
+	cpu := map[string]float64{}
+	for k, v := range cpu1 {
+		cpu[k] = v - cpu0[k]
+	}
+	return cpu, ferr
+}
+
+// pausedBurst pauses the orders connector, runs before (when not nil),
+// then one burst of n orders from clients clients, and returns the burst's
+// results, how long it took and the CPU seconds each process used during
+// it. It resumes the connector whatever happens, even once ctx has ended
+// (the run interrupted): the stack is never left paused.
+func (r *runner) pausedBurst(ctx context.Context, clients, n int, before func(context.Context) error) (c *collector, d time.Duration, cpu map[string]float64, err error) {
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
@@ -71,23 +108,19 @@ func (r *runner) pausedBurst(ctx context.Context, clients, n int) (c *collector,
 	if err := r.setConnector(ctx, "pause", "PAUSED"); err != nil {
 		return nil, 0, nil, err
 	}
-	cpu0, err := r.cpu()
-	if err != nil {
-		return nil, 0, nil, err
+	if before != nil {
+		if err := before(ctx); err != nil {
+			return nil, 0, nil, err
+		}
 	}
 	c = &collector{}
-	start := time.Now()
-	r.api.Burst(ctx, clients, n, r.order, c.add)
-	d = time.Since(start)
-	cpu1, err := r.cpu()
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	cpu = map[string]float64{}
-	for k, v := range cpu1 {
-		cpu[k] = v - cpu0[k]
-	}
-	return c, d, cpu, ctx.Err()
+	cpu, err = r.cpuOf(func() error {
+		start := time.Now()
+		r.api.Burst(ctx, clients, n, r.order, c.add)
+		d = time.Since(start)
+		return ctx.Err()
+	})
+	return c, d, cpu, err
 }
 
 // setConnector pauses or resumes the orders connector through the Kafka
