@@ -94,8 +94,13 @@ func openDBLoop(ctx context.Context, dsn string, clients int) (*dbLoop, error) {
 	return l, nil
 }
 
-// close drops the scratch tables and closes the connections.
+// close drops the scratch tables and closes the connections; later calls
+// do nothing.
 func (l *dbLoop) close() {
+	if l.pool == nil {
+		return
+	}
+	defer func() { l.pool = nil }()
 	if _, err := l.pool.Exec(context.Background(), "DROP SCHEMA "+l.schema+" CASCADE"); err != nil {
 		fmt.Printf("dropping the scratch schema %s: %v\n", l.schema, err)
 	}

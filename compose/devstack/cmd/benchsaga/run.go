@@ -116,6 +116,9 @@ func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
 		}
 		fmt.Fprintf(w, "    %.0f transactions/s\n", db.rate())
 	}
+	if db != nil {
+		db.close() // the scratch tables have no part in the saga's steps
+	}
 	for i, rate := range cfg.rates {
 		fmt.Fprintf(w, "  open loop at %g orders/s for %s ...\n", rate, cfg.step)
 		res, err := r.open(ctx, rate, cfg.step)
