@@ -116,7 +116,7 @@ func TestRunsAgainstAStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"write path 4 clients", "open 10/s", "open 20/s", "closed 4 clients", "database's own rate", "cpu postgres s", "cpu walrelay s",
+	for _, want := range []string{"write path 4 clients", "open 10/s", "open 20/s", "closed 4 clients", "database's own rate", "cpu postgres s", "cpu walrelay s", "cpu devstack s",
 		"POST /orders alone (orders connector paused)", "CPU per transaction: the database's loop"} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("table lacks %q:\n%s", want, table)

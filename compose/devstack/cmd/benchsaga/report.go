@@ -63,7 +63,7 @@ func (s stepResult) summary() string {
 }
 
 // cpuColumns are the processes the table shows CPU seconds for, in order.
-var cpuColumns = []string{"order", "payment", "inventory", "walrelay", "connect", "kafka", "postgres", "benchsaga"}
+var cpuColumns = []string{"order", "payment", "inventory", "walrelay", "connect", "kafka", "postgres", "devstack", "benchsaga"}
 
 func (r report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "saga benchmark %s, %s stack, %s\n\n", r.runID, r.stack, r.at.Format(time.RFC3339))

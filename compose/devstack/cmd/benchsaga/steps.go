@@ -200,7 +200,8 @@ func (r *runner) settle(ctx context.Context, ids []string) (int, error) {
 }
 
 // cpu reads the CPU seconds of each process of the stack so far:
-// PostgreSQL with all its backends, the others as single processes.
+// PostgreSQL with all its backends, the others (devstack, the benchmark
+// itself) as single processes.
 func (r *runner) cpu() (map[string]float64, error) {
 	st, err := r.stack.State()
 	if err != nil {
@@ -217,6 +218,15 @@ func (r *runner) cpu() (map[string]float64, error) {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
 		out[c.Name] = v
+	}
+	// The supervisor, which carries every component's log lines to its
+	// log file (and under make dev to the terminal).
+	if st.Pid > 0 {
+		v, err := proccpu.CPU(st.Pid)
+		if err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+		out["devstack"] = v
 	}
 	self, err := proccpu.CPU(os.Getpid())
 	if err != nil {
