@@ -3,8 +3,11 @@ package consumer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,6 +169,151 @@ func TestBatches(t *testing.T) {
 			t.Errorf("the first record's handler ran %d times, want a rolled-back batch and a retry alone", c.get(ids[0]))
 		}
 	})
+
+	t.Run("a rebalance mid-batch applies every record once, in order", func(t *testing.T) {
+		testRebalanceMidBatch(t, newEnv(t, kfake.setup(t)))
+	})
+}
+
+// owned returns the members of a stable group and how many partitions
+// they own in all (0, 0 while it rebalances).
+func (e *env) owned(group string) (members, partitions int) {
+	e.t.Helper()
+	gs, err := e.adm.DescribeGroups(e.t.Context(), group)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	g := gs[group]
+	if g.Err != nil || g.State != "Stable" {
+		return 0, 0
+	}
+	for _, m := range g.Members {
+		if a, ok := m.Assigned.AsConsumer(); ok {
+			for _, t := range a.Topics {
+				partitions += len(t.Partitions)
+			}
+		}
+	}
+	return len(g.Members), partitions
+}
+
+// testRebalanceMidBatch holds a batch's transaction open in every
+// partition, between two of its records, while a second member joins the
+// group, and lets them go on once a partition has been taken from the
+// first member; more records follow once both members own partitions.
+// Every record takes effect once, in order per key, whichever member
+// applied it, and none is handed to the new owner after it took effect.
+func testRebalanceMidBatch(t *testing.T, e *env) {
+	const keys, perKey = 6, 60 // half before the second member joins, half after
+	wave := func(from, to int) {
+		var recs []*kgo.Record
+		for n := from; n <= to; n++ {
+			for k := range keys {
+				recs = append(recs, event(fmt.Sprintf("order-%d", k), newID(), "OrderCreated", strconv.Itoa(n)))
+			}
+		}
+		kafkatest.Produce(t, e.addr, e.topic, recs...)
+	}
+	wave(1, perKey/2)
+	group := e.group("payment")
+	parts := len(e.ends(e.topic))
+	// Every partition's worker is held, so whichever partition the
+	// rebalance moves has a batch open when it does.
+	reached, proceed := make(chan string, parts), make(chan struct{})
+	var mu sync.Mutex
+	holding := map[int32]bool{}
+	member := func(name string, hold bool) consumer.Config {
+		cfg := e.config(group, consumer.Mux{"OrderCreated": func(ctx context.Context, tx pgx.Tx, ev consumer.Event) error {
+			// A partition's first record with payload 3 comes after at
+			// least two others of the partition: with a backlog, in the
+			// middle of a batch.
+			mu.Lock()
+			first := hold && string(ev.Payload) == "3" && !holding[ev.Partition]
+			holding[ev.Partition] = holding[ev.Partition] || first
+			mu.Unlock()
+			if first {
+				reached <- ev.ID
+				select {
+				case <-proceed:
+				case <-time.After(time.Minute):
+				}
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO effects (event_id, key, n, member) VALUES ($1, $2, $3::int, $4 || ':' || txid_current())`,
+				ev.ID, ev.Key, string(ev.Payload), name)
+			return err
+		}}.Handle)
+		cfg.BatchSize = 8
+		cfg.Logger = cfg.Logger.With("member", name)
+		return cfg
+	}
+	a := e.start(member("a", true))
+	held := map[string]bool{}
+	for range parts {
+		select {
+		case id := <-reached:
+			held[id] = true
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of %d partitions reached a held record", len(held), parts)
+		}
+	}
+	b := e.start(member("b", false))
+	// The cooperative rebalance first takes a partition from the first
+	// member, which must finish its batch before the partition moves: the
+	// group is stable, with two members and a partition that neither owns.
+	waitFor(t, 30*time.Second, "a partition revoked from the first member, its batch held", func() bool {
+		members, owned := e.owned(group)
+		return members == 2 && owned < parts
+	})
+	close(proceed)
+	waitFor(t, 60*time.Second, "both members to own partitions", func() bool { return e.membersWithPartitions(group) == 2 })
+	wave(perKey/2+1, perKey)
+	waitFor(t, 60*time.Second, "every record applied and committed", func() bool {
+		return e.count(`SELECT count(*) FROM effects`) >= keys*perKey && e.allCommitted(group, e.topic)
+	})
+	a.stop(t)
+	b.stop(t)
+
+	rows, err := e.pool.Query(t.Context(), `SELECT event_id::text, key, n, member FROM effects ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, byMember, byTx := map[string]int{}, map[string]int{}, map[string]int{}
+	var heldTxs []string
+	for rows.Next() {
+		var id, key, tx string
+		var n int
+		if err := rows.Scan(&id, &key, &n, &tx); err != nil {
+			t.Fatal(err)
+		}
+		if n != last[key]+1 {
+			t.Fatalf("key %s: %d took effect after %d", key, n, last[key])
+		}
+		last[key] = n
+		byMember[strings.SplitN(tx, ":", 2)[0]]++
+		byTx[tx]++
+		if held[id] {
+			heldTxs = append(heldTxs, tx)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys {
+		if got := last[fmt.Sprintf("order-%d", k)]; got != perKey {
+			t.Errorf("key order-%d ends at %d, want %d", k, got, perKey)
+		}
+	}
+	if byMember["a"] == 0 || byMember["b"] == 0 {
+		t.Errorf("records applied by member: %v, want both", byMember)
+	}
+	for _, tx := range heldTxs {
+		if byTx[tx] < 2 {
+			t.Errorf("a held record's transaction applied %d records, want a batch", byTx[tx])
+		}
+	}
+	if n := e.duplicates(); n != 0 {
+		t.Errorf("%d records handed to a member after they took effect", n)
+	}
 }
 
 // TestLockBatch checks Config.LockBatch: it runs once at the start of each
