@@ -178,23 +178,14 @@ func TestBatches(t *testing.T) {
 // owned returns the members of a stable group and how many partitions
 // they own in all (0, 0 while it rebalances).
 func (e *env) owned(group string) (members, partitions int) {
-	e.t.Helper()
-	gs, err := e.adm.DescribeGroups(e.t.Context(), group)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	g := gs[group]
-	if g.Err != nil || g.State != "Stable" {
+	perMember, ok := e.assignment(group)
+	if !ok {
 		return 0, 0
 	}
-	for _, m := range g.Members {
-		if a, ok := m.Assigned.AsConsumer(); ok {
-			for _, t := range a.Topics {
-				partitions += len(t.Partitions)
-			}
-		}
+	for _, n := range perMember {
+		partitions += n
 	}
-	return len(g.Members), partitions
+	return len(perMember), partitions
 }
 
 // testRebalanceMidBatch holds a batch's transaction open in every

@@ -187,6 +187,20 @@ func testBackloggedPartitionPausesAndResumes(t *testing.T, e *env) {
 // membersWithPartitions counts the group members that own partitions in a
 // stable group.
 func (e *env) membersWithPartitions(group string) int {
+	perMember, _ := e.assignment(group)
+	n := 0
+	for _, parts := range perMember {
+		if parts > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// assignment returns how many partitions each member of the group owns,
+// by member id, and whether the group is stable; a group that is not has
+// none.
+func (e *env) assignment(group string) (map[string]int, bool) {
 	e.t.Helper()
 	gs, err := e.adm.DescribeGroups(e.t.Context(), group)
 	if err != nil {
@@ -194,20 +208,18 @@ func (e *env) membersWithPartitions(group string) int {
 	}
 	g := gs[group]
 	if g.Err != nil || g.State != "Stable" {
-		return 0
+		return nil, false
 	}
-	n := 0
+	perMember := map[string]int{}
 	for _, m := range g.Members {
+		perMember[m.MemberID] = 0
 		if a, ok := m.Assigned.AsConsumer(); ok {
 			for _, t := range a.Topics {
-				if len(t.Partitions) > 0 {
-					n++
-					break
-				}
+				perMember[m.MemberID] += len(t.Partitions)
 			}
 		}
 	}
-	return n
+	return perMember, true
 }
 
 // testPartitionsAreHandledConcurrently holds the handler of one partition
