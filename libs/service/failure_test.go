@@ -159,23 +159,41 @@ func TestRunStopsWhenContextEnds(t *testing.T) {
 }
 
 // A Shutdown whose context has already ended reports what did not stop in
-// time instead of waiting.
+// time instead of waiting. A request in flight keeps the HTTP server from
+// stopping at once; the consumer may or may not (one that has not joined
+// its group yet stops at once).
 func TestShutdownBoundedByContext(t *testing.T) {
 	t.Parallel()
-	s, err := newCart().start(t.Context(), config(pgtest.NewDatabase(t), kafkatest.Start(t)), discard)
+	c := newCart()
+	c.hold, c.held = make(chan struct{}), make(chan struct{}, 1)
+	s, err := c.start(t.Context(), config(pgtest.NewDatabase(t), kafkatest.Start(t)), discard)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
+	}
+	holding := make(chan error, 1)
+	go func() {
+		_, _, err := get(t, s, "/hold")
+		holding <- err
+	}()
+	select {
+	case <-c.held:
+	case err := <-holding:
+		t.Fatalf("GET /hold returned before it was held: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("GET /hold was not held")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	err = s.Shutdown(ctx)
-	// Either component may have stopped at once; the consumer, which
-	// leaves its group, never does.
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "waiting for consumer") {
-		t.Fatalf("Shutdown = %v, want it to give up waiting for the consumer", err)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "waiting for http server") {
+		t.Fatalf("Shutdown = %v, want it to give up waiting for the HTTP server", err)
 	}
 	if again := s.Shutdown(t.Context()); again == nil || again.Error() != err.Error() {
 		t.Fatalf("second Shutdown = %v, want the first result %v", again, err)
+	}
+	close(c.hold)
+	if err := <-holding; err != nil {
+		t.Fatalf("GET /hold: %v", err)
 	}
 	// The components were told to stop all the same.
 	for _, done := range []chan struct{}{s.httpDone, s.consumerDone} {
