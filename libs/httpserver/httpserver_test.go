@@ -20,6 +20,7 @@ import (
 	"github.com/outboxcdc/outboxcdc/libs/httpserver"
 	"github.com/outboxcdc/outboxcdc/libs/tracecontext"
 	"github.com/outboxcdc/outboxcdc/libs/validation"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 type widget struct {
@@ -327,31 +328,35 @@ func (r *records) Handle(_ context.Context, rec slog.Record) error {
 // level.
 func (r *records) requestLevel(t *testing.T, uri string) slog.Level {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r.mu.Lock()
-		for _, rec := range r.recs {
-			if rec.Message != "http request" {
-				continue
-			}
-			var got string
-			rec.Attrs(func(a slog.Attr) bool {
-				if a.Key == "uri" {
-					got = a.Value.String()
-				}
-				return true
-			})
-			if got == uri {
-				r.mu.Unlock()
-				return rec.Level
-			}
+	var level slog.Level
+	servicetest.WaitFor(t, 5*time.Second, "the request log line of "+uri, func() bool {
+		var ok bool
+		level, ok = r.find(uri)
+		return ok
+	})
+	return level
+}
+
+// find returns the level of the "http request" line of uri, if logged.
+func (r *records) find(uri string) (slog.Level, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range r.recs {
+		if rec.Message != "http request" {
+			continue
 		}
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no request log line for %s", uri)
+		var got string
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == "uri" {
+				got = a.Value.String()
+			}
+			return true
+		})
+		if got == uri {
+			return rec.Level, true
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	return 0, false
 }
 
 func TestRequestLogLevels(t *testing.T) {
