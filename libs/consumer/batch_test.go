@@ -90,6 +90,15 @@ func (e *env) rewind(group string) {
 	}
 }
 
+// consumeAll starts a consumer with cfg and waits until its group has
+// committed every record of the topic; the test stops it, or its end does.
+func (e *env) consumeAll(cfg consumer.Config, what string) *running {
+	e.t.Helper()
+	r := e.start(cfg)
+	waitFor(e.t, 30*time.Second, what, func() bool { return e.allCommitted(cfg.Group, e.topic) })
+	return r
+}
+
 func seq(from, to int, skip ...int) []int {
 	var out []int
 	for i := from; i <= to; i++ {
@@ -114,8 +123,7 @@ func TestBatches(t *testing.T) {
 			return insertEffectInTx(ctx, tx, ev)
 		}}.Handle)
 		cfg.BatchSize = 8
-		r := e.start(cfg)
-		waitFor(t, 30*time.Second, "the backlog applied and committed", func() bool { return e.allCommitted(group, e.topic) })
+		r := e.consumeAll(cfg, "the backlog applied and committed")
 		r.stop(t)
 		ns, txs := e.effects()
 		if !slices.Equal(ns, seq(1, 40)) {
@@ -130,8 +138,7 @@ func TestBatches(t *testing.T) {
 		// every one is a duplicate.
 		e.rewind(group)
 		before := e.duplicates()
-		e.start(cfg)
-		waitFor(t, 30*time.Second, "the redelivered batches committed", func() bool { return e.allCommitted(group, e.topic) })
+		e.consumeAll(cfg, "the redelivered batches committed")
 		if got := e.duplicates() - before; got != 40 {
 			t.Errorf("%d duplicates skipped on redelivery, want 40", got)
 		}
@@ -155,8 +162,7 @@ func TestBatches(t *testing.T) {
 			},
 		}.Handle)
 		cfg.BatchSize = 16
-		e.start(cfg)
-		waitFor(t, 30*time.Second, "every record finished", func() bool { return e.allCommitted(group, e.topic) })
+		e.consumeAll(cfg, "every record finished")
 		if ns, _ := e.effects(); !slices.Equal(ns, seq(1, 12, 5, 9)) {
 			t.Fatalf("effects %v, want 1..12 but 5 and 9, once each, in offset order", ns)
 		}
@@ -352,8 +358,7 @@ func TestLockBatch(t *testing.T) {
 			calls = append(calls, c)
 			return nil
 		}
-		r := e.start(cfg)
-		waitFor(t, 30*time.Second, "the backlog applied and committed", func() bool { return e.allCommitted(group, e.topic) })
+		r := e.consumeAll(cfg, "the backlog applied and committed")
 		r.stop(t)
 		// Every batch's effects are the events its LockBatch saw, in order.
 		ns, byTx := e.effectsByTx()
@@ -383,8 +388,7 @@ func TestLockBatch(t *testing.T) {
 		// event to lock for.
 		e.rewind(group)
 		before := len(calls)
-		e.start(cfg)
-		waitFor(t, 30*time.Second, "the redelivered records committed", func() bool { return e.allCommitted(group, e.topic) })
+		e.consumeAll(cfg, "the redelivered records committed")
 		if len(calls) != before {
 			t.Errorf("LockBatch ran %d times for batches of duplicates", len(calls)-before)
 		}
@@ -402,8 +406,7 @@ func TestLockBatch(t *testing.T) {
 			failed++
 			return errors.New("locks unavailable")
 		}
-		e.start(cfg)
-		waitFor(t, 30*time.Second, "every record finished", func() bool { return e.allCommitted(group, e.topic) })
+		e.consumeAll(cfg, "every record finished")
 		ns, txs := e.effects()
 		if !slices.Equal(ns, seq(1, 12)) || txs != 12 {
 			t.Fatalf("effects %v in %d transactions, want 1..12 once each, one per transaction", ns, txs)
