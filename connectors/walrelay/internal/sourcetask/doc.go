@@ -30,6 +30,9 @@
 //     more than 100 ms after their commit is catching up on a backlog and
 //     reads it in batches (a read that found little waits 1 ms first);
 //     a stream that keeps up reads each message as it arrives.
+//   - A task starts STARTING and is RUNNING once its slot exists (found
+//     or created), or once a first attempt failed with a retriable error:
+//     every row committed after it reports RUNNING is captured.
 //   - Retriable errors (lost connections, server shutdown, a slot still
 //     held by a dying connection) reconnect with backoff while the task
 //     stays RUNNING; router and producer errors, and misconfigurations,

@@ -58,6 +58,7 @@ func (s *streamer) openSlot(ctx context.Context, slot replication.Slot, exists b
 	initial := s.cfg.SnapshotMode == SnapshotInitial
 	if exists {
 		start = slot.ConfirmedFlush
+		s.running()
 		s.tracker = s.newTracker(start)
 		s.log.Info("resuming from slot", "slot", s.cfg.SlotName, "lsn", start)
 		if marks != nil && marks.SnapshotPending(s.cfg.Name) {
@@ -86,6 +87,7 @@ func (s *streamer) openSlot(ctx context.Context, slot replication.Slot, exists b
 			return 0, err
 		}
 		start = created.ConsistentPoint
+		s.running()
 		s.tracker = s.newTracker(start)
 		s.log.Info("created replication slot", "slot", s.cfg.SlotName, "lsn", start, "snapshot", s.cfg.SnapshotMode)
 		if initial {

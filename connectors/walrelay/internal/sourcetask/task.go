@@ -17,8 +17,13 @@ import (
 
 // Task states, as Kafka Connect reports them.
 const (
-	StateRunning = "RUNNING"
-	StateFailed  = "FAILED"
+	// StateStarting is a task whose first connection attempt has not yet
+	// reached its replication slot. Kafka Connect reports a task RUNNING
+	// only once the connector's start() returned, and Debezium's returns
+	// once the slot exists: a row committed after RUNNING is captured.
+	StateStarting = "STARTING"
+	StateRunning  = "RUNNING"
+	StateFailed   = "FAILED"
 	// StateStopped is a task that ended because it was asked to; the
 	// caller decides how to present it (PAUSED, UNASSIGNED, ...).
 	StateStopped = "STOPPED"
@@ -73,7 +78,10 @@ type Task struct {
 	trace string
 }
 
-// Start starts a task in the background and returns it RUNNING.
+// Start starts a task in the background and returns it STARTING. It turns
+// RUNNING once the slot exists (found, or created and so fixing the first
+// position streamed), or once a first attempt failed with an error it
+// retries, as Debezium's start() returns and lets its poll loop retry.
 func Start(cfg Config, opts Options) *Task {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
@@ -89,7 +97,7 @@ func Start(cfg Config, opts Options) *Task {
 		stop:    cancel,
 		done:    make(chan struct{}),
 		watched: make(chan struct{}),
-		state:   StateRunning,
+		state:   StateStarting,
 	}
 	go t.watchSlot(ctx)
 	go t.run(ctx)
@@ -145,6 +153,7 @@ func (t *Task) run(ctx context.Context) {
 			retries, backoff = 0, 250*time.Millisecond
 		}
 		if retriable(err) && (t.cfg.MaxRetries < 0 || retries < t.cfg.MaxRetries) {
+			t.running()
 			retries++
 			t.opts.Metrics.TaskRetries.WithLabelValues(t.cfg.Name).Inc()
 			t.log.Warn("retriable error; reconnecting", "error", err, "attempt", retries, "wait", backoff)
@@ -184,6 +193,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-timer.C:
 		return true
 	}
+}
+
+// running moves a STARTING task to RUNNING.
+func (t *Task) running() {
+	t.mu.Lock()
+	if t.state == StateStarting {
+		t.state = StateRunning
+	}
+	t.mu.Unlock()
 }
 
 func (t *Task) setState(state, trace string) {

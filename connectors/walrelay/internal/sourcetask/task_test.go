@@ -157,7 +157,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 func (e *env) waitStreaming(task *sourcetask.Task) {
 	e.t.Helper()
 	waitFor(e.t, 30*time.Second, "the slot to be streamed", func() bool {
-		if st, trace := task.Status(); st != sourcetask.StateRunning {
+		if st, trace := task.Status(); st != sourcetask.StateRunning && st != sourcetask.StateStarting {
 			e.t.Fatalf("task %s: %s", st, trace)
 		}
 		s, ok := e.slot()
@@ -228,6 +228,59 @@ func TestTaskStreamsAndConfirms(t *testing.T) {
 	})
 	if st, trace := task.Status(); st != sourcetask.StateRunning {
 		t.Fatalf("task %s: %s", st, trace)
+	}
+}
+
+// A task is RUNNING only once its slot exists, so a row committed after
+// that is captured even when creating the slot takes long. Creating a
+// logical slot waits for every transaction holding an id to end; the test
+// holds one open to keep the task between the two.
+func TestTaskRunningOnlyOnceTheSlotExists(t *testing.T) {
+	e := newEnv(t)
+	blocker, err := pgx.Connect(t.Context(), e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close(context.Background())
+	tx, err := blocker.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+
+	task, _ := e.start()
+	waitFor(t, 30*time.Second, "the slot's creation to wait for the open transaction", func() bool {
+		var waiting bool
+		if err := e.conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE backend_type = 'walsender' AND wait_event = 'transactionid')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		return waiting
+	})
+	if st, trace := task.Status(); st != sourcetask.StateStarting {
+		t.Fatalf("task %s %q while its slot is being created, want %s", st, trace, sourcetask.StateStarting)
+	}
+
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the task to run", func() bool {
+		st, trace := task.Status()
+		if st != sourcetask.StateStarting && st != sourcetask.StateRunning {
+			t.Fatalf("task %s: %s", st, trace)
+		}
+		return st == sourcetask.StateRunning
+	})
+	if _, ok := e.slot(); !ok {
+		t.Fatal("task RUNNING without its slot")
+	}
+	e.insert("after-running")
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 1, 30*time.Second)
+	if string(recs[0].Key) != "after-running" {
+		t.Fatalf("record %s", values(recs))
 	}
 }
 
