@@ -64,7 +64,7 @@ func startStack(t *testing.T) *stack {
 		t.Cleanup(func() { _ = cluster.DropDatabase(context.Background(), db) })
 	}
 	broker := kafkatest.Start(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(failureLog(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	env := func(db string) func(string) string {
 		vars := map[string]string{
 			"HTTP_ADDR":     "127.0.0.1:0",
@@ -546,4 +546,33 @@ func header(r *kgo.Record, key string) string {
 		}
 	}
 	return ""
+}
+
+// failureLog returns a writer for the stack's log that the test prints
+// only when it fails, once every component has stopped.
+func failureLog(t *testing.T) io.Writer {
+	w := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stack log:\n%s", w.String())
+		}
+	})
+	return w
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
