@@ -64,7 +64,8 @@ const maxPairsPerWave = 14
 // group gets rows from a seeded generator (differential_gen_test.go),
 // written by several connections at once (differential_run_test.go).
 // Groups run in waves that fit the cluster's replication slots; the broker
-// and the Connect worker are started once.
+// and the Connect worker are started once. Last, both sides must report a
+// new task RUNNING only once its replication slot exists.
 func TestDifferential(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Kafka, Kafka Connect and Debezium beside walrelay")
@@ -174,6 +175,55 @@ func TestDifferential(t *testing.T) {
 	if rows < 5000 {
 		t.Errorf("only %d generated outbox rows were compared, want at least 5000", rows)
 	}
+	st.checkRunningWaitsForSlot()
+}
+
+// checkRunningWaitsForSlot requires that neither side reports a task
+// RUNNING while its replication slot is still being created: a row
+// committed once a task is RUNNING must be captured. Creating a logical
+// slot waits for every transaction holding an id; one is held open until
+// both sides' slot creations wait on it.
+func (st *diffStack) checkRunningWaitsForSlot() {
+	t := st.t
+	t.Helper()
+	// A group of its own: Connect keeps a deleted connector's offsets, so
+	// a name used before would resume from them.
+	g := &diffGroup{name: "s01", about: "status while the slot is created", conf: map[string]string{}}
+	g.tables = []*diffTable{{group: g, name: "s01_outbox", cols: outboxCols(genUUID, "uuid", "varchar(255)", genKey, "text", payloadGen("text", false, false))}}
+	st.createTables(g)
+	tx, err := st.writerConns[0].Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	wave := []*diffGroup{g}
+	st.register(wave)
+	waitFor(t, 120*time.Second, "both slot creations to wait for the open transaction", func() bool {
+		var n int
+		if err := st.db.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE backend_type = 'walsender' AND wait_event = 'transactionid'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n >= 2
+	})
+	for _, sd := range st.sides() {
+		name := sd.name + "-" + g.name
+		state, trace, err := taskState(t.Context(), sd.url, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state == "RUNNING" || state == "FAILED" {
+			t.Errorf("%s: task %s %s while its slot is being created", name, state, trace)
+		}
+	}
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	st.waitStreamingAll(wave)
+	st.unregister(wave)
 }
 
 // javaVersion is the major version of the java the JVM stack runs
