@@ -8,8 +8,8 @@ import (
 )
 
 // ErrNoCapture is wrapped by Append's error, with RequireCapture on, when
-// no logical replication slot exists in the database: nothing would capture
-// the event, which would be lost. It answers HTTPStatus 503 and
+// no logical replication slot of the database has reached its consistent
+// point: nothing would capture the event, which would be lost. It answers HTTPStatus 503 and
 // Unavailable true, so an HTTP request fails with a retryable error and a
 // consumer waits (without dead-lettering) until the connector is set up.
 var ErrNoCapture error = captureError{}
@@ -30,8 +30,8 @@ func (captureError) ErrorCode() string { return "capture_unavailable" }
 func (captureError) Unavailable() bool { return true }
 
 // RequireCapture, when on, makes Append refuse (ErrNoCapture) to write
-// while no logical replication slot exists in the database, checked in
-// the writing transaction. A slot created later never sees events
+// while no logical replication slot of the database has reached its
+// consistent point, checked in the writing transaction. A slot created later never sees events
 // committed before it, so an event written without one would be lost.
 func RequireCapture(on bool) Option { return func(w *Writer) { w.requireCapture = on } }
 
@@ -42,10 +42,15 @@ type Querier interface {
 }
 
 // captureExists holds when a usable logical replication slot exists in the
-// current database; Append guards its insert with it.
+// current database; Append guards its insert with it. A slot is listed as
+// soon as its creation starts, but decodes only what commits after its
+// consistent point, which it reaches once every transaction that held an
+// id when it started has ended; its confirmed_flush_lsn is set then. A
+// transaction that sees it set commits after that point, so is decoded.
 const captureExists = `EXISTS (
   SELECT 1 FROM pg_replication_slots
-  WHERE database = current_database() AND slot_type = 'logical' AND wal_status IS DISTINCT FROM 'lost')`
+  WHERE database = current_database() AND slot_type = 'logical'
+    AND confirmed_flush_lsn IS NOT NULL AND wal_status IS DISTINCT FROM 'lost')`
 
 // CaptureReady reports, through q (a pool for a readiness check), whether
 // a usable logical replication slot exists in q's database: nil when one

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 // With RequireCapture, no event is written while no logical replication
@@ -67,5 +69,74 @@ func TestRequireCapture(t *testing.T) {
 		return outbox.NewWriter().Append(t.Context(), tx, event("0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b11"))
 	}); err != nil {
 		t.Fatalf("Append without RequireCapture = %v", err)
+	}
+}
+
+// A slot being created does not count until it has reached its consistent
+// point: a transaction committed before that point is never decoded, yet
+// the slot is listed from the moment its creation starts. Creating a
+// logical slot waits for every transaction holding an id; the test holds
+// one open to keep the creation in between.
+func TestRequireCaptureWaitsForTheSlotsConsistentPoint(t *testing.T) {
+	conn := setup(t)
+	dsn := conn.Config().ConnString()
+	connect := func() *pgx.Conn {
+		c, err := pgx.Connect(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c
+	}
+	blocker := connect()
+	tx, err := blocker.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+
+	creator := connect()
+	created := make(chan error, 1)
+	go func() {
+		_, err := creator.Exec(context.Background(), `SELECT pg_create_logical_replication_slot('capture_building', 'pgoutput')`)
+		created <- err
+	}()
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), `SELECT pg_drop_replication_slot('capture_building')`)
+	})
+	servicetest.WaitFor(t, 30*time.Second, "the slot to be listed while it waits for the open transaction", func() bool {
+		var listed bool
+		if err := conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'capture_building')
+			AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'transactionid')`).Scan(&listed); err != nil {
+			t.Fatal(err)
+		}
+		return listed
+	})
+	if err := outbox.CaptureReady(t.Context(), conn); !errors.Is(err, outbox.ErrNoCapture) {
+		t.Fatalf("CaptureReady while the slot is being created = %v, want ErrNoCapture", err)
+	}
+	w := outbox.NewWriter(outbox.RequireCapture(true))
+	if err := pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
+		return w.Append(t.Context(), tx, event("0193b6f2-7c1e-7a40-9d2b-4f1c8e2a6b12"))
+	}); !errors.Is(err, outbox.ErrNoCapture) {
+		t.Fatalf("Append while the slot is being created = %v, want ErrNoCapture", err)
+	}
+
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-created:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slot was not created once the transaction ended")
+	}
+	if err := outbox.CaptureReady(t.Context(), conn); err != nil {
+		t.Fatalf("CaptureReady once the slot is created = %v", err)
 	}
 }

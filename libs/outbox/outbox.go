@@ -118,7 +118,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, events ...Event) error {
 // nothing is queued) and queues on b the statements that write them, with
 // the same guarantees as Append once b is sent through tx. Sending b
 // (tx.SendBatch(...).Close()) then reports what Append would: an error
-// wrapping ErrNoCapture when no slot exists (with RequireCapture), or the
+// wrapping ErrNoCapture when no usable slot exists (with RequireCapture), or the
 // database's error. Statements queued on b before these run before them.
 func (w *Writer) Queue(ctx context.Context, tx pgx.Tx, b *pgx.Batch, events ...Event) error {
 	if len(events) == 0 {
