@@ -82,6 +82,10 @@ func (s *streamer) openSlot(ctx context.Context, slot replication.Slot, exists b
 				return 0, err
 			}
 		}
+		// PostgreSQL creates the slot once every transaction that holds
+		// an id now has ended; a session idle in a transaction keeps the
+		// task STARTING until then.
+		s.log.Info("creating replication slot; it waits for the transactions running now to end", "slot", s.cfg.SlotName)
 		created, err := s.repl.CreateSlot(ctx, s.cfg.SlotName, initial)
 		if err != nil {
 			return 0, err
