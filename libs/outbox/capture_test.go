@@ -109,8 +109,8 @@ func TestRequireCaptureWaitsForTheSlotsConsistentPoint(t *testing.T) {
 	})
 	servicetest.WaitFor(t, 30*time.Second, "the slot to be listed while it waits for the open transaction", func() bool {
 		var listed bool
-		if err := conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'capture_building')
-			AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'transactionid')`).Scan(&listed); err != nil {
+		if err := conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
+			WHERE s.slot_name = 'capture_building' AND a.wait_event = 'transactionid')`).Scan(&listed); err != nil {
 			t.Fatal(err)
 		}
 		return listed

@@ -203,11 +203,11 @@ func (st *diffStack) checkRunningWaitsForSlot() {
 	st.register(wave)
 	waitFor(t, 120*time.Second, "both slot creations to wait for the open transaction", func() bool {
 		var n int
-		if err := st.db.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-			WHERE backend_type = 'walsender' AND wait_event = 'transactionid'`).Scan(&n); err != nil {
+		if err := st.db.QueryRow(t.Context(), `SELECT count(*) FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
+			WHERE s.slot_name IN ('deb_s01', 'wal_s01') AND a.wait_event = 'transactionid'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		return n >= 2
+		return n == 2
 	})
 	for _, sd := range st.sides() {
 		name := sd.name + "-" + g.name

@@ -254,8 +254,8 @@ func TestTaskRunningOnlyOnceTheSlotExists(t *testing.T) {
 	task, _ := e.start()
 	waitFor(t, 30*time.Second, "the slot's creation to wait for the open transaction", func() bool {
 		var waiting bool
-		if err := e.conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE backend_type = 'walsender' AND wait_event = 'transactionid')`).Scan(&waiting); err != nil {
+		if err := e.conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
+			WHERE s.slot_name = $1 AND a.wait_event = 'transactionid')`, e.props["slot.name"]).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		return waiting
