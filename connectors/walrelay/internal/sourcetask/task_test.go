@@ -138,6 +138,20 @@ func (e *env) walLSN() pgoutput.LSN {
 	return l
 }
 
+// waitSlotCreationBlocked waits until the test's slot is being created and
+// its creation waits for a transaction to end.
+func (e *env) waitSlotCreationBlocked() {
+	e.t.Helper()
+	waitFor(e.t, 30*time.Second, "the slot's creation to wait for the open transaction", func() bool {
+		var waiting bool
+		if err := e.conn.QueryRow(e.t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
+			WHERE s.slot_name = $1 AND a.wait_event = 'transactionid')`, e.props["slot.name"]).Scan(&waiting); err != nil {
+			e.t.Fatal(err)
+		}
+		return waiting
+	})
+}
+
 // waitFor polls cond on a short ticker until it holds or within passes.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -252,14 +266,7 @@ func TestTaskRunningOnlyOnceTheSlotExists(t *testing.T) {
 	}
 
 	task, _ := e.start()
-	waitFor(t, 30*time.Second, "the slot's creation to wait for the open transaction", func() bool {
-		var waiting bool
-		if err := e.conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
-			WHERE s.slot_name = $1 AND a.wait_event = 'transactionid')`, e.props["slot.name"]).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		return waiting
-	})
+	e.waitSlotCreationBlocked()
 	if st, trace := task.Status(); st != sourcetask.StateStarting {
 		t.Fatalf("task %s %q while its slot is being created, want %s", st, trace, sourcetask.StateStarting)
 	}
@@ -282,6 +289,40 @@ func TestTaskRunningOnlyOnceTheSlotExists(t *testing.T) {
 	if string(recs[0].Key) != "after-running" {
 		t.Fatalf("record %s", values(recs))
 	}
+}
+
+// A task stopped while PostgreSQL is still creating its slot stops at once
+// and leaves no slot behind: deleting a connector whose registration
+// hangs on a session idle in a transaction must not hang too.
+func TestTaskStopsWhileItsSlotIsBeingCreated(t *testing.T) {
+	e := newEnv(t)
+	blocker, err := pgx.Connect(t.Context(), e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close(context.Background())
+	tx, err := blocker.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	task, _ := e.start()
+	e.waitSlotCreationBlocked()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := task.Stop(ctx); err != nil {
+		t.Fatalf("stop while the slot is being created: %v", err)
+	}
+	if st, trace := task.Status(); st != sourcetask.StateStopped {
+		t.Fatalf("task %s %q after Stop, want %s", st, trace, sourcetask.StateStopped)
+	}
+	waitFor(t, 30*time.Second, "the half-created slot to be gone", func() bool {
+		_, ok := e.slot()
+		return !ok
+	})
 }
 
 func TestTaskSnapshotInitial(t *testing.T) {
