@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
 	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
@@ -80,25 +81,13 @@ func TestRequireCapture(t *testing.T) {
 func TestRequireCaptureWaitsForTheSlotsConsistentPoint(t *testing.T) {
 	conn := setup(t)
 	dsn := conn.Config().ConnString()
-	connect := func() *pgx.Conn {
-		c, err := pgx.Connect(t.Context(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(context.Background()) })
-		return c
-	}
-	blocker := connect()
-	tx, err := blocker.Begin(t.Context())
+	release := pgtest.HoldTransactionID(t, dsn)
+
+	creator, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
-	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
-		t.Fatal(err)
-	}
-
-	creator := connect()
+	t.Cleanup(func() { creator.Close(context.Background()) })
 	created := make(chan error, 1)
 	go func() {
 		_, err := creator.Exec(context.Background(), `SELECT pg_create_logical_replication_slot('capture_building', 'pgoutput')`)
@@ -108,12 +97,11 @@ func TestRequireCaptureWaitsForTheSlotsConsistentPoint(t *testing.T) {
 		conn.Exec(context.Background(), `SELECT pg_drop_replication_slot('capture_building')`)
 	})
 	servicetest.WaitFor(t, 30*time.Second, "the slot to be listed while it waits for the open transaction", func() bool {
-		var listed bool
-		if err := conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
-			WHERE s.slot_name = 'capture_building' AND a.wait_event = 'transactionid')`).Scan(&listed); err != nil {
+		waiting, err := pgtest.SlotCreationWaits(t.Context(), conn, "capture_building")
+		if err != nil {
 			t.Fatal(err)
 		}
-		return listed
+		return waiting
 	})
 	if err := outbox.CaptureReady(t.Context(), conn); !errors.Is(err, outbox.ErrNoCapture) {
 		t.Fatalf("CaptureReady while the slot is being created = %v, want ErrNoCapture", err)
@@ -125,9 +113,7 @@ func TestRequireCaptureWaitsForTheSlotsConsistentPoint(t *testing.T) {
 		t.Fatalf("Append while the slot is being created = %v, want ErrNoCapture", err)
 	}
 
-	if err := tx.Commit(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	select {
 	case err := <-created:
 		if err != nil {

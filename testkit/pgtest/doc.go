@@ -14,6 +14,9 @@
 // Each database is created with CREATE DATABASE (a file copy of template1)
 // and dropped, with its replication slots, when the test ends.
 //
+// HoldTransactionID and SlotCreationWaits keep a replication slot in the
+// middle of its creation, for tests of what happens meanwhile.
+//
 // When the cluster cannot start the test fails. The one exception is a
 // machine without PostgreSQL server binaries outside CI: there the test is
 // skipped with the install command. Under CI=true it always fails.

@@ -30,6 +30,7 @@ import (
 	paymentapp "github.com/outboxcdc/outboxcdc/services/payment/app"
 	"github.com/outboxcdc/outboxcdc/testkit/kafkatest"
 	"github.com/outboxcdc/outboxcdc/testkit/pgtest"
+	"github.com/outboxcdc/outboxcdc/testkit/servicetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -551,28 +552,11 @@ func header(r *kgo.Record, key string) string {
 // failureLog returns a writer for the stack's log that the test prints
 // only when it fails, once every component has stopped.
 func failureLog(t *testing.T) io.Writer {
-	w := &lockedBuffer{}
+	w := &servicetest.LogBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("stack log:\n%s", w.String())
 		}
 	})
 	return w
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

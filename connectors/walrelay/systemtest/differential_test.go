@@ -191,23 +191,20 @@ func (st *diffStack) checkRunningWaitsForSlot() {
 	g := &diffGroup{name: "s01", about: "status while the slot is created", conf: map[string]string{}}
 	g.tables = []*diffTable{{group: g, name: "s01_outbox", cols: outboxCols(genUUID, "uuid", "varchar(255)", genKey, "text", payloadGen("text", false, false))}}
 	st.createTables(g)
-	tx, err := st.writerConns[0].Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
-	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
-		t.Fatal(err)
-	}
+	release := pgtest.HoldTransactionID(t, st.dsn)
 	wave := []*diffGroup{g}
 	st.register(wave)
 	waitFor(t, 120*time.Second, "both slot creations to wait for the open transaction", func() bool {
-		var n int
-		if err := st.db.QueryRow(t.Context(), `SELECT count(*) FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
-			WHERE s.slot_name IN ('deb_s01', 'wal_s01') AND a.wait_event = 'transactionid'`).Scan(&n); err != nil {
-			t.Fatal(err)
+		for _, sd := range st.sides() {
+			waiting, err := pgtest.SlotCreationWaits(t.Context(), st.db, sd.name+"_"+g.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !waiting {
+				return false
+			}
 		}
-		return n == 2
+		return true
 	})
 	for _, sd := range st.sides() {
 		name := sd.name + "-" + g.name
@@ -219,9 +216,7 @@ func (st *diffStack) checkRunningWaitsForSlot() {
 			t.Errorf("%s: task %s %s while its slot is being created", name, state, trace)
 		}
 	}
-	if err := tx.Commit(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	st.waitStreamingAll(wave)
 	st.unregister(wave)
 }

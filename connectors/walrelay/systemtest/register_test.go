@@ -40,21 +40,12 @@ func TestRegisterWaitsForTheSlot(t *testing.T) {
 		return string(out), err
 	}
 
-	blocker := connectDB(t, dsn)
-	tx, err := blocker.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
-		t.Fatal(err)
-	}
+	release := pgtest.HoldTransactionID(t, dsn)
 	out, err := register("3")
 	if err == nil || !strings.Contains(out, "waits: not RUNNING within 3s") || !strings.Contains(out, "idle in transaction") {
 		t.Fatalf("register while a transaction holds up the slot: %v\n%s", err, out)
 	}
-	if err := tx.Commit(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if out, err := register("60"); err != nil || !strings.Contains(out, "waits: RUNNING") {
 		t.Fatalf("register once the transaction ended: %v\n%s", err, out)
 	}

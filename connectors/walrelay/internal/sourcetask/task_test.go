@@ -143,9 +143,8 @@ func (e *env) walLSN() pgoutput.LSN {
 func (e *env) waitSlotCreationBlocked() {
 	e.t.Helper()
 	waitFor(e.t, 30*time.Second, "the slot's creation to wait for the open transaction", func() bool {
-		var waiting bool
-		if err := e.conn.QueryRow(e.t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
-			WHERE s.slot_name = $1 AND a.wait_event = 'transactionid')`, e.props["slot.name"]).Scan(&waiting); err != nil {
+		waiting, err := pgtest.SlotCreationWaits(e.t.Context(), e.conn, e.props["slot.name"])
+		if err != nil {
 			e.t.Fatal(err)
 		}
 		return waiting
@@ -251,19 +250,7 @@ func TestTaskStreamsAndConfirms(t *testing.T) {
 // holds one open to keep the task between the two.
 func TestTaskRunningOnlyOnceTheSlotExists(t *testing.T) {
 	e := newEnv(t)
-	blocker, err := pgx.Connect(t.Context(), e.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Close(context.Background())
-	tx, err := blocker.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
-	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
-		t.Fatal(err)
-	}
+	release := pgtest.HoldTransactionID(t, e.dsn)
 
 	task, _ := e.start()
 	e.waitSlotCreationBlocked()
@@ -271,9 +258,7 @@ func TestTaskRunningOnlyOnceTheSlotExists(t *testing.T) {
 		t.Fatalf("task %s %q while its slot is being created, want %s", st, trace, sourcetask.StateStarting)
 	}
 
-	if err := tx.Commit(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	waitFor(t, 30*time.Second, "the task to run", func() bool {
 		st, trace := task.Status()
 		if st != sourcetask.StateStarting && st != sourcetask.StateRunning {
@@ -296,19 +281,7 @@ func TestTaskRunningOnlyOnceTheSlotExists(t *testing.T) {
 // hangs on a session idle in a transaction must not hang too.
 func TestTaskStopsWhileItsSlotIsBeingCreated(t *testing.T) {
 	e := newEnv(t)
-	blocker, err := pgx.Connect(t.Context(), e.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Close(context.Background())
-	tx, err := blocker.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
-	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.HoldTransactionID(t, e.dsn)
 	task, _ := e.start()
 	e.waitSlotCreationBlocked()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
