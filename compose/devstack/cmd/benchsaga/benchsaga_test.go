@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,9 +50,12 @@ func TestReport(t *testing.T) {
 		dbCPU: map[string]float64{"postgres": 0.6, "benchsaga": 0.2, "order": 0.001}, steps: []stepResult{
 			{name: "write path 32 clients", kind: kindWrite, postRate: 650, posted: 1000, failed: 2,
 				cpu: map[string]float64{"postgres": 0.75, "order": 0.4, "benchsaga": 0.15}},
-			{name: "open 100/s", kind: kindOpen, offered: 100, postRate: 100, terminalRate: 99, backlog: 3, c2tP50: 20 * time.Millisecond, c2tP99: 90 * time.Millisecond},
-			{name: "open 400/s", kind: kindOpen, offered: 400, postRate: 400, terminalRate: 410, backlog: 100, c2tP50: 30 * time.Millisecond, c2tP99: 200 * time.Millisecond},
-			{name: "open 800/s", kind: kindOpen, offered: 800, postRate: 700, terminalRate: 500, backlog: 9000, c2tP50: 3 * time.Second, c2tP99: 9 * time.Second},
+			{name: "open 100/s", kind: kindOpen, offered: 100, postRate: 100, terminalRate: 99, backlog: 3, c2tP50: 20 * time.Millisecond, c2tP99: 90 * time.Millisecond,
+				posted: 3000, writeTx: 18150},
+			{name: "open 400/s", kind: kindOpen, offered: 400, postRate: 400, terminalRate: 410, backlog: 100, c2tP50: 30 * time.Millisecond, c2tP99: 200 * time.Millisecond,
+				posted: 12000, writeTx: 60000},
+			{name: "open 800/s", kind: kindOpen, offered: 800, postRate: 700, terminalRate: 500, backlog: 9000, c2tP50: 3 * time.Second, c2tP99: 9 * time.Second,
+				posted: 21000, writeTx: 147000},
 			{name: "closed 32 clients", kind: kindClosed, postRate: 310, terminalRate: 300, backlog: 5000},
 		}}
 	var b strings.Builder
@@ -63,6 +67,7 @@ func TestReport(t *testing.T) {
 		"POST /orders alone (orders connector paused) over the database's rate: 650 / 1000 = 0.65; target >= 0.7: NOT met",
 		"to what the saga finishes, over the database's rate: 310 / 1000 = 0.31",
 		"open 800/s",
+		"db tx/order",
 		"CPU per transaction: the database's loop 0.80 ms (postgres 0.60, benchsaga 0.20); POST /orders 1.30 ms (order 0.40, postgres 0.75, benchsaga 0.15)",
 	} {
 		if !strings.Contains(out, want) {
@@ -77,8 +82,12 @@ func TestReport(t *testing.T) {
 	}
 	// The write path's row has no saga figures: nothing downstream ran.
 	for _, line := range strings.Split(out, "\n") {
-		if got, want := strings.Join(strings.Fields(line), " "), "write path 32 clients - 650.0 0 0 2 - - - - - 0 0.4 0.8 0.1"; strings.Contains(got, "write path") && got != want {
+		if got, want := strings.Join(strings.Fields(line), " "), "write path 32 clients - 650.0 0 0 2 - - - - - 0 - 0.4 0.8 0.1"; strings.Contains(got, "write path") && got != want {
 			t.Errorf("write path row %q, want %q", got, want)
+		}
+		// 18,150 transaction ids over 3,000 orders.
+		if strings.Contains(line, "open 100/s") && !slices.Contains(strings.Fields(line), "6.05") {
+			t.Errorf("open 100/s row %q lacks its 6.05 write transactions per order", line)
 		}
 	}
 	if err := xml.Unmarshal(r.svg(), &doc); err != nil {
@@ -127,6 +136,14 @@ func TestRunsAgainstAStack(t *testing.T) {
 	for _, step := range rep.steps {
 		if step.posted == 0 || step.unsettled != 0 || step.cpu["postgres"] <= 0 {
 			t.Errorf("step %s: %d posted, %d left pending, postgres cpu %.2fs", step.name, step.posted, step.unsettled, step.cpu["postgres"])
+		}
+	}
+	// An order takes the POST's transaction and a share of the consumers'
+	// (one each at low load, fewer as batches form): more than one, and
+	// fewer than ten unless something else is counted.
+	for _, step := range rep.steps {
+		if tx := step.txPerOrder(); step.kind != kindWrite && (tx <= 1 || tx >= 10) {
+			t.Errorf("step %s: %.2f write transactions per order, want between 1 and 10", step.name, tx)
 		}
 	}
 	if w, ok := rep.kind(kindWrite); !ok || w.posted != 60 || w.failed != 0 {

@@ -6,9 +6,11 @@
 // Per step it prints the offered load, POST /orders throughput and latency
 // (p50/p99), orders reaching a terminal state per second, create-to-terminal
 // latency (p50/p99/max, from the order's own timestamps), the backlog of
-// orders still pending when the step ends, and the CPU seconds each process
+// orders still pending when the step ends, the CPU seconds each process
 // of the stack used (services, relay, broker, PostgreSQL with its backends,
-// the benchmark itself). The steps: the write path alone (-write-bursts
+// the benchmark itself), and PostgreSQL's write transactions per order (the
+// transaction ids it assigned, in every database, during the step and its
+// drain, over the orders placed: fewer as the consumers' batches grow). The steps: the write path alone (-write-bursts
 // bursts of -write-orders orders from -clients clients with the orders
 // connector paused through the Kafka Connect REST API, so nothing
 // downstream runs; each burst's orders settle once it resumes), open loop

@@ -43,6 +43,19 @@ type stepResult struct {
 	c2tP99         time.Duration
 	c2tMax         time.Duration
 	cpu            map[string]float64 // CPU seconds by process, step and drain
+	// writeTx is how many transaction ids PostgreSQL assigned, in every
+	// database, during the step and its drain: the transactions that
+	// wrote (committed or rolled back).
+	writeTx int64
+}
+
+// txPerOrder is the step's write transactions per order placed, 0 when
+// not measured.
+func (s stepResult) txPerOrder() float64 {
+	if s.writeTx <= 0 || s.posted == 0 {
+		return 0
+	}
+	return float64(s.writeTx) / float64(s.posted)
 }
 
 // collector gathers a step's POST results.
@@ -115,6 +128,10 @@ func (r *runner) measure(ctx context.Context, res *stepResult, c *collector, loa
 	if err != nil {
 		return err
 	}
+	xid0, err := r.nextXID(ctx)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	load()
 	end := time.Now()
@@ -162,6 +179,11 @@ func (r *runner) measure(ctx context.Context, res *stepResult, c *collector, loa
 	if len(c2t) > 0 {
 		res.c2tMax = slices.Max(c2t)
 	}
+	xid1, err := r.nextXID(ctx)
+	if err != nil {
+		return err
+	}
+	res.writeTx = xid1 - xid0
 	cpu1, err := r.cpu()
 	if err != nil {
 		return err
@@ -171,6 +193,17 @@ func (r *runner) measure(ctx context.Context, res *stepResult, c *collector, loa
 		res.cpu[k] = v - cpu0[k]
 	}
 	return nil
+}
+
+// nextXID is the transaction id PostgreSQL will assign next, cluster-wide:
+// transaction ids go to transactions that write, in any database. Reading
+// it assigns none.
+func (r *runner) nextXID(ctx context.Context) (int64, error) {
+	var x int64
+	if err := r.orders.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&x); err != nil {
+		return 0, fmt.Errorf("reading the next transaction id: %w", err)
+	}
+	return x, nil
 }
 
 // settle waits up to r.drain until none of ids is PENDING, and returns how
