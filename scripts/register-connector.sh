@@ -184,7 +184,9 @@ for f in "${files[@]}"; do
 		fi
 		if past_deadline; then
 			echo "$name: not RUNNING within ${timeout}s (states: ${states:-none}; last status: $body)" >&2
-			echo "$name: a task runs once its replication slot exists, and PostgreSQL creates a slot only after every transaction running when it was asked has ended: look for sessions idle in transaction in pg_stat_activity" >&2
+			if [ $# -lt 2 ] || grep -q UNASSIGNED <<<"$states"; then
+				echo "$name: a task runs once its replication slot exists, and PostgreSQL creates a slot only after every transaction running when it was asked has ended: look for sessions idle in transaction in pg_stat_activity" >&2
+			fi
 			status=1
 			break
 		fi
