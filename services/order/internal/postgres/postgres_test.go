@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/libs/pgtx"
 	"github.com/outboxcdc/outboxcdc/schemas/events"
 	"github.com/outboxcdc/outboxcdc/services/order/internal/order"
@@ -334,5 +337,110 @@ func TestLockThatCannotWaitIsAnError(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Lock on the same connection afterwards = %v, want the order", err)
 		}
+	}
+}
+
+// Listing finds the orders each combination of filters names, newest
+// first, and, on a service's connections (package pgdb: one plan per
+// statement, whatever its arguments), reads the index that serves the
+// combination.
+func TestListReadsTheIndexOfItsFilters(t *testing.T) {
+	dsn := migrationtest.Database(t, migrations.FS)
+	pool, err := pgdb.OpenSized(t.Context(), dsn, 1, 5*time.Second, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	repo := postgres.New(pool, postgres.Options{})
+	type placedOrder struct {
+		id, customer string
+		status       order.Status
+	}
+	var all []placedOrder // oldest first
+	for i := range 24 {
+		customer := fmt.Sprintf("cust-%d", i%3)
+		o, err := order.Place(newID(), newEventID(), order.NewOrder{CustomerID: customer, Currency: "EUR",
+			Items: []order.Item{{SKU: "SKU-1", Quantity: 1, UnitPriceCents: 100}}}, time.Now().Add(time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := repo.Place(t.Context(), o, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, placedOrder{o.Snapshot().ID, customer, order.StatusPending})
+	}
+	for i := range all {
+		if i%2 == 0 {
+			all[i].status = order.StatusConfirmed
+			if _, err := pool.Exec(t.Context(), `UPDATE orders SET status = $2 WHERE id = $1`, all[i].id, string(all[i].status)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := pool.Exec(t.Context(), `ANALYZE orders`); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		filter order.Filter
+		args   []any // the arguments of the statement, as List passes them
+		index  string
+	}{
+		{"no filter", order.Filter{Limit: 5}, []any{5}, "orders_created_idx"},
+		{"by customer", order.Filter{CustomerID: "cust-1", Limit: 5}, []any{"cust-1", 5}, "orders_customer_created_idx"},
+		{"by status", order.Filter{Status: order.StatusPending, Limit: 5}, []any{"PENDING", 5}, "orders_status_created_idx"},
+		{"by customer and status", order.Filter{CustomerID: "cust-2", Status: order.StatusConfirmed, Limit: 5},
+			[]any{"cust-2", "CONFIRMED", 5}, "orders_customer_created_idx"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := repo.List(t.Context(), tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for i := len(all) - 1; i >= 0 && len(want) < tc.filter.Limit; i-- {
+				o := all[i]
+				if (tc.filter.CustomerID == "" || o.customer == tc.filter.CustomerID) && (tc.filter.Status == "" || o.status == tc.filter.Status) {
+					want = append(want, o.id)
+				}
+			}
+			var ids []string
+			for _, s := range got {
+				ids = append(ids, s.ID)
+			}
+			if fmt.Sprint(ids) != fmt.Sprint(want) {
+				t.Fatalf("List(%+v) = %v, want %v", tc.filter, ids, want)
+			}
+			// The plan the connection keeps for the statement List ran
+			// last: the one prepared most recently.
+			conn, err := pool.Acquire(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Release()
+			var name string
+			err = conn.QueryRow(t.Context(), `SELECT name FROM pg_prepared_statements
+WHERE statement LIKE 'SELECT id FROM orders%' ORDER BY prepare_time DESC LIMIT 1`).Scan(&name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// EXPLAIN takes no parameters: the arguments go as literals.
+			literals := make([]string, len(tc.args))
+			for i, a := range tc.args {
+				literals[i] = fmt.Sprint(a)
+				if s, ok := a.(string); ok {
+					literals[i] = "'" + s + "'"
+				}
+			}
+			var plan string
+			explain := `EXPLAIN (FORMAT JSON) EXECUTE ` + pgx.Identifier{name}.Sanitize() + `(` + strings.Join(literals, ", ") + `)`
+			if err := conn.QueryRow(t.Context(), explain).Scan(&plan); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan, `"Index Name": "`+tc.index+`"`) {
+				t.Errorf("List(%+v) is planned without %s:\n%s", tc.filter, tc.index, plan)
+			}
+		})
 	}
 }
