@@ -159,3 +159,74 @@ func TestLookupsUseTheIndex(t *testing.T) {
 		})
 	}
 }
+
+// A service's connections plan a lookup by an array of keys once, where
+// PostgreSQL's default plans it anew at every execution; the DSN can say
+// otherwise.
+func TestLookupsArePlannedOnce(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	exec(t, dsn, `CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO items SELECT i, 'item' FROM generate_series(1, 1000) i; ANALYZE items`)
+	const byKeys = `SELECT name FROM items WHERE id = ANY($1) ORDER BY id`
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	tests := []struct {
+		name    string
+		dsn     string
+		setting string
+		custom  bool // whether executions after the first are planned again
+	}{
+		{"by default", dsn, "force_generic_plan", false},
+		{"the DSN sets PostgreSQL's default", dsn + sep + "plan_cache_mode=auto", "auto", true},
+		{"options set PostgreSQL's default", dsn + sep + "options=-c%20plan_cache_mode%3Dauto", "auto", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pool, err := pgdb.OpenSized(t.Context(), tc.dsn, 1, 5*time.Second, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			conn, err := pool.Acquire(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Release()
+			var setting string
+			if err := conn.QueryRow(t.Context(), "SHOW plan_cache_mode").Scan(&setting); err != nil {
+				t.Fatal(err)
+			}
+			if setting != tc.setting {
+				t.Fatalf("plan_cache_mode = %s, want %s", setting, tc.setting)
+			}
+			const executions = 10
+			for i := range executions {
+				if _, err := conn.Exec(t.Context(), byKeys, []int32{int32(i + 1)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// pgx prepares the statement on the connection; PostgreSQL
+			// counts the plans it made for it.
+			var generic, custom int64
+			err = conn.QueryRow(t.Context(), `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+WHERE statement = $1 AND NOT from_sql`, byKeys).Scan(&generic, &custom)
+			if err != nil {
+				t.Fatalf("the lookup's prepared statement: %v", err)
+			}
+			if generic+custom != executions {
+				t.Fatalf("%d generic and %d custom plans for %d executions", generic, custom, executions)
+			}
+			// PostgreSQL's default plans the first five executions for
+			// their keys, then keeps doing so when the generic plan looks
+			// costlier, as it does for an array of keys.
+			if got := custom > 5; got != tc.custom {
+				t.Errorf("%d of %d executions planned for their keys, want every one after the fifth: %v", custom, executions, tc.custom)
+			}
+			if !tc.custom && custom != 0 {
+				t.Errorf("%d executions planned for their keys, want none", custom)
+			}
+		})
+	}
+}

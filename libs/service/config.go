@@ -110,7 +110,8 @@ type Defaults struct {
 //	HTTP_ADDR                   host:port, default d.HTTPAddr
 //	DATABASE_URL                postgres:// or postgresql:// URL, default d.DatabaseURL;
 //	                            the service's connections run with enable_seqscan off
-//	                            unless it sets enable_seqscan (package pgdb)
+//	                            and plan_cache_mode force_generic_plan, each unless it
+//	                            sets it (package pgdb)
 //	KAFKA_BROKERS               comma separated host:port, default 127.0.0.1:9092
 //	KAFKA_GROUP                 default d.Group
 //	KAFKA_INSTANCE_ID           default none: static group membership, so a
