@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/outboxcdc/outboxcdc/libs/validation"
@@ -13,8 +14,12 @@ import (
 // others before it commits. The storage adapter implements it.
 type Stockroom interface {
 	// LockStock locks the stock rows of skus for update, in SKU order,
-	// and returns them by SKU; unknown SKUs are absent from the map.
-	LockStock(ctx context.Context, skus []string) (map[string]*Stock, error)
+	// and returns them by SKU (unknown SKUs are absent from the map); then
+	// it reads the reservation of orderID, nil when there is none, locking
+	// its rows too with lockReservation. In that order, so the read sees
+	// every reservation of the order committed before the locks were
+	// taken, and in one call, which the adapter makes one round trip.
+	LockStock(ctx context.Context, skus []string, orderID string, lockReservation bool) (map[string]*Stock, *Reservation, error)
 	// Reservation returns the reservation of orderID, or ErrNotFound.
 	// With lock, its rows are locked for update.
 	Reservation(ctx context.Context, orderID string, lock bool) (*Reservation, error)
@@ -52,20 +57,17 @@ func ReserveOrder(ctx context.Context, room Stockroom, orderID string, lines []L
 	for i, l := range merged {
 		skus[i] = l.SKU
 	}
-	stock, err := room.LockStock(ctx, skus)
-	if err != nil {
-		return nil, false, err
-	}
-	// Looked up after the stock locks: a concurrent reservation of the same
-	// order has committed by now, and this read sees it. An order whose
-	// SKUs are all unknown locks nothing; there SaveReservation's
-	// ErrConflict stops the second writer, whose retry finds the first.
-	existing, err := room.Reservation(ctx, orderID, false)
+	// The reservation is looked up after the stock locks: a concurrent
+	// reservation of the same order has committed by now, and this read
+	// sees it. An order whose SKUs are all unknown locks nothing; there
+	// SaveReservation's ErrConflict stops the second writer, whose retry
+	// finds the first.
+	stock, existing, err := room.LockStock(ctx, skus, orderID, false)
 	switch {
-	case err == nil:
-		return existing, false, nil
-	case !errors.Is(err, ErrNotFound):
+	case err != nil:
 		return nil, false, err
+	case existing != nil:
+		return existing, false, nil
 	}
 	r, err = Reserve(orderID, merged, stock, now)
 	if err != nil {
@@ -97,13 +99,13 @@ func ReleaseOrder(ctx context.Context, room Stockroom, orderID string, now time.
 	case !r.Holds():
 		return r, false, nil
 	}
-	stock, err := room.LockStock(ctx, r.SKUs())
-	if err != nil {
-		return nil, false, err
-	}
 	// Read again under the locks: a concurrent release may have won.
-	if r, err = room.Reservation(ctx, orderID, true); err != nil {
+	stock, r, err := room.LockStock(ctx, r.SKUs(), orderID, true)
+	switch {
+	case err != nil:
 		return nil, false, err
+	case r == nil:
+		return nil, false, fmt.Errorf("reservation of order %s: %w", orderID, ErrNotFound)
 	}
 	released, err = r.Release(stock, now)
 	if err != nil {

@@ -40,9 +40,16 @@ func (r *room) call(name string, args ...any) error {
 	return r.fail[name]
 }
 
-func (r *room) LockStock(_ context.Context, skus []string) (map[string]*inventory.Stock, error) {
-	if err := r.call("LockStock", skus); err != nil {
-		return nil, err
+// LockStock is recorded as "LockStock [SKUs] and reservation", with
+// " for update" when it locks the reservation; fail["LockStock"] fails it.
+func (r *room) LockStock(_ context.Context, skus []string, orderID string, lockReservation bool) (map[string]*inventory.Stock, *inventory.Reservation, error) {
+	what := "and reservation"
+	if lockReservation {
+		what += " for update"
+	}
+	r.calls = append(r.calls, fmt.Sprint("LockStock ", skus, " ", what))
+	if err := r.fail["LockStock"]; err != nil {
+		return nil, nil, err
 	}
 	out := map[string]*inventory.Stock{}
 	for _, sku := range skus {
@@ -50,7 +57,12 @@ func (r *room) LockStock(_ context.Context, skus []string) (map[string]*inventor
 			out[sku] = &s
 		}
 	}
-	return out, nil
+	res, ok := r.reservations[orderID]
+	if !ok {
+		return out, nil, nil
+	}
+	res.Lines = slices.Clone(res.Lines)
+	return out, &res, nil
 }
 
 func (r *room) Reservation(_ context.Context, orderID string, lock bool) (*inventory.Reservation, error) {
@@ -133,14 +145,14 @@ func TestReserveOrderDecidesOnce(t *testing.T) {
 			lines:      []inventory.Line{{"B", 1}, {"A", 2}},
 			wantStatus: inventory.StatusReserved,
 			wantLevels: map[string][2]int{"A": {3, 2}, "B": {0, 1}},
-			wantCalls:  []string{"LockStock [A B]", "Reservation", "SaveReservation RESERVED [A B]"},
+			wantCalls:  []string{"LockStock [A B] and reservation", "SaveReservation RESERVED [A B]"},
 		},
 		{
 			name:       "rejected moves no stock",
 			lines:      []inventory.Line{{"A", 2}, {"B", 2}},
 			wantStatus: inventory.StatusRejected,
 			wantLevels: map[string][2]int{"A": {5, 0}, "B": {1, 0}},
-			wantCalls:  []string{"LockStock [A B]", "Reservation", "SaveReservation REJECTED"},
+			wantCalls:  []string{"LockStock [A B] and reservation", "SaveReservation REJECTED"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,7 +177,7 @@ func TestReserveOrderDecidesOnce(t *testing.T) {
 			if err != nil || decided || again.Status != tc.wantStatus {
 				t.Fatalf("second ReserveOrder = %+v, %v, %v; want the stored %s, not decided", again, decided, err, tc.wantStatus)
 			}
-			if want := []string{"LockStock [A]", "Reservation"}; !reflect.DeepEqual(rm.calls, want) {
+			if want := []string{"LockStock [A] and reservation"}; !reflect.DeepEqual(rm.calls, want) {
 				t.Fatalf("second calls = %q, want %q (no writes)", rm.calls, want)
 			}
 			if got := rm.levels(); !reflect.DeepEqual(got, tc.wantLevels) || len(rm.emitted) != 1 {
@@ -211,7 +223,7 @@ func TestReleaseOrder(t *testing.T) {
 	if err != nil || !released || r.Status != inventory.StatusReleased {
 		t.Fatalf("ReleaseOrder = %+v, %v, %v", r, released, err)
 	}
-	want := []string{"Reservation", "LockStock [A B]", "Reservation for update", "SaveReservation RELEASED [A B]"}
+	want := []string{"Reservation", "LockStock [A B] and reservation for update", "SaveReservation RELEASED [A B]"}
 	if !reflect.DeepEqual(rm.calls, want) {
 		t.Fatalf("calls = %q, want %q (stock locked before the reservation)", rm.calls, want)
 	}
@@ -308,7 +320,7 @@ func TestUseCasesReturnStorageErrors(t *testing.T) {
 				_, _, err := inventory.ReserveOrder(t.Context(), rm, orderID, []inventory.Line{{"A", 1}}, now)
 				return err
 			},
-			calls: []string{"LockStock", "Reservation", "SaveReservation"},
+			calls: []string{"LockStock", "SaveReservation"},
 		},
 		{
 			name: "ReleaseOrder",
@@ -321,7 +333,7 @@ func TestUseCasesReturnStorageErrors(t *testing.T) {
 				_, _, err := inventory.ReleaseOrder(t.Context(), rm, orderID, now)
 				return err
 			},
-			calls: []string{"Reservation", "LockStock", "Reservation for update", "SaveReservation"},
+			calls: []string{"Reservation", "LockStock", "SaveReservation"},
 		},
 		{
 			name: "CommitOrder",

@@ -9,7 +9,8 @@
 // domain's use cases, and their outbox appends, commit or roll back
 // together. LockStock locks stock rows in SKU order (SELECT ... ORDER BY
 // sku FOR UPDATE), so concurrent orders for overlapping SKUs queue instead
-// of deadlocking; CHECK (available >= 0) and CHECK (reserved >= 0) back the
+// of deadlocking, and reads the order's reservation after them in the same
+// round trip; CHECK (available >= 0) and CHECK (reserved >= 0) back the
 // locks up. Reservations carry a version: saving one that another
 // transaction saved first, or inserting a second reservation for the same
 // order, is inventory.ErrConflict. SaveReservation, a use case's only

@@ -101,21 +101,36 @@ type stockroom struct {
 const lockStock = `SELECT ` + stockColumns + ` FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`
 
 // LockStock locks the stock rows of skus in SKU order until the transaction
-// ends and returns them by SKU; unknown SKUs are absent from the map.
-func (s stockroom) LockStock(ctx context.Context, skus []string) (map[string]*inventory.Stock, error) {
-	rows, err := s.tx.Query(ctx, lockStock, skus)
-	if err != nil {
-		return nil, fmt.Errorf("lock stock: %w", err)
+// ends and returns them by SKU (unknown SKUs are absent from the map), then
+// reads the reservation of orderID, nil when there is none, its rows
+// locked too with lockReservation: two statements in one pipelined batch,
+// one round trip, run in that order.
+func (s stockroom) LockStock(ctx context.Context, skus []string, orderID string, lockReservation bool) (map[string]*inventory.Stock, *inventory.Reservation, error) {
+	stock := make(map[string]*inventory.Stock, len(skus))
+	var res *inventory.Reservation
+	b := &pgx.Batch{}
+	b.Queue(lockStock, skus).Query(func(rows pgx.Rows) error {
+		list, err := pgx.CollectRows(rows, scanStock)
+		for _, st := range list {
+			stock[st.SKU] = st
+		}
+		if err != nil {
+			return fmt.Errorf("lock stock: %w", err)
+		}
+		return nil
+	})
+	q := selectReservation
+	if lockReservation {
+		q += ` FOR UPDATE`
 	}
-	list, err := pgx.CollectRows(rows, scanStock)
-	if err != nil {
-		return nil, fmt.Errorf("lock stock: %w", err)
+	b.Queue(q, orderID).Query(func(rows pgx.Rows) (err error) {
+		res, err = scanReservation(rows)
+		return err
+	})
+	if err := s.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, fmt.Errorf("stock and reservation of order %s: %w", orderID, err)
 	}
-	out := make(map[string]*inventory.Stock, len(list))
-	for _, st := range list {
-		out[st.SKU] = st
-	}
-	return out, nil
+	return stock, res, nil
 }
 
 func scanStock(row pgx.CollectableRow) (*inventory.Stock, error) {
@@ -180,12 +195,25 @@ func reservation(ctx context.Context, q querier, sql, orderID string) (*inventor
 	if err != nil {
 		return nil, fmt.Errorf("reservation of order %s: %w", orderID, err)
 	}
+	res, err := scanReservation(rows)
+	if err != nil {
+		return nil, fmt.Errorf("reservation of order %s: %w", orderID, err)
+	}
+	if res == nil {
+		return nil, fmt.Errorf("reservation of order %s: %w", orderID, inventory.ErrNotFound)
+	}
+	return res, nil
+}
+
+// scanReservation reads a reservation from its rows (selectReservation's
+// columns), nil when there are none.
+func scanReservation(rows pgx.Rows) (*inventory.Reservation, error) {
 	var res *inventory.Reservation
+	var orderID, status string
 	var line inventory.Line
-	var status string
 	var version int
 	var created, updated time.Time
-	_, err = pgx.ForEachRow(rows, []any{&orderID, &line.SKU, &line.Quantity, &status, &version, &created, &updated}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&orderID, &line.SKU, &line.Quantity, &status, &version, &created, &updated}, func() error {
 		if res == nil {
 			res = &inventory.Reservation{OrderID: orderID, Status: inventory.Status(status), Version: version, CreatedAt: created.UTC(), UpdatedAt: updated.UTC()}
 		} else if inventory.Status(status) != res.Status || version != res.Version {
@@ -195,10 +223,7 @@ func reservation(ctx context.Context, q querier, sql, orderID string) (*inventor
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reservation of order %s: %w", orderID, err)
-	}
-	if res == nil {
-		return nil, fmt.Errorf("reservation of order %s: %w", orderID, inventory.ErrNotFound)
+		return nil, err
 	}
 	return res, nil
 }

@@ -64,7 +64,7 @@ func TestStock(t *testing.T) {
 	// Reserve 2 so a later PUT can show it keeps the reserved count.
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		room := repo.Stockroom(tx)
-		st, err := room.LockStock(ctx, []string{"A", "missing"})
+		st, _, err := room.LockStock(ctx, []string{"A", "missing"}, orderID, false)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func TestSaveReservation(t *testing.T) {
 	var saved *inventory.Reservation
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		room := repo.Stockroom(tx)
-		st, err := room.LockStock(ctx, []string{"A", "B"})
+		st, _, err := room.LockStock(ctx, []string{"A", "B"}, orderID, false)
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func TestSaveReservationIsAllOrNothing(t *testing.T) {
 			before := snapshot(t, pool)
 			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 				room := repo.Stockroom(tx)
-				st, err := room.LockStock(ctx, []string{"A", "B"})
+				st, _, err := room.LockStock(ctx, []string{"A", "B"}, orderID, false)
 				if err != nil {
 					return err
 				}
@@ -342,7 +342,7 @@ func TestSaveReservationSendsOneBatch(t *testing.T) {
 	put(t, repo, "B", 5)
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		room := repo.Stockroom(tx)
-		st, err := room.LockStock(ctx, []string{"A", "B"})
+		st, _, err := room.LockStock(ctx, []string{"A", "B"}, orderID, false)
 		if err != nil {
 			return err
 		}
@@ -375,5 +375,78 @@ func TestReservationNotFound(t *testing.T) {
 	})
 	if !errors.Is(err, inventory.ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+// LockStock reads the order's reservation in the same round trip as it
+// locks the stock, locking the reservation too when asked; unknown SKUs
+// and a missing reservation are absent.
+func TestLockStockReadsTheReservationInTheSameTrip(t *testing.T) {
+	pool, trips := migrationtest.CountedPool(t, migrations.FS)
+	repo := postgres.New(pool, postgres.Options{})
+	ctx := t.Context()
+	put(t, repo, "A", 5)
+	put(t, repo, "B", 1)
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, _, err := inventory.ReserveOrder(ctx, repo.Stockroom(tx), orderID, []inventory.Line{{SKU: "A", Quantity: 2}, {SKU: "B", Quantity: 1}}, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := func(sql, arg string) bool {
+		_, err := pool.Exec(ctx, sql+` FOR UPDATE NOWAIT`, arg)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "55P03" {
+			return true
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	tests := []struct {
+		name            string
+		skus            []string
+		order           string
+		lockReservation bool
+		wantSKUs        int
+		wantReservation bool
+	}{
+		{"stock and reservation", []string{"A", "B"}, orderID, false, 2, true},
+		{"stock and reservation, both locked", []string{"A", "B"}, orderID, true, 2, true},
+		{"unknown SKU, no reservation", []string{"A", "missing"}, otherOrderID, true, 1, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				queries, batches := trips.Queries.Load(), trips.Batches.Load()
+				stock, res, err := repo.Stockroom(tx).LockStock(ctx, tc.skus, tc.order, tc.lockReservation)
+				if err != nil {
+					return err
+				}
+				if q, b := trips.Queries.Load()-queries, trips.Batches.Load()-batches; q != 0 || b != 1 {
+					t.Errorf("LockStock sent %d statements and %d batches, want one batch", q, b)
+				}
+				if len(stock) != tc.wantSKUs || (res != nil) != tc.wantReservation {
+					t.Fatalf("stock %v, reservation %+v; want %d rows, reservation %v", stock, res, tc.wantSKUs, tc.wantReservation)
+				}
+				if a := stock["A"]; a == nil || a.Available != 3 || a.Reserved != 2 {
+					t.Errorf("stock A = %+v, want 3 available, 2 reserved", a)
+				}
+				if res != nil && (res.OrderID != orderID || res.Status != inventory.StatusReserved || len(res.Lines) != 2) {
+					t.Errorf("reservation %+v, want the two lines of %s reserved", res, orderID)
+				}
+				if !locked(`SELECT 1 FROM stock WHERE sku = $1`, "A") {
+					t.Error("stock A not locked")
+				}
+				if got, want := locked(`SELECT 1 FROM reservations WHERE order_id = $1`, orderID), tc.lockReservation && tc.wantReservation; got != want {
+					t.Errorf("reservation locked: %v, want %v", got, want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

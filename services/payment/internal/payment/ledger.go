@@ -13,9 +13,12 @@ import (
 // locks are held until it ends, and nothing a use case writes is visible
 // to others before it commits. The storage adapter implements it.
 type Ledger interface {
-	// LockAccount returns the account of customerID locked for update,
-	// or ErrNotFound.
-	LockAccount(ctx context.Context, customerID string) (*Account, error)
+	// LockAccount locks the account of customerID for update, then reads
+	// the payment of orderID, locking its row too with lockPayment: in
+	// that order, so the read sees every payment of the order committed
+	// before the lock was taken, and in one call, which the adapter makes
+	// one round trip. Either is nil when it is not stored.
+	LockAccount(ctx context.Context, customerID, orderID string, lockPayment bool) (*Account, *Payment, error)
 	// PaymentByOrder returns the payment of orderID, or ErrNotFound. With
 	// lock, its row is locked for update.
 	PaymentByOrder(ctx context.Context, orderID string, lock bool) (*Payment, error)
@@ -43,21 +46,14 @@ func ChargeOrder(ctx context.Context, l Ledger, order Order, now time.Time) (p *
 	if err := order.validate(); err != nil {
 		return nil, false, err
 	}
-	acct, err := l.LockAccount(ctx, order.CustomerID)
+	// The payment is looked up after the account lock: a concurrent charge
+	// of the same order has committed by now, and this read sees it.
+	acct, existing, err := l.LockAccount(ctx, order.CustomerID, order.ID, false)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		acct = nil
 	case err != nil:
 		return nil, false, err
-	}
-	// Looked up after the account lock: a concurrent charge of the same
-	// order has committed by now, and this read sees it.
-	existing, err := l.PaymentByOrder(ctx, order.ID, false)
-	switch {
-	case err == nil:
+	case existing != nil:
 		return existing, false, nil
-	case !errors.Is(err, ErrNotFound):
-		return nil, false, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -93,13 +89,16 @@ func RefundOrder(ctx context.Context, l Ledger, orderID string, now time.Time) (
 	case p.Status != StatusCaptured:
 		return p, false, nil
 	}
-	acct, err := l.LockAccount(ctx, p.CustomerID)
-	if err != nil {
+	// Read again under the locks: a concurrent refund may have won.
+	customer := p.CustomerID
+	acct, p, err := l.LockAccount(ctx, customer, orderID, true)
+	switch {
+	case err != nil:
 		return nil, false, err
-	}
-	// Re-read under the locks: a concurrent refund may have won.
-	if p, err = l.PaymentByOrder(ctx, orderID, true); err != nil {
-		return nil, false, err
+	case acct == nil:
+		return nil, false, fmt.Errorf("account %s: %w", customer, ErrNotFound)
+	case p == nil:
+		return nil, false, fmt.Errorf("payment of order %s: %w", orderID, ErrNotFound)
 	}
 	if refunded, err = p.Refund(acct, now); err != nil || !refunded {
 		return p, false, err

@@ -31,17 +31,22 @@ func newMemLedger(accounts ...*Account) *memLedger {
 	return l
 }
 
-func (l *memLedger) LockAccount(_ context.Context, customerID string) (*Account, error) {
-	l.calls = append(l.calls, "LockAccount")
+func (l *memLedger) LockAccount(_ context.Context, customerID, orderID string, lockPayment bool) (*Account, *Payment, error) {
+	l.calls = append(l.calls, fmt.Sprintf("LockAccount(lock payment=%v)", lockPayment))
 	if l.fail != nil {
-		return nil, l.fail
+		return nil, nil, l.fail
 	}
-	a, ok := l.accounts[customerID]
-	if !ok {
-		return nil, ErrNotFound
+	var acct *Account
+	if a, ok := l.accounts[customerID]; ok {
+		c := *a
+		acct = &c
 	}
-	c := *a
-	return &c, nil
+	var pay *Payment
+	if p, ok := l.payments[orderID]; ok {
+		c := *p
+		pay = &c
+	}
+	return acct, pay, nil
 }
 
 func (l *memLedger) PaymentByOrder(_ context.Context, orderID string, lock bool) (*Payment, error) {
@@ -97,7 +102,7 @@ func TestChargeOrderChargesOnce(t *testing.T) {
 		t.Fatalf("CreatedAt = %v, want %v in UTC to the microsecond", p.CreatedAt, want)
 	}
 	// Lock order: account, then payment.
-	if got := strings.Join(l.calls, ","); got != "LockAccount,PaymentByOrder(lock=false),SavePayment(CAPTURED, account cust-1)" {
+	if got := strings.Join(l.calls, ","); got != "LockAccount(lock payment=false),SavePayment(CAPTURED, account cust-1)" {
 		t.Fatalf("calls = %s", got)
 	}
 	again, charged, err := ChargeOrder(t.Context(), l, order, at)
@@ -135,7 +140,7 @@ func TestChargeOrderWritesOnce(t *testing.T) {
 			if err != nil || !charged || p.Status != tc.wantStatus || p.Reason != tc.wantReason {
 				t.Fatalf("got %+v, %v, %v", p, charged, err)
 			}
-			want := "LockAccount,PaymentByOrder(lock=false)," + tc.wantSave
+			want := "LockAccount(lock payment=false)," + tc.wantSave
 			if got := strings.Join(l.calls, ","); got != want {
 				t.Fatalf("calls = %s, want %s", got, want)
 			}
@@ -162,7 +167,7 @@ func TestRefundOrder(t *testing.T) {
 	if err != nil || !refunded || p.Status != StatusRefunded || l.accounts["cust-1"].BalanceCents != 1000 {
 		t.Fatalf("refund: %+v, %v, %v; balance %d", p, refunded, err, l.accounts["cust-1"].BalanceCents)
 	}
-	if got := strings.Join(l.calls, ","); got != "PaymentByOrder(lock=false),LockAccount,PaymentByOrder(lock=true),SavePayment(REFUNDED, account cust-1)" {
+	if got := strings.Join(l.calls, ","); got != "PaymentByOrder(lock=false),LockAccount(lock payment=true),SavePayment(REFUNDED, account cust-1)" {
 		t.Fatalf("calls = %s", got)
 	}
 	if p, refunded, err := RefundOrder(t.Context(), l, "o-1", at); err != nil || refunded || p.Status != StatusRefunded || l.accounts["cust-1"].BalanceCents != 1000 {

@@ -6,7 +6,8 @@
 // transaction (the event consumer's, which also holds the inbox claim);
 // Repository's own methods use the pool. LockAccount takes the account row
 // lock (SELECT ... FOR UPDATE) that serialises every balance change of one
-// customer; payments.order_id is UNIQUE, and a violation comes back as
+// customer, and reads the order's payment after it in the same round trip;
+// payments.order_id is UNIQUE, and a violation comes back as
 // payment.ErrConflict. SavePayment, a use case's only write, sends the
 // account's balance, the payment and its outbox rows as one pipelined
 // batch, one round trip.

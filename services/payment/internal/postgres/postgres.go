@@ -79,10 +79,38 @@ type ledger struct {
 	outbox *outbox.Writer
 }
 
-// LockAccount returns the account of customerID locked for update until
-// the transaction ends, or payment.ErrNotFound.
-func (l ledger) LockAccount(ctx context.Context, customerID string) (*payment.Account, error) {
-	return account(ctx, l.tx, selectAccount+` FOR UPDATE`, customerID)
+// LockAccount locks the account of customerID for update until the
+// transaction ends, then reads the payment of orderID (locked too with
+// lockPayment): two statements in one pipelined batch, one round trip,
+// run in that order. Either is nil when it is not stored.
+func (l ledger) LockAccount(ctx context.Context, customerID, orderID string, lockPayment bool) (*payment.Account, *payment.Payment, error) {
+	var (
+		acct *payment.Account
+		pay  *payment.Payment
+	)
+	b := &pgx.Batch{}
+	b.Queue(selectAccount+` FOR UPDATE`, customerID).Query(func(rows pgx.Rows) error {
+		as, err := pgx.CollectRows(rows, scanAccount)
+		if len(as) == 1 {
+			acct = as[0]
+		}
+		return err
+	})
+	q := selectPaymentByOrder
+	if lockPayment {
+		q += ` FOR UPDATE`
+	}
+	b.Queue(q, orderID).Query(func(rows pgx.Rows) error {
+		ps, err := pgx.CollectRows(rows, scanPayment)
+		if len(ps) == 1 {
+			pay = ps[0]
+		}
+		return err
+	})
+	if err := l.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, fmt.Errorf("account %s and payment of order %s: %w", customerID, orderID, err)
+	}
+	return acct, pay, nil
 }
 
 const lockAccounts = `SELECT customer_id FROM accounts WHERE customer_id = ANY($1) ORDER BY customer_id FOR UPDATE`

@@ -71,8 +71,8 @@ func charge(t *testing.T, pool *pgxpool.Pool, repo *postgres.Repository, payment
 	ctx := t.Context()
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		l := repo.Ledger(tx)
-		acct, err := l.LockAccount(ctx, order.CustomerID)
-		if err != nil && !errors.Is(err, payment.ErrNotFound) {
+		acct, _, err := l.LockAccount(ctx, order.CustomerID, order.ID, false)
+		if err != nil {
 			return err
 		}
 		p, err := payment.Charge(paymentID, order, acct, now)
@@ -123,13 +123,12 @@ func TestSavePaymentWritesAccountRowAndOutboxInOneTransaction(t *testing.T) {
 	later := now.Add(time.Minute)
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		l := repo.Ledger(tx)
-		acct, err := l.LockAccount(ctx, "cust-1")
+		acct, p, err := l.LockAccount(ctx, "cust-1", orderID, true)
 		if err != nil {
 			return err
 		}
-		p, err := l.PaymentByOrder(ctx, orderID, true)
-		if err != nil {
-			return err
+		if acct == nil || p == nil {
+			return fmt.Errorf("account %v, payment %v; want both", acct, p)
 		}
 		if refunded, err := p.Refund(acct, later); err != nil || !refunded {
 			return fmt.Errorf("refund = %v, %w", refunded, err)
@@ -240,13 +239,12 @@ func TestSavePaymentConflictIsOnlyASecondPayment(t *testing.T) {
 	}
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		l := repo.Ledger(tx)
-		acct, err := l.LockAccount(ctx, "cust-1")
+		acct, p, err := l.LockAccount(ctx, "cust-1", orderID, true)
 		if err != nil {
 			return err
 		}
-		p, err := l.PaymentByOrder(ctx, orderID, true)
-		if err != nil {
-			return err
+		if acct == nil || p == nil {
+			return fmt.Errorf("account %v, payment %v; want both", acct, p)
 		}
 		if _, err := p.Refund(acct, now); err != nil {
 			return err
@@ -277,7 +275,7 @@ func TestSavePaymentSendsOneBatch(t *testing.T) {
 	}
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		l := repo.Ledger(tx)
-		acct, err := l.LockAccount(ctx, "cust-1")
+		acct, _, err := l.LockAccount(ctx, "cust-1", orderID, false)
 		if err != nil {
 			return err
 		}
@@ -313,5 +311,75 @@ func TestDeleteAfterInsertKeepsOutboxEmpty(t *testing.T) {
 	}
 	if n := count(t, pool, `SELECT count(*) FROM outbox`); n != 0 {
 		t.Fatalf("outbox rows = %d, want 0", n)
+	}
+}
+
+// LockAccount reads the account and the order's payment in one round trip,
+// locking the account, and the payment when asked; either may be absent.
+func TestLockAccountReadsThePaymentInTheSameTrip(t *testing.T) {
+	pool, trips := migrationtest.CountedPool(t, migrations.FS)
+	repo := postgres.New(pool, postgres.Options{})
+	ctx := t.Context()
+	a, _ := payment.NewAccount("cust-1", "EUR", 5000, now)
+	if _, err := repo.PutAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}); err != nil {
+		t.Fatal(err)
+	}
+	const otherOrder = "0193b6f2-8a02-7c11-b5e3-2d9a71f04c99"
+	locked := func(sql string, args ...any) bool {
+		_, err := pool.Exec(ctx, sql+` FOR UPDATE NOWAIT`, args...)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "55P03" {
+			return true
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	tests := []struct {
+		name                     string
+		customer, order          string
+		lockPayment              bool
+		wantAccount, wantPayment bool
+	}{
+		{"account and payment", "cust-1", orderID, false, true, true},
+		{"account and payment, both locked", "cust-1", orderID, true, true, true},
+		{"account without payment", "cust-1", otherOrder, false, true, false},
+		{"neither", "cust-2", otherOrder, true, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				queries, batches := trips.Queries.Load(), trips.Batches.Load()
+				acct, p, err := repo.Ledger(tx).LockAccount(ctx, tc.customer, tc.order, tc.lockPayment)
+				if err != nil {
+					return err
+				}
+				if q, b := trips.Queries.Load()-queries, trips.Batches.Load()-batches; q != 0 || b != 1 {
+					t.Errorf("LockAccount sent %d statements and %d batches, want one batch", q, b)
+				}
+				if (acct != nil) != tc.wantAccount || (p != nil) != tc.wantPayment {
+					t.Fatalf("account %+v, payment %+v; want account %v, payment %v", acct, p, tc.wantAccount, tc.wantPayment)
+				}
+				if acct != nil && (acct.CustomerID != tc.customer || acct.BalanceCents != 3800) {
+					t.Errorf("account %+v, want %s with 3800", acct, tc.customer)
+				}
+				if p != nil && (p.OrderID != tc.order || p.Status != payment.StatusCaptured) {
+					t.Errorf("payment %+v, want the capture of %s", p, tc.order)
+				}
+				if got := locked(`SELECT 1 FROM accounts WHERE customer_id = $1`, "cust-1"); got != tc.wantAccount {
+					t.Errorf("account locked: %v, want %v", got, tc.wantAccount)
+				}
+				if got := locked(`SELECT 1 FROM payments WHERE order_id = $1`, orderID); got != (tc.lockPayment && tc.wantPayment) {
+					t.Errorf("payment locked: %v, want %v", got, tc.lockPayment && tc.wantPayment)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
