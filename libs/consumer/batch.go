@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
@@ -166,7 +167,7 @@ const BatchLockWait = time.Second
 
 // beginBatch begins a batch's transaction with its lock timeout set (to
 // BatchLockWait when the batch locks its rows up front first); the BEGIN
-// and the setting travel with the batch's inbox claim.
+// and the setting travel with the batch's inbox claim and locks.
 func beginBatch(pool *pgxpool.Pool, lockFirst bool) pgtx.Deferred {
 	timeout := batchLockTimeout
 	if lockFirst {
@@ -184,31 +185,25 @@ func (c *Consumer) batchTx(ctx context.Context, ctxs []context.Context, evs []Ev
 	}
 	defer rollback(ctx, tx)
 	// One statement claims the whole batch; a second copy of an event
-	// within it is a duplicate like any other.
+	// within it is a duplicate like any other. The locks follow it in the
+	// same round trip, then the handlers' shorter lock wait.
 	deliveries := make([]inbox.Delivery, len(evs))
 	for i, ev := range evs {
 		deliveries[i] = inbox.Delivery{EventID: ev.ID, Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, EventType: ev.Type}
 	}
-	claimed, err := inbox.ClaimAll(ctx, tx, c.cfg.InboxTable, c.cfg.Group, deliveries)
+	b := &pgx.Batch{}
+	claimed, err := inbox.QueueClaimAll(b, c.cfg.InboxTable, c.cfg.Group, deliveries)
 	if err != nil {
-		return nil, beginError(err)
+		return nil, err
 	}
 	if lock != nil {
-		var fresh []Event
-		for i, ev := range evs {
-			if claimed[i] {
-				fresh = append(fresh, ev)
-			}
+		if err := lock(ctx, b, evs); err != nil {
+			return nil, fmt.Errorf("consumer: lock the batch's rows: %w", err)
 		}
-		if len(fresh) > 0 {
-			if err := lock(ctx, tx, fresh); err != nil {
-				return nil, fmt.Errorf("consumer: lock the batch's rows: %w", err)
-			}
-		}
-		// The handlers' own lock waits are short again.
-		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '"+batchLockTimeout+"'"); err != nil {
-			return nil, err
-		}
+		b.Queue("SET LOCAL lock_timeout = '" + batchLockTimeout + "'")
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, beginError(err)
 	}
 	outcomes := make([]string, len(evs))
 	for i, ev := range evs {

@@ -313,10 +313,12 @@ func testRebalanceMidBatch(t *testing.T, e *env) {
 	}
 }
 
-// TestLockBatch checks Config.LockBatch: it runs once at the start of each
-// batch's transaction with the batch's new events, waits up to
-// BatchLockWait where the handlers wait the usual lock timeout, and when it
-// fails the records go one at a time, each applied once.
+// TestLockBatch checks Config.LockBatch: its statements run once at the
+// start of each batch's transaction, in the round trip of the inbox
+// claims, for the batch's events, duplicates included; they wait up to
+// BatchLockWait where the handlers wait the usual lock timeout; and when
+// the hook or one of its statements fails the records go one at a time,
+// each applied once.
 func TestLockBatch(t *testing.T) {
 	kfake := brokerKinds[0]
 	type call struct {
@@ -335,19 +337,16 @@ func TestLockBatch(t *testing.T) {
 		}}.Handle
 	}
 
-	t.Run("once per batch, first, with the new events", func(t *testing.T) {
+	t.Run("once per batch, first, with its events", func(t *testing.T) {
 		e := newEnv(t, kfake.setup(t))
 		backlog(t, e, 24)
 		group := e.group("inventory")
-		var calls []call
+		var calls []*call
 		var timeouts []string
 		cfg := e.config(group, handler(&timeouts))
 		cfg.BatchSize = 8
-		cfg.LockBatch = func(ctx context.Context, tx pgx.Tx, evs []consumer.Event) error {
-			c := call{}
-			if err := tx.QueryRow(ctx, "SELECT txid_current()::text, current_setting('lock_timeout')").Scan(&c.tx, &c.timeout); err != nil {
-				return err
-			}
+		cfg.LockBatch = func(ctx context.Context, b *pgx.Batch, evs []consumer.Event) error {
+			c := &call{}
 			for _, ev := range evs {
 				n, err := strconv.Atoi(string(ev.Payload))
 				if err != nil {
@@ -355,6 +354,9 @@ func TestLockBatch(t *testing.T) {
 				}
 				c.ns = append(c.ns, n)
 			}
+			b.Queue("SELECT txid_current()::text, current_setting('lock_timeout')").QueryRow(func(row pgx.Row) error {
+				return row.Scan(&c.tx, &c.timeout)
+			})
 			calls = append(calls, c)
 			return nil
 		}
@@ -374,7 +376,7 @@ func TestLockBatch(t *testing.T) {
 			}
 		}
 		for tx, ns := range byTx {
-			if len(ns) > 1 && !slices.ContainsFunc(calls, func(c call) bool { return c.tx == tx }) {
+			if len(ns) > 1 && !slices.ContainsFunc(calls, func(c *call) bool { return c.tx == tx }) {
 				t.Errorf("batch %s applied %v without LockBatch", tx, ns)
 			}
 		}
@@ -384,35 +386,55 @@ func TestLockBatch(t *testing.T) {
 			}
 		}
 
-		// Redelivered, every event is a duplicate: no batch has a new
-		// event to lock for.
+		// Redelivered, every event is a duplicate: the batches still lock
+		// (the claims' answers come in the same round trip), and apply
+		// nothing.
 		e.rewind(group)
 		before := len(calls)
 		e.consumeAll(cfg, "the redelivered records committed")
-		if len(calls) != before {
-			t.Errorf("LockBatch ran %d times for batches of duplicates", len(calls)-before)
+		if len(calls) == before {
+			t.Error("LockBatch did not run for batches of duplicates")
+		}
+		for _, c := range calls[before:] {
+			if len(c.ns) == 0 || c.tx == "" {
+				t.Errorf("LockBatch for redelivered records saw %v in transaction %q", c.ns, c.tx)
+			}
+		}
+		if ns, _ := e.effects(); !slices.Equal(ns, seq(1, 24)) {
+			t.Errorf("effects after the redelivery %v, want 1..24 once each", ns)
 		}
 	})
 
-	t.Run("a failure sends the records one at a time", func(t *testing.T) {
-		e := newEnv(t, kfake.setup(t))
-		backlog(t, e, 12)
-		group := e.group("inventory")
-		var timeouts []string
-		cfg := e.config(group, handler(&timeouts))
-		cfg.BatchSize = 8
-		failed := 0
-		cfg.LockBatch = func(context.Context, pgx.Tx, []consumer.Event) error {
-			failed++
-			return errors.New("locks unavailable")
-		}
-		e.consumeAll(cfg, "every record finished")
-		ns, txs := e.effects()
-		if !slices.Equal(ns, seq(1, 12)) || txs != 12 {
-			t.Fatalf("effects %v in %d transactions, want 1..12 once each, one per transaction", ns, txs)
-		}
-		if failed == 0 {
-			t.Error("LockBatch never ran")
-		}
-	})
+	for _, tc := range []struct {
+		name string
+		lock func(b *pgx.Batch) error
+	}{
+		{"a failure sends the records one at a time", func(*pgx.Batch) error { return errors.New("locks unavailable") }},
+		{"a failing lock statement sends the records one at a time", func(b *pgx.Batch) error {
+			b.Queue("SELECT 1/0")
+			return nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kfake.setup(t))
+			backlog(t, e, 12)
+			group := e.group("inventory")
+			var timeouts []string
+			cfg := e.config(group, handler(&timeouts))
+			cfg.BatchSize = 8
+			ran := 0
+			cfg.LockBatch = func(_ context.Context, b *pgx.Batch, _ []consumer.Event) error {
+				ran++
+				return tc.lock(b)
+			}
+			e.consumeAll(cfg, "every record finished")
+			ns, txs := e.effects()
+			if !slices.Equal(ns, seq(1, 12)) || txs != 12 {
+				t.Fatalf("effects %v in %d transactions, want 1..12 once each, one per transaction", ns, txs)
+			}
+			if ran == 0 {
+				t.Error("LockBatch never ran")
+			}
+		})
+	}
 }

@@ -69,17 +69,21 @@ type Config struct {
 	// database work that is the consumer's bottleneck. See the package
 	// documentation, Batches.
 	BatchSize int
-	// LockBatch, when set, runs first in a batch's transaction, right
-	// after the inbox claims, with the batch's new events (duplicates left
-	// out) in offset order. A handler whose events update rows that other
+	// LockBatch, when set, queues on b the statements that lock the rows
+	// a batch's events will update. b goes to PostgreSQL in one round trip
+	// with the batch's BEGIN and inbox claims, right after the claims, and
+	// its statements run before any handler. evs are the batch's events in
+	// offset order, duplicates among them (the claims' answers are not
+	// known yet). A handler whose events update rows that other
 	// partitions' events update too (a stock row, an account) locks them
 	// all here, in one order: batches then wait for each other instead of
 	// deadlocking, which, with each record locking its own rows in turn,
-	// batches of different partitions do. It may wait up to
-	// BatchLockWait for those locks; the handlers after it wait at most
-	// the batch's usual lock timeout. An error rolls the batch back and
-	// its records go one at a time. Single records do not call it.
-	LockBatch func(ctx context.Context, tx pgx.Tx, evs []Event) error
+	// batches of different partitions do. Its statements may wait up to
+	// BatchLockWait for those locks; the handlers after them wait at most
+	// the batch's usual lock timeout. An error, returned here or by one of
+	// its statements, rolls the batch back and its records go one at a
+	// time. Single records do not call it.
+	LockBatch func(ctx context.Context, b *pgx.Batch, evs []Event) error
 	// InstanceID, when set, makes the consumer a static member of its
 	// group (Kafka's group.instance.id): a consumer restarted with the same
 	// id takes its partitions back at once, where a new member would wait

@@ -66,9 +66,10 @@
 // lock (lock_timeout): batches of two partitions that lock shared rows in
 // different orders would otherwise deadlock and stand still until
 // PostgreSQL's deadlock_timeout. A handler whose events update shared rows
-// avoids those conflicts with Config.LockBatch: right after the claims it
-// locks every row the batch's new events will update, in one order, waiting
-// up to BatchLockWait, so batches wait for each other instead. Should anything in the batch fail (a
+// avoids those conflicts with Config.LockBatch: right after the claims, in
+// the same round trip, it locks every row the batch's events will update,
+// in one order, waiting up to BatchLockWait, so batches wait for each other
+// instead. Should anything in the batch fail (a
 // handler error, a poison record, a failed validation, a lock wait, the
 // commit), the transaction rolls back, nothing of it takes effect, and its
 // records go again one at a time as above, which applies the good ones, and

@@ -20,7 +20,9 @@
 //
 // ClaimAll claims several deliveries (a consumer's batch) in one statement,
 // with the same answer for each as Claim would give in turn: an id given
-// twice is claimed by its first delivery only.
+// twice is claimed by its first delivery only. QueueClaimAll queues that
+// statement on a pgx.Batch instead, for a caller that sends statements of
+// its own after it in the same round trip.
 //
 // Event ids are UUIDs (the outbox row id carried in the Kafka "id" header);
 // Claim and ClaimAll fail on anything else.

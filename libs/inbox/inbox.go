@@ -90,6 +90,23 @@ type Delivery struct {
 // twice is claimed at most once, by its first delivery. Every id must be a
 // UUID, or nothing is claimed and ClaimAll fails.
 func ClaimAll(ctx context.Context, tx pgx.Tx, table, group string, deliveries []Delivery) (claimed []bool, err error) {
+	b := &pgx.Batch{}
+	if claimed, err = QueueClaimAll(b, table, group, deliveries); err != nil {
+		return nil, err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return claimed, nil
+}
+
+// QueueClaimAll queues ClaimAll's statement on b, for a caller that sends
+// it in one round trip with statements of its own, in b's order, through
+// the transaction the claims belong to. claimed is filled in as ClaimAll's
+// would be once b's results are read (its BatchResults closed without an
+// error); until then every element is false. Deliveries ClaimAll would
+// refuse queue nothing and fail here.
+func QueueClaimAll(b *pgx.Batch, table, group string, deliveries []Delivery) (claimed []bool, err error) {
 	if group == "" {
 		return nil, fmt.Errorf("%w: group is required", ErrInvalidClaim)
 	}
@@ -117,18 +134,17 @@ FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[], $6::text[]) WITH OR
 ORDER BY n
 ON CONFLICT (consumer_group, event_id) DO NOTHING
 RETURNING event_id`
-	rows, err := tx.Query(ctx, q, group, ids, topics, parts, offsets, types)
-	if err != nil {
-		return nil, fmt.Errorf("inbox: claim %d events for %s in %s: %w", n, group, table, err)
-	}
 	claimed = make([]bool, n)
-	var id pgtype.UUID
-	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-		claimed[first[id.Bytes]] = true
+	b.Queue(q, group, ids, topics, parts, offsets, types).Query(func(rows pgx.Rows) error {
+		var id pgtype.UUID
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+			claimed[first[id.Bytes]] = true
+			return nil
+		}); err != nil {
+			return fmt.Errorf("inbox: claim %d events for %s in %s: %w", n, group, table, err)
+		}
 		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("inbox: claim %d events for %s in %s: %w", n, group, table, err)
-	}
+	})
 	return claimed, nil
 }
 

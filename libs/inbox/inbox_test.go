@@ -351,3 +351,67 @@ func TestClaimAll(t *testing.T) {
 		t.Fatalf("ClaimAll with a bad id = %v, want ErrInvalidClaim", err)
 	}
 }
+
+// QueueClaimAll's statement runs in its place in the caller's batch, and
+// its answers are ClaimAll's once the batch's results are read; a statement
+// of the batch that fails rolls the claims back with the transaction.
+func TestQueueClaimAll(t *testing.T) {
+	pool := setup(t)
+	old := uuid.NewString()
+	if _, err := claim(t, pool, "", "payment", old, inbox.Meta{Topic: "t", Offset: 1}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := uuid.NewString()
+	ds := []inbox.Delivery{{EventID: fresh, Topic: "t", Offset: 2}, {EventID: old, Topic: "t", Offset: 3}}
+	tests := []struct {
+		name    string
+		after   string // the caller's statement, queued after the claims
+		want    []bool
+		wantErr bool
+		rows    int // the group's rows afterwards
+	}{
+		{"a failing statement after the claims", `SELECT 1/0`, nil, true, 1},
+		{"the claims see their place in the batch", `SELECT count(*) FROM inbox WHERE consumer_group = 'payment'`, []bool{true, false}, false, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+				b := &pgx.Batch{}
+				claimed, err := inbox.QueueClaimAll(b, "", "payment", ds)
+				if err != nil {
+					return err
+				}
+				if slices.Contains(claimed, true) {
+					t.Errorf("claimed = %v before the batch was sent", claimed)
+				}
+				var seen int
+				b.Queue(tc.after).QueryRow(func(row pgx.Row) error { return row.Scan(&seen) })
+				if err := tx.SendBatch(t.Context(), b).Close(); err != nil {
+					return err
+				}
+				if !slices.Equal(claimed, tc.want) {
+					t.Errorf("claimed = %v, want %v", claimed, tc.want)
+				}
+				if seen != tc.rows { // the statement after the claims sees them
+					t.Errorf("the statement after the claims counted %d rows, want %d", seen, tc.rows)
+				}
+				return nil
+			})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want an error: %v", err, tc.wantErr)
+			}
+			var rows int
+			if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM inbox WHERE consumer_group = 'payment'`).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if rows != tc.rows {
+				t.Fatalf("rows = %d, want %d", rows, tc.rows)
+			}
+		})
+	}
+	// Deliveries ClaimAll refuses queue nothing.
+	b := &pgx.Batch{}
+	if _, err := inbox.QueueClaimAll(b, "", "payment", []inbox.Delivery{{EventID: "nope"}}); !errors.Is(err, inbox.ErrInvalidClaim) || b.Len() != 0 {
+		t.Fatalf("QueueClaimAll with a bad id = %v with %d statements queued, want ErrInvalidClaim and none", err, b.Len())
+	}
+}

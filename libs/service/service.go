@@ -61,9 +61,10 @@ type Subscription struct {
 	Mux      consumer.Mux
 	Topics   []string
 	Validate func(consumer.Event) error
-	// LockBatch, when set, locks the rows a batch of events will update,
-	// in one order, before its handlers run (consumer.Config.LockBatch).
-	LockBatch func(ctx context.Context, tx pgx.Tx, evs []consumer.Event) error
+	// LockBatch, when set, queues on b the statements that lock the rows a
+	// batch of events will update, in one order, before its handlers run
+	// (consumer.Config.LockBatch).
+	LockBatch func(ctx context.Context, b *pgx.Batch, evs []consumer.Event) error
 }
 
 // Subscribe builds the service's consumer as every service does: on a pool

@@ -332,7 +332,7 @@ func TestSubscribe(t *testing.T) {
 	}
 	// The consumer takes only the mux's types: others need no transaction.
 	two := consumer.Mux{"Removed": newCart().handler, "Added": newCart().handler}
-	lock := func(context.Context, pgx.Tx, []consumer.Event) error { return nil }
+	lock := func(context.Context, *pgx.Batch, []consumer.Event) error { return nil }
 	if cc := (Subscription{Mux: two, Topics: []string{topic}, LockBatch: lock}).config(consumer.Config{}, NewRegistry()); !slices.Equal(cc.Types, []string{"Added", "Removed"}) ||
 		!slices.Equal(cc.Topics, []string{topic}) || cc.Handler == nil || cc.Metrics == nil || cc.LockBatch == nil {
 		t.Fatalf("consumer config: types %v, topics %v, handler set %v, metrics set %v, batch locks set %v; want the mux's types, the topics, a handler, metrics and the batch locks",

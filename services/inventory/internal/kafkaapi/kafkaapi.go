@@ -20,9 +20,9 @@ import (
 // the consumer's transaction.
 type Store interface {
 	Stockroom(tx pgx.Tx) inventory.Stockroom
-	// LockStockOf locks, in SKU order, the stock rows of skus and of the
-	// reservations of orders.
-	LockStockOf(ctx context.Context, tx pgx.Tx, skus, orders []string) error
+	// QueueLockStockOf queues on b the statement that locks, in SKU order,
+	// the stock rows of skus and of the reservations of orders.
+	QueueLockStockOf(b *pgx.Batch, skus, orders []string)
 }
 
 // Handlers applies order events to stock.
@@ -51,7 +51,7 @@ func (h *Handlers) Mux() consumer.Mux {
 // by the orders it releases, in SKU order (consumer.Config.LockBatch). An
 // event whose payload does not decode locks nothing here; its handler
 // rejects it.
-func (h *Handlers) LockBatch(ctx context.Context, tx pgx.Tx, evs []consumer.Event) error {
+func (h *Handlers) LockBatch(_ context.Context, b *pgx.Batch, evs []consumer.Event) error {
 	var skus, orders []string
 	for _, ev := range evs {
 		switch ev.Type {
@@ -72,7 +72,8 @@ func (h *Handlers) LockBatch(ctx context.Context, tx pgx.Tx, evs []consumer.Even
 	if len(skus) == 0 && len(orders) == 0 {
 		return nil
 	}
-	return h.store.LockStockOf(ctx, tx, skus, orders)
+	h.store.QueueLockStockOf(b, skus, orders)
+	return nil
 }
 
 // orderCreated reserves the order's lines, once per order.

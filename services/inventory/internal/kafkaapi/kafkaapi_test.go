@@ -408,7 +408,11 @@ func TestLockBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := fetched()
-		if err := kafkaapi.New(f.repo, slog.New(slog.DiscardHandler)).LockBatch(t.Context(), tx, evs); err != nil {
+		b := &pgx.Batch{}
+		if err := kafkaapi.New(f.repo, slog.New(slog.DiscardHandler)).LockBatch(t.Context(), b, evs); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.SendBatch(t.Context(), b).Close(); err != nil {
 			t.Fatal(err)
 		}
 		read := fetched() - before

@@ -148,22 +148,15 @@ const lockStockOf = `SELECT sku FROM stock
 WHERE sku = ANY($1::text[] || ARRAY(SELECT sku FROM reservations WHERE order_id = ANY($2::uuid[])))
 ORDER BY sku FOR UPDATE`
 
-// LockStockOf locks, in SKU order, until tx ends, the stock rows of skus
-// and those the reservations of orders hold: all that a batch of
-// reservations (skus) and releases (orders) will update, locked at once in
-// the one order every transaction here locks stock in, so that batches of
-// different partitions wait for each other instead of deadlocking. Unknown
-// SKUs and orders without a reservation lock nothing.
-func (r *Repository) LockStockOf(ctx context.Context, tx pgx.Tx, skus, orders []string) error {
-	rows, err := tx.Query(ctx, lockStockOf, skus, orders)
-	if err != nil {
-		return fmt.Errorf("lock stock: %w", err)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("lock stock: %w", err)
-	}
-	return nil
+// QueueLockStockOf queues on b the statement that locks, in SKU order,
+// until b's transaction ends, the stock rows of skus and those the
+// reservations of orders hold: all that a batch of reservations (skus) and
+// releases (orders) will update, locked at once in the one order every
+// transaction here locks stock in, so that batches of different partitions
+// wait for each other instead of deadlocking. Unknown SKUs and orders
+// without a reservation lock nothing.
+func (r *Repository) QueueLockStockOf(b *pgx.Batch, skus, orders []string) {
+	b.Queue(lockStockOf, skus, orders)
 }
 
 const selectReservation = `

@@ -19,8 +19,9 @@ import (
 // consumer's transaction.
 type Store interface {
 	Ledger(tx pgx.Tx) payment.Ledger
-	// LockAccounts locks, in customer order, the accounts of customers.
-	LockAccounts(ctx context.Context, tx pgx.Tx, customers []string) error
+	// QueueLockAccounts queues on b the statement that locks, in customer
+	// order, the accounts of customers.
+	QueueLockAccounts(b *pgx.Batch, customers []string)
 }
 
 // Handlers applies order events to payments.
@@ -47,7 +48,7 @@ func (h *Handlers) Mux() consumer.Mux {
 // batch will update: those of the customers it charges or refunds, in
 // customer order (consumer.Config.LockBatch). An event whose payload does
 // not decode locks nothing here; its handler rejects it.
-func (h *Handlers) LockBatch(ctx context.Context, tx pgx.Tx, evs []consumer.Event) error {
+func (h *Handlers) LockBatch(_ context.Context, b *pgx.Batch, evs []consumer.Event) error {
 	var customers []string
 	for _, ev := range evs {
 		var p struct {
@@ -63,7 +64,8 @@ func (h *Handlers) LockBatch(ctx context.Context, tx pgx.Tx, evs []consumer.Even
 	if len(customers) == 0 {
 		return nil
 	}
-	return h.store.LockAccounts(ctx, tx, customers)
+	h.store.QueueLockAccounts(b, customers)
+	return nil
 }
 
 // orderCreated charges the order, once per order.

@@ -418,7 +418,11 @@ func TestLockBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = tx.Rollback(t.Context()) }()
-			if err := kafkaapi.New(f.repo, slog.New(slog.DiscardHandler)).LockBatch(t.Context(), tx, tc.evs); err != nil {
+			b := &pgx.Batch{}
+			if err := kafkaapi.New(f.repo, slog.New(slog.DiscardHandler)).LockBatch(t.Context(), b, tc.evs); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.SendBatch(t.Context(), b).Close(); err != nil {
 				t.Fatal(err)
 			}
 			var got []string

@@ -115,20 +115,13 @@ func (l ledger) LockAccount(ctx context.Context, customerID, orderID string, loc
 
 const lockAccounts = `SELECT customer_id FROM accounts WHERE customer_id = ANY($1) ORDER BY customer_id FOR UPDATE`
 
-// LockAccounts locks, in customer order, until tx ends, the accounts of
-// customers: all that a batch of charges and refunds will update, locked
-// at once in one order, so that batches of different partitions wait for
-// each other instead of deadlocking. Unknown customers lock nothing.
-func (r *Repository) LockAccounts(ctx context.Context, tx pgx.Tx, customers []string) error {
-	rows, err := tx.Query(ctx, lockAccounts, customers)
-	if err != nil {
-		return fmt.Errorf("lock accounts: %w", err)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("lock accounts: %w", err)
-	}
-	return nil
+// QueueLockAccounts queues on b the statement that locks, in customer
+// order, until b's transaction ends, the accounts of customers: all that a
+// batch of charges and refunds will update, locked at once in one order,
+// so that batches of different partitions wait for each other instead of
+// deadlocking. Unknown customers lock nothing.
+func (r *Repository) QueueLockAccounts(b *pgx.Batch, customers []string) {
+	b.Queue(lockAccounts, customers)
 }
 
 type querier interface {
