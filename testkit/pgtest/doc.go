@@ -15,7 +15,9 @@
 // and dropped, with its replication slots, when the test ends.
 //
 // HoldTransactionID and SlotCreationWaits keep a replication slot in the
-// middle of its creation, for tests of what happens meanwhile.
+// middle of its creation, for tests of what happens meanwhile. Locked tells
+// whether another transaction holds a row lock, for tests of what a
+// transaction locks.
 //
 // When the cluster cannot start the test fails. The one exception is a
 // machine without PostgreSQL server binaries outside CI: there the test is

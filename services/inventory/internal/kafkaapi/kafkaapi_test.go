@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/consumer"
@@ -423,11 +422,8 @@ func TestLockBatch(t *testing.T) {
 			}
 		}()
 		for _, sku := range []string{"sku-a", "sku-b", "sku-c", "sku-d", "sku-e"} {
-			_, err := f.pool.Exec(t.Context(), `SELECT 1 FROM stock WHERE sku = $1 FOR UPDATE NOWAIT`, sku)
-			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "55P03" {
+			if pgtest.Locked(t, f.pool, `SELECT 1 FROM stock WHERE sku = $1`, sku) {
 				out = append(out, sku)
-			} else if err != nil {
-				t.Fatal(err)
 			}
 		}
 		return out

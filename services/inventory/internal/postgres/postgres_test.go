@@ -394,16 +394,6 @@ func TestLockStockReadsTheReservationInTheSameTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	locked := func(sql, arg string) bool {
-		_, err := pool.Exec(ctx, sql+` FOR UPDATE NOWAIT`, arg)
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "55P03" {
-			return true
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return false
-	}
 	tests := []struct {
 		name            string
 		skus            []string
@@ -436,10 +426,10 @@ func TestLockStockReadsTheReservationInTheSameTrip(t *testing.T) {
 				if res != nil && (res.OrderID != orderID || res.Status != inventory.StatusReserved || len(res.Lines) != 2) {
 					t.Errorf("reservation %+v, want the two lines of %s reserved", res, orderID)
 				}
-				if !locked(`SELECT 1 FROM stock WHERE sku = $1`, "A") {
+				if !pgtest.Locked(t, pool, `SELECT 1 FROM stock WHERE sku = $1`, "A") {
 					t.Error("stock A not locked")
 				}
-				if got, want := locked(`SELECT 1 FROM reservations WHERE order_id = $1`, orderID), tc.lockReservation && tc.wantReservation; got != want {
+				if got, want := pgtest.Locked(t, pool, `SELECT 1 FROM reservations WHERE order_id = $1`, orderID), tc.lockReservation && tc.wantReservation; got != want {
 					t.Errorf("reservation locked: %v, want %v", got, want)
 				}
 				return nil

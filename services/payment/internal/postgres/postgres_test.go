@@ -328,16 +328,6 @@ func TestLockAccountReadsThePaymentInTheSameTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	const otherOrder = "0193b6f2-8a02-7c11-b5e3-2d9a71f04c99"
-	locked := func(sql string, args ...any) bool {
-		_, err := pool.Exec(ctx, sql+` FOR UPDATE NOWAIT`, args...)
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "55P03" {
-			return true
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return false
-	}
 	tests := []struct {
 		name                     string
 		customer, order          string
@@ -369,10 +359,10 @@ func TestLockAccountReadsThePaymentInTheSameTrip(t *testing.T) {
 				if p != nil && (p.OrderID != tc.order || p.Status != payment.StatusCaptured) {
 					t.Errorf("payment %+v, want the capture of %s", p, tc.order)
 				}
-				if got := locked(`SELECT 1 FROM accounts WHERE customer_id = $1`, "cust-1"); got != tc.wantAccount {
+				if got := pgtest.Locked(t, pool, `SELECT 1 FROM accounts WHERE customer_id = $1`, "cust-1"); got != tc.wantAccount {
 					t.Errorf("account locked: %v, want %v", got, tc.wantAccount)
 				}
-				if got := locked(`SELECT 1 FROM payments WHERE order_id = $1`, orderID); got != (tc.lockPayment && tc.wantPayment) {
+				if got := pgtest.Locked(t, pool, `SELECT 1 FROM payments WHERE order_id = $1`, orderID); got != (tc.lockPayment && tc.wantPayment) {
 					t.Errorf("payment locked: %v, want %v", got, tc.lockPayment && tc.wantPayment)
 				}
 				return nil
