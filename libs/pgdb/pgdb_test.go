@@ -66,6 +66,14 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
+// withParam adds the query parameter param (name=value) to the URL dsn.
+func withParam(dsn, param string) string {
+	if strings.Contains(dsn, "?") {
+		return dsn + "&" + param
+	}
+	return dsn + "?" + param
+}
+
 func TestOpenWaitsThenFails(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	pool, err := pgdb.Open(t.Context(), dsn, 5*time.Second, log)
@@ -89,10 +97,6 @@ func TestLookupsUseTheIndex(t *testing.T) {
 	// As a service looks up the lines of some orders: by an array of keys,
 	// in key order.
 	const byKeys = `SELECT name FROM items WHERE id = ANY($1) ORDER BY id`
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
 	tests := []struct {
 		name    string
 		dsn     string
@@ -100,8 +104,8 @@ func TestLookupsUseTheIndex(t *testing.T) {
 		seqScan bool // whether lookups by key may scan the table
 	}{
 		{"by default", dsn, "off", false},
-		{"the DSN turns them on", dsn + sep + "enable_seqscan=on", "on", true},
-		{"options turn them on", dsn + sep + "options=-c%20enable_seqscan%3Don", "on", true},
+		{"the DSN turns them on", withParam(dsn, "enable_seqscan=on"), "on", true},
+		{"options turn them on", withParam(dsn, "options=-c%20enable_seqscan%3Don"), "on", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,10 +172,6 @@ func TestLookupsArePlannedOnce(t *testing.T) {
 	exec(t, dsn, `CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
 INSERT INTO items SELECT i, 'item' FROM generate_series(1, 1000) i; ANALYZE items`)
 	const byKeys = `SELECT name FROM items WHERE id = ANY($1) ORDER BY id`
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
 	tests := []struct {
 		name    string
 		dsn     string
@@ -179,8 +179,8 @@ INSERT INTO items SELECT i, 'item' FROM generate_series(1, 1000) i; ANALYZE item
 		custom  bool // whether executions after the first are planned again
 	}{
 		{"by default", dsn, "force_generic_plan", false},
-		{"the DSN sets PostgreSQL's default", dsn + sep + "plan_cache_mode=auto", "auto", true},
-		{"options set PostgreSQL's default", dsn + sep + "options=-c%20plan_cache_mode%3Dauto", "auto", true},
+		{"the DSN sets PostgreSQL's default", withParam(dsn, "plan_cache_mode=auto"), "auto", true},
+		{"options set PostgreSQL's default", withParam(dsn, "options=-c%20plan_cache_mode%3Dauto"), "auto", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
