@@ -86,18 +86,25 @@ func charge(t *testing.T, pool *pgxpool.Pool, repo *postgres.Repository, payment
 	})
 }
 
+// captured stores cust-1's account with a balance of 5000 and captures
+// 1200 of it for orderID, the way ChargeOrder does: the balance is 3800
+// afterwards.
+func captured(t *testing.T, pool *pgxpool.Pool, repo *postgres.Repository) {
+	t.Helper()
+	a, _ := payment.NewAccount("cust-1", "EUR", 5000, now)
+	if _, err := repo.PutAccount(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSavePaymentWritesAccountRowAndOutboxInOneTransaction(t *testing.T) {
 	pool := migrationtest.Pool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
-	a, _ := payment.NewAccount("cust-1", "EUR", 5000, now)
-	if _, err := repo.PutAccount(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-
-	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}); err != nil {
-		t.Fatal(err)
-	}
+	captured(t, pool, repo)
 	stored, err := repo.Account(ctx, "cust-1")
 	if err != nil || stored.BalanceCents != 3800 || !stored.UpdatedAt.Equal(now) {
 		t.Fatalf("account = %+v, %v; want balance 3800", stored, err)
@@ -230,13 +237,7 @@ func TestSavePaymentConflictIsOnlyASecondPayment(t *testing.T) {
 	if _, err := pool.Exec(ctx, `CREATE UNIQUE INDEX outbox_one_per_order ON outbox (aggregateid)`); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := payment.NewAccount("cust-1", "EUR", 5000, now)
-	if _, err := repo.PutAccount(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}); err != nil {
-		t.Fatal(err)
-	}
+	captured(t, pool, repo)
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		l := repo.Ledger(tx)
 		acct, p, err := l.LockAccount(ctx, "cust-1", orderID, true)
@@ -320,13 +321,7 @@ func TestLockAccountReadsThePaymentInTheSameTrip(t *testing.T) {
 	pool, trips := migrationtest.CountedPool(t, migrations.FS)
 	repo := postgres.New(pool, postgres.Options{})
 	ctx := t.Context()
-	a, _ := payment.NewAccount("cust-1", "EUR", 5000, now)
-	if _, err := repo.PutAccount(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := charge(t, pool, repo, "0193b6f2-8a02-7c11-b5e3-2d9a71f04c85", payment.Order{ID: orderID, CustomerID: "cust-1", Currency: "EUR", TotalCents: 1200}); err != nil {
-		t.Fatal(err)
-	}
+	captured(t, pool, repo)
 	const otherOrder = "0193b6f2-8a02-7c11-b5e3-2d9a71f04c99"
 	tests := []struct {
 		name                     string
