@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -211,15 +212,64 @@ func TestOrderReactsToPaymentAndInventory(t *testing.T) {
 		}
 	})
 
-	t.Run("event for an unknown order is ignored", func(t *testing.T) {
+	t.Run("event for an unknown order is retried, then dead-lettered", func(t *testing.T) {
 		e := svc.in(t)
 		ghost := ordertest.Order{ID: uuid.Must(uuid.NewV7()).String(), CustomerID: "ghost", Currency: "EUR", TotalCents: 1}
 		id := e.capture(ghost)
-		if outcome := e.waitInbox(id); outcome != "processed" {
-			t.Fatalf("outcome = %s, want processed (ignored, not dead-lettered)", outcome)
+		if outcome := e.waitInbox(id); outcome != "dead_lettered" {
+			t.Fatalf("outcome = %s, want dead_lettered", outcome)
+		}
+		retried := map[string]string{"group": app.DefaultKafkaGroup, "topic": events.TopicPayment, "type": events.TypePaymentCaptured, "outcome": "retried"}
+		if n := value(e.scrape(), "consumer_events_total", retried); n < 1 {
+			t.Fatalf("consumer_events_total%v = %v, want the event retried before it was dead-lettered", retried, n)
 		}
 		if n := e.Count("orders", "id = $1", ghost.ID); n != 0 {
 			t.Fatalf("an order appeared for an unknown id")
+		}
+	})
+
+	// PostgreSQL hands a commit to logical decoding a moment before other
+	// sessions see it; the saga's answer to an order can come within that
+	// moment. Here the order's transaction stays open until the answer has
+	// failed once.
+	t.Run("event for an order not visible yet is applied once it is", func(t *testing.T) {
+		e := svc.in(t)
+		o := ordertest.Order{ID: uuid.Must(uuid.NewV7()).String(), CustomerID: "cust-late", Currency: "EUR", TotalCents: 1000}
+		tx, err := e.db.Begin(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(t.Context()) }()
+		now := time.Now().UTC()
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO orders (id, customer_id, currency, total_cents, status, created_at, updated_at, version)
+VALUES ($1, $2, $3, $4, 'PENDING', $5, $5, 1)`, []any{o.ID, o.CustomerID, o.Currency, o.TotalCents, now}},
+			{`INSERT INTO order_items (order_id, line, sku, quantity, unit_price_cents) VALUES ($1, 1, 'SKU-1', 2, 500)`, []any{o.ID}},
+			{`INSERT INTO order_history (order_id, seq, status, event_type, event_id, occurred_at)
+VALUES ($1, 1, 'PENDING', 'OrderCreated', $2, $3)`, []any{o.ID, uuid.Must(uuid.NewV7()).String(), now}},
+		} {
+			if _, err := tx.Exec(t.Context(), q.sql, q.args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		retried := map[string]string{"group": app.DefaultKafkaGroup, "topic": events.TopicPayment, "type": events.TypePaymentCaptured, "outcome": "retried"}
+		before := value(e.scrape(), "consumer_events_total", retried)
+		id := e.capture(o)
+		eventually(t, "the event retried", func() (bool, string) {
+			n := value(e.scrape(), "consumer_events_total", retried)
+			return n > before, fmt.Sprintf("retried %v times, %v before", n, before)
+		})
+		if err := tx.Commit(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if outcome := e.waitInbox(id); outcome != "processed" {
+			t.Fatalf("outcome = %s, want processed", outcome)
+		}
+		if got := e.Get(o.ID); !got.PaymentCaptured || got.Status != "PENDING" {
+			t.Fatalf("order %+v, want its payment captured", got)
 		}
 	})
 

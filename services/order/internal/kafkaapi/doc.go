@@ -8,6 +8,8 @@
 // Handled: PaymentCaptured, PaymentFailed (outbox.event.payment) and
 // InventoryReserved, InventoryRejected (outbox.event.inventory). Other
 // types on those topics are acknowledged and ignored by the mux. An event
-// for an unknown order is ignored with a warning; one for a finished order
-// changes nothing. A payload that does not decode is a permanent error.
+// for an unknown order is an error the consumer retries (the order's own
+// transaction may not be visible yet, though its event was decoded) and
+// dead-letters once its attempts run out; one for a finished order changes
+// nothing. A payload that does not decode is a permanent error.
 package kafkaapi

@@ -87,10 +87,16 @@ func (h *Handlers) react(ctx context.Context, tx pgx.Tx, ev consumer.Event, orde
 	})
 	switch {
 	case errors.Is(err, order.ErrNotFound):
-		// Every saga event is keyed by an order this service created; one
-		// it does not know cannot be answered, and retrying will not help.
-		log.WarnContext(ctx, "event for an unknown order ignored")
-		return nil
+		// Every saga event is keyed by an order this service created, but
+		// the order may not be visible yet: PostgreSQL flushes a commit
+		// record, which logical decoding reads and the saga answers, a
+		// moment before it marks the transaction committed for other
+		// sessions' snapshots, and on a busy machine that moment can
+		// outlast the saga's round. So an unknown order is an error the
+		// consumer retries with backoff, and dead-letters when the order
+		// is still unknown after its attempts; ignored, the event would be
+		// lost and the order left PENDING.
+		return fmt.Errorf("order %s: %w", orderID, err)
 	case err != nil:
 		return fmt.Errorf("order %s: %w", orderID, err)
 	case outcome == order.Applied:

@@ -1,6 +1,7 @@
 package kafkaapi_test
 
 import (
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -142,12 +143,14 @@ func TestEventsMoveTheOrder(t *testing.T) {
 	}
 }
 
-// An event for an order this service does not know is acknowledged and
-// changes nothing: retrying could never answer it.
-func TestEventForAnUnknownOrderIsIgnored(t *testing.T) {
+// An event for an order this service does not know fails, and changes
+// nothing; the failure is not permanent, so the consumer retries it: the
+// order may only not be visible yet.
+func TestEventForAnUnknownOrderIsRetried(t *testing.T) {
 	f := setup(t)
-	if err := f.deliver(t, captured(t, uuid.NewString())); err != nil {
-		t.Fatalf("deliver = %v, want nil", err)
+	err := f.deliver(t, captured(t, uuid.NewString()))
+	if !errors.Is(err, order.ErrNotFound) || consumer.IsPermanent(err) {
+		t.Fatalf("deliver = %v, want order.ErrNotFound, not permanent", err)
 	}
 	for _, table := range []string{"orders", "outbox"} {
 		var n int
