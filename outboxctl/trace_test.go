@@ -45,10 +45,14 @@ func TestOrderTraceInJaeger(t *testing.T) {
 			jaegerURL := st.URL("JAEGER_PORT")
 			client := &waterfall.Client{BaseURL: jaegerURL}
 			var tr *waterfall.Trace
-			servicetest.WaitFor(t, 60*time.Second, "the order's trace up to the refund's consumption in Jaeger", func() bool {
+			// Each service exports its spans on its own, so the last hop's
+			// span can reach Jaeger before an earlier hop's: wait for the
+			// refund's consumption and for every span's parent.
+			servicetest.WaitFor(t, 60*time.Second, "the order's trace up to the refund's consumption in Jaeger, every span's parent in it", func() bool {
 				var err error
 				tr, err = client.OrderTrace(t.Context(), orderID, time.Now().Add(-10*time.Minute))
-				return err == nil && hasSpan(tr, "order-service", "consumer", "PaymentRefunded")
+				return err == nil && hasSpan(tr, "order-service", "consumer", "PaymentRefunded") &&
+					hasSpan(tr, "payment-service", "consumer", "OrderCancelled") && parentsPresent(tr)
 			})
 			checkTrace(t, tr)
 
@@ -153,6 +157,17 @@ func crossServiceHops(tr *waterfall.Trace) int {
 		}
 	}
 	return n
+}
+
+// parentsPresent reports whether every span's parent is in the trace.
+func parentsPresent(tr *waterfall.Trace) bool {
+	byID := spansByID(tr)
+	for i := range tr.Spans {
+		if p := tr.Spans[i].Parent(); p != "" && byID[p] == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func spansByID(tr *waterfall.Trace) map[string]*waterfall.Span {
