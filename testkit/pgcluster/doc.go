@@ -6,7 +6,9 @@
 // pg_config --bindir, or under /usr/lib/postgresql/*/bin), initialises a
 // cluster in a directory of its own, and starts it on a loopback port with
 // the settings logical replication needs (wal_level=logical, replication
-// slots and WAL senders to spare). Stop shuts it down and, for temporary
+// slots and WAL senders to spare). The server also listens on a
+// Unix-domain socket in that directory when its path fits the kernel's
+// limit; LocalDSNFor connects through it. Stop shuts it down and, for temporary
 // clusters, removes every file it wrote.
 //
 // PostgreSQL refuses to run as root. When the calling process runs as root

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,51 @@ func TestClusterInDirSurvivesRestart(t *testing.T) {
 		t.Fatalf("database did not survive a restart: %v", err)
 	}
 	conn.Close(t.Context())
+}
+
+// LocalDSNFor goes through the server's Unix-domain socket where the
+// cluster's directory leaves room for the socket's path, and over TCP where
+// it does not.
+func TestLocalDSN(t *testing.T) {
+	tests := []struct {
+		name       string
+		dir        func(t *testing.T) string // "" for a temporary cluster
+		wantSocket bool
+	}{
+		{"temporary directory", func(*testing.T) string { return "" }, true},
+		{"directory with a space in its name", func(t *testing.T) string {
+			dir := filepath.Join(os.TempDir(), "pgcluster socket "+time.Now().Format("150405.000000000"))
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}, true},
+		{"directory too deep for a socket path", func(t *testing.T) string {
+			// Under the temporary directory itself, which the server's OS
+			// user may enter.
+			dir := filepath.Join(os.TempDir(), "pgcluster-deep-"+strings.Repeat("d", 100)+time.Now().Format("150405.000000000"))
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := start(t, pgcluster.Config{Dir: tt.dir(t)})
+			t.Cleanup(func() { c.Stop() })
+			if got := c.SocketDir() != ""; got != tt.wantSocket {
+				t.Fatalf("SocketDir() = %q, want a socket: %v", c.SocketDir(), tt.wantSocket)
+			}
+			conn, err := pgx.Connect(t.Context(), c.LocalDSNFor("postgres", "postgres", "postgres"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(t.Context())
+			// inet_server_addr is NULL on a Unix-domain socket connection.
+			var socket bool
+			if err := conn.QueryRow(t.Context(), "SELECT inet_server_addr() IS NULL").Scan(&socket); err != nil {
+				t.Fatal(err)
+			}
+			if socket != tt.wantSocket {
+				t.Errorf("connected through the socket: %v, want %v (DSN %s)", socket, tt.wantSocket, c.LocalDSNFor("postgres", "postgres", "postgres"))
+			}
+		})
+	}
 }

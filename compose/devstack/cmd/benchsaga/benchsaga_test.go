@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/orderload"
 	"github.com/outboxcdc/outboxcdc/compose/devstack/internal/stackstate"
 	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
@@ -176,5 +178,32 @@ func TestRunsAgainstAStack(t *testing.T) {
 	}
 	if status, err := r.connectorStatus(t.Context()); err != nil || !status.is("RUNNING") {
 		t.Errorf("after a cancelled burst the %s connector is %+v (%v), want it and its task RUNNING", ordersConnector, status, err)
+	}
+}
+
+// The database's loop reaches PostgreSQL the way the stack's services do.
+func TestPostgresDSN(t *testing.T) {
+	tests := []struct {
+		name, socketDir string
+		wantHost        string
+		wantPort        uint16
+	}{
+		{"TCP", "", "127.0.0.1", 15432},
+		{"Unix-domain socket", "/tmp/stack dir/postgres", "/tmp/stack dir/postgres", 15432},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dsn, err := postgresDSN("127.0.0.1:15432", tt.socketDir, "p@ss word", "orders")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := pgconn.ParseConfig(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Host != tt.wantHost || c.Port != tt.wantPort || c.Database != "orders" || c.User != "postgres" || c.Password != "p@ss word" {
+				t.Errorf("%s: host %q port %d database %q user %q password %q", dsn, c.Host, c.Port, c.Database, c.User, c.Password)
+			}
+		})
 	}
 }

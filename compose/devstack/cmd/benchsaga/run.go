@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,14 +47,17 @@ func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
 	if err != nil {
 		return nil, program.Exit(2, err.Error())
 	}
-	addr := map[string]string{}
+	addr, socket := map[string]string{}, map[string]string{}
 	for _, c := range state.Components {
-		addr[c.Name] = c.Addr
+		addr[c.Name], socket[c.Name] = c.Addr, c.Socket
 	}
 	id := make([]byte, 3)
 	_, _ = rand.Read(id)
 	runID := hex.EncodeToString(id)
 	fmt.Fprintf(w, "saga benchmark %s against the %s stack in %s\n", runID, state.Stack, st.Dir)
+	if socket["postgres"] != "" {
+		fmt.Fprintf(w, "  its services reach PostgreSQL through its Unix-domain socket, and so does the database's loop\n")
+	}
 
 	// Connections enough for the highest rate: an order takes a few
 	// milliseconds when the stack keeps up.
@@ -64,7 +69,10 @@ func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
 	if err := api.Seed(ctx, world); err != nil {
 		return nil, program.Exit(2, err.Error())
 	}
-	ordersDSN := fmt.Sprintf("postgres://postgres:%s@%s/orders?sslmode=disable", cfg.pgPassword, addr["postgres"])
+	ordersDSN, err := postgresDSN(addr["postgres"], socket["postgres"], cfg.pgPassword, "orders")
+	if err != nil {
+		return nil, program.Exit(2, err.Error())
+	}
 	pool, err := pgxpool.New(ctx, ordersDSN)
 	if err != nil {
 		return nil, program.Exit(2, err.Error())
@@ -232,4 +240,23 @@ func startStack(ctx context.Context, root, stack string, w io.Writer) (string, f
 			return "", nil, errors.New("the stack was not ready within 10 minutes")
 		}
 	}
+}
+
+// postgresDSN is the superuser's connection string for db on the stack's
+// PostgreSQL at addr, through its Unix-domain socket in socketDir when the
+// stack has one: the services connect that way, and the database's loop
+// must reach the server as the order service does.
+func postgresDSN(addr, socketDir, password, db string) (string, error) {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword("postgres", password), Host: addr, Path: "/" + db, RawQuery: "sslmode=disable"}
+	if socketDir == "" {
+		return u.String(), nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("postgres address %q: %w", addr, err)
+	}
+	// Encode writes a space as "+", which libpq and pgx read as a plus.
+	q := url.Values{"host": {socketDir}, "port": {port}, "sslmode": {"disable"}}.Encode()
+	u.Host, u.RawQuery = "", strings.ReplaceAll(q, "+", "%20")
+	return u.String(), nil
 }

@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/outboxcdc/outboxcdc/testkit/devstacktest"
 	"github.com/outboxcdc/outboxcdc/testkit/jvmstack/jvmtest"
@@ -89,6 +92,10 @@ func testStack(t *testing.T, root, bin, stack string) {
 		t.Fatalf("scripts/e2e.sh did not report 6 passed checks")
 	}
 
+	// The services reach PostgreSQL through its Unix-domain socket: their
+	// sessions have no client address.
+	servicesConnectThroughTheSocket(t, ports[0])
+
 	// Stacks started by tests run without Jaeger (JAEGER=off): none started,
 	// none recorded, no endpoint given to the services.
 	state, err := readState(st.Dir)
@@ -114,6 +121,35 @@ func testStack(t *testing.T, root, bin, stack string) {
 			c.Close()
 			t.Errorf("%s %d still accepts connections after devstack stopped", names[i], p)
 		}
+	}
+}
+
+// servicesConnectThroughTheSocket checks the sessions of the services'
+// roles on the stack's PostgreSQL at port: each service has one, and none
+// comes over TCP.
+func servicesConnectThroughTheSocket(t *testing.T, port int) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), fmt.Sprintf("postgres://postgres:postgres@127.0.0.1:%d/postgres?sslmode=disable", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	rows, _ := conn.Query(t.Context(), `SELECT usename, count(*) FILTER (WHERE client_addr IS NULL), count(*) FILTER (WHERE client_addr IS NOT NULL)
+FROM pg_stat_activity WHERE usename LIKE '%\_service' GROUP BY usename ORDER BY usename`)
+	var got []string
+	var user string
+	var local, tcp int
+	if _, err := pgx.ForEachRow(rows, []any{&user, &local, &tcp}, func() error {
+		got = append(got, user)
+		if local == 0 || tcp > 0 {
+			t.Errorf("%s: %d sessions through the socket, %d over TCP; want all through the socket", user, local, tcp)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"inventory_service", "order_service", "payment_service"}; !slices.Equal(got, want) {
+		t.Errorf("service roles with sessions: %v, want %v", got, want)
 	}
 }
 

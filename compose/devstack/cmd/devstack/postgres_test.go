@@ -88,6 +88,14 @@ func TestCDCRoleIsConfined(t *testing.T) {
 		{"logical replication of the postgres database", dsn("cdc", cfg.cdcPassword, "postgres", "&replication=database"), "no pg_hba.conf entry"},
 		{"a service role outside its database", dsn("order_service", cfg.orderPassword, "payments", ""), "no pg_hba.conf entry"},
 		{"a service role in its database", dsn("payment_service", cfg.paymentPassword, "payments", ""), ""},
+		// The Unix-domain socket, where the stack's services connect.
+		{"a service role in its database through the socket", pg.LocalDSNFor("order_service", cfg.orderPassword, "orders"), ""},
+		{"a service role with a wrong password through the socket", pg.LocalDSNFor("order_service", "wrong", "orders"), "password authentication failed"},
+		{"a service role outside its database through the socket", pg.LocalDSNFor("inventory_service", cfg.invPasswd, "orders"), "no pg_hba.conf entry"},
+		{"cdc through the socket", pg.LocalDSNFor("cdc", cfg.cdcPassword, "orders"), "no pg_hba.conf entry"},
+	}
+	if pg.SocketDir() == "" {
+		t.Fatalf("the cluster in %s listens on no Unix-domain socket", pg.Dir())
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -211,6 +211,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	tr.ready("postgres", pgPid, fmt.Sprintf("127.0.0.1:%d", cfg.pgPort), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort))
+	tr.socket("postgres", pg.SocketDir())
 	kafkaAddr := fmt.Sprintf("127.0.0.1:%d", cfg.kafkaPort)
 	connectURL := fmt.Sprintf("http://127.0.0.1:%d", cfg.connectPort)
 	cdcEnv := []string{
@@ -316,7 +317,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	for _, s := range services {
 		env := []string{
 			fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", s.port),
-			"DATABASE_URL=" + pg.DSNFor(s.user, s.password, s.db),
+			// Through the server's Unix-domain socket where it has one:
+			// every round trip costs both sides less than over loopback TCP.
+			"DATABASE_URL=" + pg.LocalDSNFor(s.user, s.password, s.db),
 			"KAFKA_BROKERS=" + kafkaAddr,
 			// A static group member: restarted, it takes its partitions
 			// back at once instead of after the session timeout.

@@ -37,6 +37,7 @@ type component struct {
 	Health     string  `json:"health"` // an http:// URL answering 2xx, or a host:port accepting TCP
 	ReadyAfter float64 `json:"ready_after_s"`
 	Restarts   int     `json:"restarts,omitempty"` // times the supervisor started it again after it died
+	Socket     string  `json:"socket,omitempty"`   // directory of a Unix-domain socket it also listens on
 }
 
 const stateFile = "state.json"
@@ -67,6 +68,18 @@ func (t *tracker) ready(name string, pid int, addr, health string) {
 			Name: name, Pid: pid, Addr: addr, Health: health,
 			ReadyAfter: time.Since(s.Started).Round(100 * time.Millisecond).Seconds(),
 		})
+	})
+}
+
+// socket records the Unix-domain socket directory of a component that is
+// ready.
+func (t *tracker) socket(name, dir string) {
+	t.update(func(s *stackState) {
+		for i := range s.Components {
+			if s.Components[i].Name == name {
+				s.Components[i].Socket = dir
+			}
+		}
 	})
 }
 

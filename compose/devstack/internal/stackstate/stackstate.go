@@ -46,6 +46,10 @@ type Component struct {
 	Addr     string `json:"addr"`
 	Health   string `json:"health"`
 	Restarts int    `json:"restarts"`
+	// Socket is the directory of a Unix-domain socket the component also
+	// listens on, "" for none: PostgreSQL's, where the stack's services
+	// connect.
+	Socket string `json:"socket,omitempty"`
 }
 
 // Stack is a running stack, known by its state directory.
