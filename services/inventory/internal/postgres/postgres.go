@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/schemas"
 	"github.com/outboxcdc/outboxcdc/services/inventory/internal/inventory"
 )
@@ -154,9 +155,9 @@ ORDER BY sku FOR UPDATE`
 // releases (orders) will update, locked at once in the one order every
 // transaction here locks stock in, so that batches of different partitions
 // wait for each other instead of deadlocking. Unknown SKUs and orders
-// without a reservation lock nothing.
+// without a reservation lock nothing, as do order ids that are no UUID.
 func (r *Repository) QueueLockStockOf(b *pgx.Batch, skus, orders []string) {
-	b.Queue(lockStockOf, skus, orders)
+	b.Queue(lockStockOf, skus, pgdb.UUIDs(orders))
 }
 
 const selectReservation = `

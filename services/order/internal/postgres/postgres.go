@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/outboxcdc/outboxcdc/libs/outbox"
+	"github.com/outboxcdc/outboxcdc/libs/pgdb"
 	"github.com/outboxcdc/outboxcdc/libs/pgtx"
 	"github.com/outboxcdc/outboxcdc/libs/tracing"
 	"github.com/outboxcdc/outboxcdc/schemas"
@@ -400,12 +401,13 @@ func load(ctx context.Context, tx pgx.Tx, id string, forUpdate bool) (order.Snap
 	return out[0], nil
 }
 
-// loadMany reads the orders with ids, in the order of ids (missing ones are
-// skipped). The three queries go as one pipelined batch, one round trip;
-// they run in order, so with forUpdate the rows are locked before their
-// items and history are read.
+// loadMany reads the orders with ids, in the order of ids (missing ones,
+// and ids that are no UUID, are skipped). The three queries go as one
+// pipelined batch, one round trip; they run in order, so with forUpdate the
+// rows are locked before their items and history are read.
 func loadMany(ctx context.Context, tx pgx.Tx, ids []string, forUpdate bool) ([]order.Snapshot, error) {
-	if len(ids) == 0 {
+	keys := pgdb.UUIDs(ids)
+	if len(keys) == 0 {
 		return nil, nil
 	}
 	q := selectOrders
@@ -419,7 +421,7 @@ func loadMany(ctx context.Context, tx pgx.Tx, ids []string, forUpdate bool) ([]o
 		h               order.HistoryEntry
 	)
 	b := &pgx.Batch{}
-	b.Queue(q, ids).Query(func(rows pgx.Rows) error {
+	b.Queue(q, keys).Query(func(rows pgx.Rows) error {
 		var s order.Snapshot
 		_, err := pgx.ForEachRow(rows, []any{&s.ID, &s.CustomerID, &s.Currency, &s.TotalCents, &status,
 			&s.PaymentCaptured, &s.InventoryReserved, &s.CancellationReason, &s.CreatedAt, &s.UpdatedAt, &s.Version},
@@ -435,7 +437,7 @@ func loadMany(ctx context.Context, tx pgx.Tx, ids []string, forUpdate bool) ([]o
 		}
 		return nil
 	})
-	b.Queue(selectItems, ids).Query(func(rows pgx.Rows) error {
+	b.Queue(selectItems, keys).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&orderID, &it.SKU, &it.Quantity, &it.UnitPriceCents}, func() error {
 			if o := byID[orderID]; o != nil {
 				o.Items = append(o.Items, it)
@@ -447,7 +449,7 @@ func loadMany(ctx context.Context, tx pgx.Tx, ids []string, forUpdate bool) ([]o
 		}
 		return nil
 	})
-	b.Queue(selectHistory, ids).Query(func(rows pgx.Rows) error {
+	b.Queue(selectHistory, keys).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&orderID, &h.Seq, &status, &h.EventType, &h.EventID, &h.At}, func() error {
 			if o := byID[orderID]; o != nil {
 				h.Status = order.Status(status)
