@@ -178,6 +178,89 @@ func TestSaveReservation(t *testing.T) {
 	}
 }
 
+// A change of a reservation's status rewrites its rows on their own pages
+// without touching an index (a heap-only update): every order's
+// reservation changes status once or twice.
+func TestReservationStatusChangesAreHeapOnly(t *testing.T) {
+	pool, repo := setup(t)
+	ctx := t.Context()
+	put(t, repo, "A", 5)
+	put(t, repo, "B", 5)
+	lines := []inventory.Line{{SKU: "A", Quantity: 1}, {SKU: "B", Quantity: 2}}
+	for _, id := range []string{orderID, otherOrderID} {
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			room := repo.Stockroom(tx)
+			st, _, err := room.LockStock(ctx, []string{"A", "B"}, id, false)
+			if err != nil {
+				return err
+			}
+			res, err := inventory.Reserve(id, lines, st, now)
+			if err != nil {
+				return err
+			}
+			return room.SaveReservation(ctx, res, st["A"], st["B"])
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, orderID string
+		change        func(*inventory.Reservation, map[string]*inventory.Stock) ([]*inventory.Stock, error)
+	}{
+		{"committed", orderID, func(r *inventory.Reservation, _ map[string]*inventory.Stock) ([]*inventory.Stock, error) {
+			r.Commit(now.Add(time.Second))
+			return nil, nil
+		}},
+		{"released", otherOrderID, func(r *inventory.Reservation, st map[string]*inventory.Stock) ([]*inventory.Stock, error) {
+			_, err := r.Release(st, now.Add(time.Second))
+			return []*inventory.Stock{st["A"], st["B"]}, err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				// The backend's counts of the table's updates not yet
+				// sent to the statistics, this transaction's included:
+				// the difference is what the change did.
+				counts := func() (updated, heapOnly int, err error) {
+					err = tx.QueryRow(ctx, `SELECT pg_stat_get_xact_tuples_updated('reservations'::regclass),
+  pg_stat_get_xact_tuples_hot_updated('reservations'::regclass)`).Scan(&updated, &heapOnly)
+					return updated, heapOnly, err
+				}
+				updated0, heapOnly0, err := counts()
+				if err != nil {
+					return err
+				}
+				room := repo.Stockroom(tx)
+				st, res, err := room.LockStock(ctx, []string{"A", "B"}, tt.orderID, true)
+				if err != nil {
+					return err
+				}
+				stock, err := tt.change(res, st)
+				if err != nil {
+					return err
+				}
+				if err := room.SaveReservation(ctx, res, stock...); err != nil {
+					return err
+				}
+				updated, heapOnly, err := counts()
+				if err != nil {
+					return err
+				}
+				updated, heapOnly = updated-updated0, heapOnly-heapOnly0
+				if updated != len(lines) || heapOnly != updated {
+					t.Errorf("%d rows updated, %d of them heap-only; want %d, all heap-only", updated, heapOnly, len(lines))
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // TestSaveReservationIsAllOrNothing fails SaveReservation at each of its
 // parts: the transaction that called it keeps neither the stock counts,
 // nor the reservation, nor its outbox rows.
