@@ -189,10 +189,16 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::time
 		// hundred events a second, thousands of rows per delete. Plans are
 		// cached per statement and made under the settings of their first
 		// execution, so turning sequential scans off around this statement
-		// alone keeps its plan on the index, always.
-		b.Queue(`SET LOCAL enable_seqscan = off`)
+		// alone keeps its plan on the index, always. A connection opened
+		// with them off (libs/pgdb's pools are) needs neither statement.
+		seqScanOff := tx.Conn().Config().RuntimeParams["enable_seqscan"] == "off"
+		if !seqScanOff {
+			b.Queue(`SET LOCAL enable_seqscan = off`)
+		}
 		b.Queue(`DELETE FROM `+table+` WHERE id = ANY($1)`, ids)
-		b.Queue(`SET LOCAL enable_seqscan TO DEFAULT`)
+		if !seqScanOff {
+			b.Queue(`SET LOCAL enable_seqscan TO DEFAULT`)
+		}
 	}
 	w.countOnCommit(tx, events)
 	annotate(ctx, events)

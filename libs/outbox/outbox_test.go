@@ -20,7 +20,13 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func setup(t *testing.T) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), pgtest.NewDatabase(t))
+	return setupWith(t, "")
+}
+
+// setupWith is setup with params appended to the connection URL.
+func setupWith(t *testing.T, params string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), pgtest.NewDatabase(t)+params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,52 +191,79 @@ func TestDeleteAfterInsertKeepsTableEmptyButWALCarriesInsert(t *testing.T) {
 // The delete after insert goes through the primary key even when the
 // planner believes the table empty, as it does after vacuum truncated it;
 // a sequential scan would read every dead row since the last vacuum. The
-// transaction's own statistics count the scans.
+// transaction's own statistics count the scans. The writer turns
+// sequential scans off around the delete unless the connection was opened
+// with them off.
 func TestDeleteAfterInsertUsesTheIndex(t *testing.T) {
-	conn := setup(t)
-	// Dead rows, then a vacuum that truncates the table to no pages.
-	for range 20 {
-		if err := pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
-			return outbox.NewWriter(outbox.DeleteAfterInsert(true)).Append(t.Context(), tx, event("o-1"), event("o-2"))
-		}); err != nil {
-			t.Fatal(err)
-		}
+	tests := []struct {
+		name, params string
+		wantSets     int    // SET statements queued around the delete
+		wantSetting  string // enable_seqscan after Append
+	}{
+		{"PostgreSQL's default", "", 2, "on"},
+		{"connection opened with sequential scans off", "&enable_seqscan=off", 0, "off"},
 	}
-	if _, err := conn.Exec(t.Context(), "VACUUM outbox"); err != nil {
-		t.Fatal(err)
-	}
-	w := outbox.NewWriter(outbox.DeleteAfterInsert(true))
-	tx, err := conn.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(t.Context())
-	scans := func() (seq, idx int64) {
-		t.Helper()
-		if err := tx.QueryRow(t.Context(), `SELECT coalesce(sum(seq_scan), 0), coalesce(sum(idx_scan), 0) FROM pg_stat_xact_user_tables WHERE relname = 'outbox'`).
-			Scan(&seq, &idx); err != nil {
-			t.Fatal(err)
-		}
-		return seq, idx
-	}
-	seq0, idx0 := scans()
-	// More than five runs: PostgreSQL settles on a cached generic plan.
-	const runs = 8
-	for range runs {
-		if err := w.Append(t.Context(), tx, event("o-3")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	seq1, idx1 := scans()
-	if seq1 != seq0 || idx1-idx0 < runs {
-		t.Fatalf("outbox scans by %d appends: %d sequential, %d by index; want 0 and at least %d", runs, seq1-seq0, idx1-idx0, runs)
-	}
-	var setting string
-	if err := tx.QueryRow(t.Context(), "SHOW enable_seqscan").Scan(&setting); err != nil {
-		t.Fatal(err)
-	}
-	if setting != "on" {
-		t.Fatalf("enable_seqscan after Append = %s, want on again", setting)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := setupWith(t, tt.params)
+			// Dead rows, then a vacuum that truncates the table to no pages.
+			for range 20 {
+				if err := pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
+					return outbox.NewWriter(outbox.DeleteAfterInsert(true)).Append(t.Context(), tx, event("o-1"), event("o-2"))
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := conn.Exec(t.Context(), "VACUUM outbox"); err != nil {
+				t.Fatal(err)
+			}
+			w := outbox.NewWriter(outbox.DeleteAfterInsert(true))
+			tx, err := conn.Begin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(t.Context())
+			scans := func() (seq, idx int64) {
+				t.Helper()
+				if err := tx.QueryRow(t.Context(), `SELECT coalesce(sum(seq_scan), 0), coalesce(sum(idx_scan), 0) FROM pg_stat_xact_user_tables WHERE relname = 'outbox'`).
+					Scan(&seq, &idx); err != nil {
+					t.Fatal(err)
+				}
+				return seq, idx
+			}
+			seq0, idx0 := scans()
+			// More than five runs: PostgreSQL settles on a cached generic plan.
+			const runs = 8
+			for range runs {
+				b := &pgx.Batch{}
+				if err := w.Queue(t.Context(), tx, b, event("o-3")); err != nil {
+					t.Fatal(err)
+				}
+				sets := 0
+				for _, q := range b.QueuedQueries {
+					if strings.HasPrefix(q.SQL, "SET") {
+						sets++
+					}
+				}
+				if sets != tt.wantSets {
+					t.Fatalf("%d SET statements queued, want %d", sets, tt.wantSets)
+				}
+				if err := tx.SendBatch(t.Context(), b).Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seq1, idx1 := scans()
+			if seq1 != seq0 || idx1-idx0 < runs {
+				t.Fatalf("outbox scans by %d appends: %d sequential, %d by index; want 0 and at least %d", runs, seq1-seq0, idx1-idx0, runs)
+			}
+			var setting string
+			if err := tx.QueryRow(t.Context(), "SHOW enable_seqscan").Scan(&setting); err != nil {
+				t.Fatal(err)
+			}
+			if setting != tt.wantSetting {
+				t.Fatalf("enable_seqscan after Append = %s, want %s", setting, tt.wantSetting)
+			}
+		})
 	}
 }
 
