@@ -98,6 +98,65 @@ func TestSaveDetectsConcurrentChange(t *testing.T) {
 	}
 }
 
+// An order's first answer sets a flag and leaves its status PENDING: the
+// row is rewritten on its own page without touching an index (a heap-only
+// update), even after the orders placed later have filled that page.
+func TestFirstAnswerUpdatesTheOrderInPlace(t *testing.T) {
+	repo, pool := setup(t, postgres.Options{})
+	ctx := t.Context()
+	first := placed(t, repo)
+	later := 0
+	for {
+		placed(t, repo)
+		later++
+		// Until the table's first page is full: orders on the next one.
+		var pages int
+		if err := pool.QueryRow(ctx, `SELECT count(DISTINCT (ctid::text::point)[0]) FROM orders`).Scan(&pages); err != nil {
+			t.Fatal(err)
+		}
+		if pages > 1 {
+			break
+		}
+		if later > 1000 {
+			t.Fatal("1,000 orders fit on one page")
+		}
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// The backend's counts of the table's updates not yet sent to the
+		// statistics, this transaction's included: the difference is what
+		// the answer did.
+		counts := func() (updated, heapOnly int, err error) {
+			err = tx.QueryRow(ctx, `SELECT pg_stat_get_xact_tuples_updated('orders'::regclass),
+  pg_stat_get_xact_tuples_hot_updated('orders'::regclass)`).Scan(&updated, &heapOnly)
+			return updated, heapOnly, err
+		}
+		updated0, heapOnly0, err := counts()
+		if err != nil {
+			return err
+		}
+		outcome, _, after, err := order.React(ctx, repo.Book(tx), first.ID, func(o *order.Order) order.Outcome {
+			return o.ApplyInventoryReserved(order.Cause{EventType: events.TypeInventoryReserved, EventID: newEventID()}, time.Now())
+		})
+		if err != nil {
+			return err
+		}
+		if outcome != order.Applied || after != order.StatusPending {
+			t.Fatalf("answer: outcome %v, status %s; want applied, still pending", outcome, after)
+		}
+		updated, heapOnly, err := counts()
+		if err != nil {
+			return err
+		}
+		if updated-updated0 != 1 || heapOnly-heapOnly0 != 1 {
+			t.Errorf("%d rows updated, %d of them heap-only; want 1, heap-only", updated-updated0, heapOnly-heapOnly0)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSaveRejectsEventBreakingItsSchema(t *testing.T) {
 	repo, pool := setup(t, postgres.Options{})
 	s := placed(t, repo)
