@@ -46,13 +46,26 @@ func TestOrderTraceInJaeger(t *testing.T) {
 			client := &waterfall.Client{BaseURL: jaegerURL}
 			var tr *waterfall.Trace
 			// Each service exports its spans on its own, so the last hop's
-			// span can reach Jaeger before an earlier hop's: wait for the
-			// refund's consumption and for every span's parent.
-			servicetest.WaitFor(t, 60*time.Second, "the order's trace up to the refund's consumption in Jaeger, every span's parent in it", func() bool {
+			// span can reach Jaeger before an earlier hop's: wait for every
+			// consumption of the saga's events and for every span's parent.
+			consumed := [][2]string{
+				{"inventory-service", "OrderCreated"}, {"payment-service", "OrderCreated"},
+				{"order-service", "InventoryRejected"}, {"order-service", "PaymentCaptured"},
+				{"inventory-service", "OrderCancelled"}, {"payment-service", "OrderCancelled"},
+				{"order-service", "PaymentRefunded"},
+			}
+			servicetest.WaitFor(t, 60*time.Second, "the order's trace in Jaeger, each of the saga's consumptions and every span's parent in it", func() bool {
 				var err error
 				tr, err = client.OrderTrace(t.Context(), orderID, time.Now().Add(-10*time.Minute))
-				return err == nil && hasSpan(tr, "order-service", "consumer", "PaymentRefunded") &&
-					hasSpan(tr, "payment-service", "consumer", "OrderCancelled") && parentsPresent(tr)
+				if err != nil || !parentsPresent(tr) {
+					return false
+				}
+				for _, c := range consumed {
+					if !hasSpan(tr, c[0], "consumer", c[1]) {
+						return false
+					}
+				}
+				return true
 			})
 			checkTrace(t, tr)
 
