@@ -220,35 +220,18 @@ func TestReservationStatusChangesAreHeapOnly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-				// The backend's counts of the table's updates not yet
-				// sent to the statistics, this transaction's included:
-				// the difference is what the change did.
-				counts := func() (updated, heapOnly int, err error) {
-					err = tx.QueryRow(ctx, `SELECT pg_stat_get_xact_tuples_updated('reservations'::regclass),
-  pg_stat_get_xact_tuples_hot_updated('reservations'::regclass)`).Scan(&updated, &heapOnly)
-					return updated, heapOnly, err
-				}
-				updated0, heapOnly0, err := counts()
-				if err != nil {
-					return err
-				}
-				room := repo.Stockroom(tx)
-				st, res, err := room.LockStock(ctx, []string{"A", "B"}, tt.orderID, true)
-				if err != nil {
-					return err
-				}
-				stock, err := tt.change(res, st)
-				if err != nil {
-					return err
-				}
-				if err := room.SaveReservation(ctx, res, stock...); err != nil {
-					return err
-				}
-				updated, heapOnly, err := counts()
-				if err != nil {
-					return err
-				}
-				updated, heapOnly = updated-updated0, heapOnly-heapOnly0
+				updated, heapOnly := pgtest.HeapOnlyUpdates(t, tx, "reservations", func() error {
+					room := repo.Stockroom(tx)
+					st, res, err := room.LockStock(ctx, []string{"A", "B"}, tt.orderID, true)
+					if err != nil {
+						return err
+					}
+					stock, err := tt.change(res, st)
+					if err != nil {
+						return err
+					}
+					return room.SaveReservation(ctx, res, stock...)
+				})
 				if updated != len(lines) || heapOnly != updated {
 					t.Errorf("%d rows updated, %d of them heap-only; want %d, all heap-only", updated, heapOnly, len(lines))
 				}
