@@ -191,7 +191,8 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::time
 		// execution, so turning sequential scans off around this statement
 		// alone keeps its plan on the index, always. A connection opened
 		// with them off (libs/pgdb's pools are) needs neither statement.
-		seqScanOff := tx.Conn().Config().RuntimeParams["enable_seqscan"] == "off"
+		conn := tx.Conn()
+		seqScanOff := conn != nil && conn.Config().RuntimeParams["enable_seqscan"] == "off"
 		if !seqScanOff {
 			b.Queue(`SET LOCAL enable_seqscan = off`)
 		}
