@@ -87,6 +87,20 @@ func (r *Trips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryD
 
 func (r *Trips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
+// OneBatch runs fn, which sends what (a name for the message), and fails
+// the test unless fn returned an error or the pool's connections sent
+// exactly one pipelined batch and no single statement meanwhile. It
+// returns fn's error.
+func (r *Trips) OneBatch(t testing.TB, what string, fn func() error) error {
+	t.Helper()
+	queries, batches := r.Queries.Load(), r.Batches.Load()
+	err := fn()
+	if q, b := r.Queries.Load()-queries, r.Batches.Load()-batches; err == nil && (q != 0 || b != 1) {
+		t.Errorf("%s sent %d statements and %d batches, want one batch", what, q, b)
+	}
+	return err
+}
+
 // Schema is what the migrations leave behind.
 type Schema struct {
 	// Tables are the tables of the public schema, schema_migrations

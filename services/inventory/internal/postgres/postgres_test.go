@@ -416,14 +416,7 @@ func TestSaveReservationSendsOneBatch(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		queries, batches := trips.Queries.Load(), trips.Batches.Load()
-		if err := room.SaveReservation(ctx, res, st["A"], st["B"]); err != nil {
-			return err
-		}
-		if q, b := trips.Queries.Load()-queries, trips.Batches.Load()-batches; q != 0 || b != 1 {
-			t.Errorf("SaveReservation sent %d statements and %d batches, want one batch", q, b)
-		}
-		return nil
+		return trips.OneBatch(t, "SaveReservation", func() error { return room.SaveReservation(ctx, res, st["A"], st["B"]) })
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -475,13 +468,13 @@ func TestLockStockReadsTheReservationInTheSameTrip(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-				queries, batches := trips.Queries.Load(), trips.Batches.Load()
-				stock, res, err := repo.Stockroom(tx).LockStock(ctx, tc.skus, tc.order, tc.lockReservation)
-				if err != nil {
+				var stock map[string]*inventory.Stock
+				var res *inventory.Reservation
+				if err := trips.OneBatch(t, "LockStock", func() (err error) {
+					stock, res, err = repo.Stockroom(tx).LockStock(ctx, tc.skus, tc.order, tc.lockReservation)
 					return err
-				}
-				if q, b := trips.Queries.Load()-queries, trips.Batches.Load()-batches; q != 0 || b != 1 {
-					t.Errorf("LockStock sent %d statements and %d batches, want one batch", q, b)
+				}); err != nil {
+					return err
 				}
 				if len(stock) != tc.wantSKUs || (res != nil) != tc.wantReservation {
 					t.Fatalf("stock %v, reservation %+v; want %d rows, reservation %v", stock, res, tc.wantSKUs, tc.wantReservation)

@@ -284,14 +284,7 @@ func TestSavePaymentSendsOneBatch(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		queries, batches := trips.Queries.Load(), trips.Batches.Load()
-		if err := l.SavePayment(ctx, p, acct); err != nil {
-			return err
-		}
-		if q, b := trips.Queries.Load()-queries, trips.Batches.Load()-batches; q != 0 || b != 1 {
-			t.Errorf("SavePayment sent %d statements and %d batches, want one batch", q, b)
-		}
-		return nil
+		return trips.OneBatch(t, "SavePayment", func() error { return l.SavePayment(ctx, p, acct) })
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -337,13 +330,13 @@ func TestLockAccountReadsThePaymentInTheSameTrip(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-				queries, batches := trips.Queries.Load(), trips.Batches.Load()
-				acct, p, err := repo.Ledger(tx).LockAccount(ctx, tc.customer, tc.order, tc.lockPayment)
-				if err != nil {
+				var acct *payment.Account
+				var p *payment.Payment
+				if err := trips.OneBatch(t, "LockAccount", func() (err error) {
+					acct, p, err = repo.Ledger(tx).LockAccount(ctx, tc.customer, tc.order, tc.lockPayment)
 					return err
-				}
-				if q, b := trips.Queries.Load()-queries, trips.Batches.Load()-batches; q != 0 || b != 1 {
-					t.Errorf("LockAccount sent %d statements and %d batches, want one batch", q, b)
+				}); err != nil {
+					return err
 				}
 				if (acct != nil) != tc.wantAccount || (p != nil) != tc.wantPayment {
 					t.Fatalf("account %+v, payment %+v; want account %v, payment %v", acct, p, tc.wantAccount, tc.wantPayment)
