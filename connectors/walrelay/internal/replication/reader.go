@@ -25,14 +25,53 @@ const sparseRead = 32 << 10
 // lets one read take hundreds. A server that keeps up sends enough between
 // two reads for none of them to be sparse, and is never waited for.
 //
-// Reads come from one goroutine at a time; pause may be set from another.
+// A pause never reaches the read deadline: a read after its deadline fails
+// without looking at the socket, so a pause as long as the wait would time
+// out every read, data waiting or not, for as long as the caller keeps
+// asking with waits that short.
+//
+// Reads come from one goroutine at a time; pause and the deadline may be
+// set from another.
 type streamConn struct {
 	net.Conn
-	buf    []byte
-	rp, wp int
-	err    error // from the read that filled buf, returned once buf is drained
-	sparse bool  // the last read found only a few messages
-	pause  atomic.Int64
+	buf      []byte
+	rp, wp   int
+	err      error // from the read that filled buf, returned once buf is drained
+	sparse   bool  // the last read found only a few messages
+	pause    atomic.Int64
+	deadline atomic.Int64 // the read deadline in Unix nanoseconds; 0 for none
+}
+
+// SetReadDeadline sets the socket's read deadline and remembers it.
+func (s *streamConn) SetReadDeadline(t time.Time) error {
+	s.deadline.Store(unixNano(t))
+	return s.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline sets the socket's deadlines and remembers the read one.
+func (s *streamConn) SetDeadline(t time.Time) error {
+	s.deadline.Store(unixNano(t))
+	return s.Conn.SetDeadline(t)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// pauseFor returns how long the next read pauses first: pause after a
+// sparse read, unless the deadline would pass by then.
+func (s *streamConn) pauseFor() time.Duration {
+	d := time.Duration(s.pause.Load())
+	if d <= 0 || !s.sparse {
+		return 0
+	}
+	if dl := s.deadline.Load(); dl != 0 && time.Now().Add(d).UnixNano() >= dl {
+		return 0
+	}
+	return d
 }
 
 func (s *streamConn) Read(p []byte) (int, error) {
@@ -44,7 +83,7 @@ func (s *streamConn) Read(p []byte) (int, error) {
 		if s.buf == nil {
 			s.buf = make([]byte, streamReadSize)
 		}
-		if d := time.Duration(s.pause.Load()); d > 0 && s.sparse {
+		if d := s.pauseFor(); d > 0 {
 			time.Sleep(d)
 		}
 		n, err := s.Conn.Read(s.buf)

@@ -2,9 +2,11 @@ package replication
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -102,6 +104,65 @@ func TestStreamConnPausesOnlyWhenCatchingUp(t *testing.T) {
 				// waits first.
 				if waited := time.Since(start); i > 0 && tt.pause > 0 && waited < tt.pause {
 					t.Fatalf("read %d waited %s, want at least %s", i, waited, tt.pause)
+				}
+			}
+		})
+	}
+}
+
+// A caller that asks with waits shorter than the pause (a stream whose
+// heartbeat is due) still gets the bytes waiting on the socket: a pause
+// that outlasted the read deadline made every read time out without
+// reading, and the stream stood still for good.
+func TestStreamConnPauseNeverOutlastsTheDeadline(t *testing.T) {
+	tests := []struct {
+		name  string
+		pause time.Duration
+		wait  time.Duration
+	}{
+		{"wait as long as the pause", time.Millisecond, time.Millisecond},
+		{"wait shorter than the pause", 50 * time.Millisecond, 5 * time.Millisecond},
+		{"wait longer than the pause", time.Millisecond, 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			server, client := tcpPair(t)
+			client.pause.Store(int64(tt.pause))
+			p := make([]byte, 16)
+			// A first, sparse read: the next one would pause.
+			if _, err := server.Write([]byte("first")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(client, p[:len("first")]); err != nil {
+				t.Fatal(err)
+			}
+			// A read that times out with nothing there is sparse too.
+			if err := client.SetReadDeadline(time.Now().Add(tt.wait)); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := client.Read(p); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("read on an idle socket = %d, %v; want a timeout", n, err)
+			}
+			if _, err := server.Write([]byte("second")); err != nil {
+				t.Fatal(err)
+			}
+			give := time.Now().Add(5 * time.Second)
+			for {
+				if err := client.SetReadDeadline(time.Now().Add(tt.wait)); err != nil {
+					t.Fatal(err)
+				}
+				n, err := client.Read(p)
+				if n > 0 {
+					if string(p[:n]) != "second" {
+						t.Fatalf("read %q, want %q", p[:n], "second")
+					}
+					return
+				}
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("read: %v", err)
+				}
+				if time.Now().After(give) {
+					t.Fatalf("bytes waiting on the socket not read in 5s of %s reads pausing %s", tt.wait, tt.pause)
 				}
 			}
 		})

@@ -177,11 +177,7 @@ func (s *streamer) loop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := 250 * time.Millisecond
-		if !s.nextHeartbeat.IsZero() {
-			wait = min(wait, max(s.nextHeartbeat.Sub(now), time.Millisecond))
-		}
-		msg, err := s.repl.ReceiveSince(now, wait)
+		msg, err := s.repl.ReceiveSince(now, receiveWait(now, s.nextHeartbeat, s.inTx))
 		if err != nil {
 			return err
 		}
@@ -202,6 +198,19 @@ func (s *streamer) loop(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// receiveWait is how long the stream waits for the server's next message
+// at now: a quarter of a second, or until the next heartbeat (nextHeartbeat
+// zero for none) but at least a millisecond. A heartbeat waits for the
+// transaction being read to end, so one due inside it does not shorten
+// the wait.
+func receiveWait(now, nextHeartbeat time.Time, inTx bool) time.Duration {
+	wait := 250 * time.Millisecond
+	if !nextHeartbeat.IsZero() && !inTx {
+		wait = min(wait, max(nextHeartbeat.Sub(now), time.Millisecond))
+	}
+	return wait
 }
 
 // handle processes one pgoutput message received at now.
