@@ -37,6 +37,8 @@ type Error struct {
 	Details any    `json:"details,omitempty"`
 	// ErrorID, on a 5xx, names the log line that holds the cause.
 	ErrorID string `json:"errorId,omitempty"`
+
+	refusal bool // made by NewRefusal
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -44,6 +46,22 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // NewError returns an *Error.
 func NewError(status int, code, message string) *Error {
 	return &Error{Status: status, Code: code, Message: message}
+}
+
+// NewRefusal returns an *Error for an answer the server gives by design to
+// protect itself, such as 503 overloaded while it sheds load. Such answers
+// come by the thousand a second exactly when the server has the least to
+// spare: they carry no error id and their request lines log at Debug, like
+// answered requests; /metrics counts them by status, and whatever decides
+// to refuse logs when it starts and when it stops.
+func NewRefusal(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message, refusal: true}
+}
+
+// isRefusal reports whether err is, or wraps, an *Error made by NewRefusal.
+func isRefusal(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.refusal
 }
 
 // Check is one readiness probe (database, broker, ...).
@@ -136,7 +154,7 @@ func New(cfg Config) *echo.Echo {
 		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := requestLogLevel(v.Status)
-			if unobserved[c.Path()] {
+			if unobserved[c.Path()] || isRefusal(v.Error) {
 				level = slog.LevelDebug
 			}
 			if !log.Enabled(c.Request().Context(), level) {
@@ -181,7 +199,8 @@ func New(cfg Config) *echo.Echo {
 // answers that went as asked are Debug (GET /metrics counts them, and a
 // line per order at hundreds a second costs more than the order's own
 // HTTP work), refusals of the client's request (4xx) Info, failures (5xx)
-// Error. The probed routes (unobserved) log at Debug whatever their status.
+// Error. The probed routes (unobserved) and refusals (NewRefusal) log at
+// Debug whatever their status.
 func requestLogLevel(status int) slog.Level {
 	switch {
 	case status >= 500:
@@ -246,7 +265,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		body := toError(err)
-		if body.Status >= 500 {
+		if body.Status >= 500 && !body.refusal {
 			body.ErrorID = newErrorID()
 			log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err, "error_id", body.ErrorID)
 		}
@@ -312,7 +331,10 @@ func unescapeParams(next echo.HandlerFunc) echo.HandlerFunc {
 func toError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
-		return e
+		// A copy: the answer gets its own error id, and an *Error is often
+		// a package variable shared by every request that returns it.
+		c := *e
+		return &c
 	}
 	// An error that names its own status (outbox.ErrNoCapture, say) keeps
 	// it; its message is its own text, never that of what wraps it.

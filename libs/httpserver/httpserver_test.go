@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,7 @@ func serve(t *testing.T, cfg httpserver.Config) string {
 	e.GET("/boom", func(echo.Context) error { return errors.New("secret database detail") })
 	e.GET("/panic", func(echo.Context) error { panic("oops") })
 	e.GET("/later", func(echo.Context) error { return fmt.Errorf("place order: secret detail: %w", notYet{}) })
+	e.GET(refusalPath, func(echo.Context) error { return fmt.Errorf("place order: %w", errBusy) })
 	e.GET("/things/:id", func(c echo.Context) error { return c.JSON(http.StatusOK, c.Param("id")) })
 	e.GET("/trace", func(c echo.Context) error {
 		return c.String(http.StatusOK, tracecontext.TraceParent(c.Request().Context()))
@@ -88,6 +90,8 @@ func TestErrorsAreJSON(t *testing.T) {
 		{"internal hides detail", "GET", "/boom", ``, 500, "internal", ""},
 		{"panic", "GET", "/panic", ``, 500, "internal", ""},
 		{"an error naming its status", "GET", "/later", ``, 503, "not_yet", ""},
+		{"a refusal", "GET", refusalPath, ``, 503, "overloaded", ""},
+		{"a refusal again", "GET", refusalPath, ``, 503, "overloaded", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(t.Context(), tc.method, base+tc.path, strings.NewReader(tc.body))
@@ -114,8 +118,8 @@ func TestErrorsAreJSON(t *testing.T) {
 			if err := json.Unmarshal(raw, &body); err != nil {
 				t.Fatalf("error body is not JSON: %s", raw)
 			}
-			if (tc.status >= 500) != (len(body.Error.ErrorID) == 16) {
-				t.Fatalf("errorId = %q; a 5xx, and only a 5xx, names its log line", body.Error.ErrorID)
+			if wantID := tc.status >= 500 && tc.path != refusalPath; wantID != (len(body.Error.ErrorID) == 16) {
+				t.Fatalf("errorId = %q; a 5xx that is no refusal, and only that, names its log line", body.Error.ErrorID)
 			}
 			if body.Error.Code != tc.code || body.Error.Message == "" {
 				t.Fatalf("error = %+v, want code %q with a message", body.Error, tc.code)
@@ -300,6 +304,12 @@ func TestHalfAHeaderIsCutOff(t *testing.T) {
 	}
 }
 
+// refusalPath answers errBusy, a refusal shared by every request, as
+// package variables are.
+const refusalPath = "/busy"
+
+var errBusy = httpserver.NewRefusal(http.StatusServiceUnavailable, "overloaded", "too busy; retry later")
+
 // notYet is an error that names its own HTTP status and code.
 type notYet struct{}
 
@@ -381,6 +391,7 @@ func TestRequestLogLevels(t *testing.T) {
 		{"failed", "GET", "/boom", ``, 500, slog.LevelError},
 		{"probe", "GET", "/healthz", ``, 200, slog.LevelDebug},
 		{"failing probe", "GET", "/readyz", ``, 503, slog.LevelDebug},
+		{"shedding load", "GET", refusalPath, ``, 503, slog.LevelDebug},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest(tc.method, base+tc.uri, strings.NewReader(tc.body))
@@ -400,4 +411,28 @@ func TestRequestLogLevels(t *testing.T) {
 			}
 		})
 	}
+	// A failure logs its cause once more, under its error id; a refusal
+	// has no cause to log.
+	if got := rec.failedPaths(); !slices.Equal(got, []string{"/boom"}) {
+		t.Errorf(`"request failed" lines for %q, want only /boom's`, got)
+	}
+}
+
+// failedPaths returns the paths of the "request failed" lines, in order.
+func (r *records) failedPaths() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.recs {
+		if rec.Message != "request failed" {
+			continue
+		}
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == "path" {
+				out = append(out, a.Value.String())
+			}
+			return true
+		})
+	}
+	return out
 }

@@ -60,7 +60,7 @@ func Start(ctx context.Context, cfg service.Config, log *slog.Logger) (*service.
 	var opts httpapi.Options
 	var tasks []service.Task
 	if cfg.MaxBacklog > 0 {
-		b := newBacklog(cfg.MaxBacklog, repo.Pending, reg)
+		b := newBacklog(cfg.MaxBacklog, repo.Pending, reg, log)
 		opts.Admit = b.admit
 		tasks = append(tasks, service.Task{Name: "count the backlog", Every: backlogEvery, Run: b.refresh})
 	}

@@ -70,7 +70,7 @@ type Options struct {
 }
 
 // ErrOverloaded is what Options.Admit returns to refuse a new order.
-var ErrOverloaded = httpserver.NewError(http.StatusServiceUnavailable, "overloaded",
+var ErrOverloaded = httpserver.NewRefusal(http.StatusServiceUnavailable, "overloaded",
 	"too many orders are still in progress; retry later")
 
 // retryAfter is the Retry-After, in seconds, of a refused order.
