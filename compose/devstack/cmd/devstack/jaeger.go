@@ -57,9 +57,9 @@ func jaegerBinary(ctx context.Context, root string, log *slog.Logger) (string, e
 }
 
 // startJaeger writes Jaeger's configuration into the state directory,
-// starts bin under the supervisor and returns its pid once the query API
-// answers.
-func startJaeger(ctx context.Context, cfg config, bin string, sup *supervisor, out *lineWriter, logJSON bool) (int, error) {
+// starts bin under the supervisor with env added to its environment and
+// returns its pid once the query API answers.
+func startJaeger(ctx context.Context, cfg config, bin string, sup *supervisor, out *lineWriter, logJSON bool, env []string) (int, error) {
 	j := cfg.jaegerPorts()
 	yaml, err := jaeger.Config{
 		QueryPort: j.QueryPort, OTLPPort: j.OTLPPort,
@@ -72,7 +72,7 @@ func startJaeger(ctx context.Context, cfg config, bin string, sup *supervisor, o
 	if err := os.WriteFile(path, yaml, 0o644); err != nil {
 		return 0, fmt.Errorf("jaeger: %w", err)
 	}
-	pid, err := sup.supervise("jaeger", command(out, "jaeger", bin, nil, "--config", "file:"+path))
+	pid, err := sup.supervise("jaeger", command(out, "jaeger", bin, env, "--config", "file:"+path))
 	if err != nil {
 		return 0, err
 	}

@@ -102,7 +102,7 @@ func TestJaeger(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	pid, err := startJaeger(ctx, cfg, bin, sup, &lineWriter{w: &logs}, false)
+	pid, err := startJaeger(ctx, cfg, bin, sup, &lineWriter{w: &logs}, false, nil)
 	if err != nil {
 		t.Fatalf("startJaeger: %v\n%s", err, logs.String())
 	}

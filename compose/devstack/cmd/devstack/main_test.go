@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,13 +104,36 @@ func testStack(t *testing.T, root, bin, stack string) {
 	if err != nil || state == nil {
 		t.Fatalf("reading the stack's state: %v", err)
 	}
+	// The stack's Go programs run with their share of the CPUs.
+	goPrograms := map[string]bool{"walrelay": stack != stackDebezium, "order": true, "payment": true, "inventory": true, "kafka": stack == stackEmbedded}
+	wantProcs := "GOMAXPROCS=" + strconv.Itoa(max(1, runtime.NumCPU()/2))
+	if v := os.Getenv("GOMAXPROCS"); v != "" {
+		wantProcs = "GOMAXPROCS=" + v
+	}
 	for _, c := range state.Components {
 		if c.Name == "jaeger" {
 			t.Errorf("a stack started with JAEGER=off runs jaeger (pid %d)", c.Pid)
 		}
-		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", c.Pid))
-		if err == nil && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && strings.Contains(string(environ), "OTEL_EXPORTER_OTLP_ENDPOINT=") {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", c.Pid))
+		if err != nil {
+			if goPrograms[c.Name] {
+				t.Errorf("%s: %v", c.Name, err)
+			}
+			delete(goPrograms, c.Name)
+			continue
+		}
+		environ := strings.Split(string(raw), "\x00")
+		if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && slices.ContainsFunc(environ, func(v string) bool { return strings.HasPrefix(v, "OTEL_EXPORTER_OTLP_ENDPOINT=") }) {
 			t.Errorf("%s was given an OTLP endpoint although the stack runs without Jaeger", c.Name)
+		}
+		if goPrograms[c.Name] && !slices.Contains(environ, wantProcs) {
+			t.Errorf("%s runs without %s", c.Name, wantProcs)
+		}
+		delete(goPrograms, c.Name)
+	}
+	for name, want := range goPrograms {
+		if want {
+			t.Errorf("no %s in the stack's state", name)
 		}
 	}
 	if state.Jaeger != nil || strings.Contains(state.Endpoints, "jaeger") {

@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,6 +163,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// The processes' own logs: text lines when a person watches the
 	// terminal, JSON when the output goes to a file (make up) or a pipe.
 	logEnv := childLogFormat(getenv, stdout)
+	goEnv := goProcsEnv(getenv, runtime.NumCPU())
 	tr := newTracker(cfg.dir, cfg.stack)
 	defer tr.remove()
 
@@ -186,7 +189,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.withJaeger {
 		j := cfg.jaegerPorts()
 		tr.waiting("jaeger", "Jaeger's query API at "+j.QueryURL()+"/api/services")
-		pid, err := startJaeger(ctx, cfg, jaegerBin, sup, out, childLogsJSON(getenv, stdout))
+		pid, err := startJaeger(ctx, cfg, jaegerBin, sup, out, childLogsJSON(getenv, stdout), goEnv)
 		if err != nil {
 			return err
 		}
@@ -231,7 +234,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	switch cfg.stack {
 	case stackEmbedded:
 		tr.waiting("kafka", "the kfake-based broker on "+kafkaAddr)
-		pid, err := sup.supervise("kafka", command(out, "kafka", filepath.Join(bin, "kafka"), logEnv,
+		pid, err := sup.supervise("kafka", command(out, "kafka", filepath.Join(bin, "kafka"), slices.Concat(logEnv, goEnv),
 			"-addr", kafkaAddr, "-data-dir", filepath.Join(cfg.dir, "kafka"), "-log-level", cfg.logLevel))
 		if err != nil {
 			return err
@@ -274,7 +277,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"KEY_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
 			"VALUE_CONVERTER=org.apache.kafka.connect.storage.StringConverter",
 			"LOG_LEVEL=" + cfg.logLevel,
-		}, append(cdcEnv, logEnv...)...)
+		}, slices.Concat(cdcEnv, logEnv, goEnv)...)
 		pid, err := sup.supervise("walrelay", command(out, "walrelay", filepath.Join(bin, "walrelay"), relayEnv))
 		if err != nil {
 			return err
@@ -326,7 +329,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			"KAFKA_INSTANCE_ID=" + s.name + "-1",
 			"LOG_LEVEL=" + cfg.logLevel,
 		}
-		env = append(append(env, logEnv...), cfg.otelEnv()...)
+		env = slices.Concat(env, logEnv, goEnv, cfg.otelEnv())
 		pid, err := sup.supervise(s.name, command(out, s.name, filepath.Join(bin, s.name), env))
 		if err != nil {
 			return err
