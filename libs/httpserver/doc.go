@@ -13,7 +13,9 @@
 //   - a *validation.Error (package validation, what the domains return
 //     for input that breaks a rule): 422 validation_failed, one detail
 //     {"field", "message"} per invalid field, in order;
-//   - an *Error for any other expected failure: its own status and code.
+//   - an *Error for any other expected failure: its own status and code;
+//     one made by NewRefusal is an answer the server gives by design to
+//     protect itself (503 overloaded while it sheds load).
 //
 // Anything else is logged and answered with a 500 that reveals nothing
 // internal: its body carries an "errorId" that the log line also holds.
@@ -29,7 +31,9 @@
 //
 // Each request is logged ("http request": method, URI, status, latency) at
 // a level by its status: Debug for 1xx to 3xx, Info for 4xx, Error for
-// 5xx; GET /healthz, /readyz and /metrics at Debug whatever their status.
+// 5xx; GET /healthz, /readyz and /metrics, and refusals (NewRefusal), at
+// Debug whatever their status. A refusal carries no errorId: it has no
+// cause to find in the log.
 //
 // ServeMetrics serves a Prometheus registry at GET /metrics and counts
 // every request in it by method, route template ("/orders/:id", never the
