@@ -19,8 +19,10 @@ func (s *streamer) newTracker(start pgoutput.LSN) *delivery.Tracker {
 	})
 }
 
-func (s *streamer) sendStatus(confirmed pgoutput.LSN) error {
-	if err := s.repl.SendStatus(confirmed, confirmed, false); err != nil {
+// sendStatus confirms confirmed to the server; with reply, it asks the
+// server to answer at once.
+func (s *streamer) sendStatus(confirmed pgoutput.LSN, reply bool) error {
+	if err := s.repl.SendStatus(confirmed, confirmed, reply); err != nil {
 		return err
 	}
 	if confirmed != s.lastSent {
@@ -44,7 +46,7 @@ func (s *streamer) finish(flush bool) {
 		cancel()
 	}
 	confirmed := s.tracker.Confirmed()
-	if err := s.sendStatus(confirmed); err != nil {
+	if err := s.sendStatus(confirmed, false); err != nil {
 		s.log.Warn("final status update", "error", err)
 		return
 	}

@@ -33,10 +33,12 @@
 //   - A task starts STARTING and is RUNNING once its slot exists (found
 //     or created), or once a first attempt failed with a retriable error:
 //     every row committed after it reports RUNNING is captured.
-//   - Retriable errors (lost connections, server shutdown, a slot still
-//     held by a dying connection) reconnect with backoff while the task
-//     stays RUNNING; router and producer errors, and misconfigurations,
-//     end the task FAILED with a Java-style trace.
+//   - A stream that hears nothing from the server for Options.Silence
+//     (60 s), though it asked for a reply halfway, is given up as lost.
+//   - Retriable errors (lost connections, server shutdown, a silent
+//     server, a slot still held by a dying connection) reconnect with
+//     backoff while the task stays RUNNING; router and producer errors,
+//     and misconfigurations, end the task FAILED with a Java-style trace.
 //   - Stop with slot.drop.on.stop drops the slot whether the task was
 //     streaming or waiting to reconnect; Suspend (pause) never drops it,
 //     and neither does stopping a task that already FAILED.

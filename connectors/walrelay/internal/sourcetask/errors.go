@@ -30,8 +30,8 @@ func permanent(err error) error {
 }
 
 // retriable reports whether reconnecting may get past err: lost or refused
-// connections, a server shutting down or restarting, a slot still held by
-// a dying connection.
+// connections, a server shutting down or restarting or fallen silent, a
+// slot still held by a dying connection.
 func retriable(err error) bool {
 	var pe permanentError
 	if errors.As(err, &pe) {
@@ -48,7 +48,7 @@ func retriable(err error) bool {
 		}
 		return false
 	}
-	if errors.Is(err, errSlotBusy) || errors.Is(err, replication.ErrStreamEnded) ||
+	if errors.Is(err, errSlotBusy) || errors.Is(err, errSilentServer) || errors.Is(err, replication.ErrStreamEnded) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}

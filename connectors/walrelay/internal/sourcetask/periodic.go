@@ -2,6 +2,7 @@ package sourcetask
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,9 +20,30 @@ func (s *streamer) periodic(ctx context.Context, replyNow bool, now time.Time) e
 	confirmed := s.tracker.Confirmed()
 	since := now.Sub(s.lastStatus)
 	if replyNow || since >= s.cfg.StatusInterval || (confirmed > s.lastSent && since >= time.Second) {
-		if err := s.sendStatus(confirmed); err != nil {
+		if err := s.sendStatus(confirmed, false); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// errSilentServer ends a stream that heard nothing from the server for
+// Options.Silence, though it asked for a reply: a connection lost without
+// a word (a network that drops it silently, a server that hangs) or a read
+// that no longer reaches the socket. The task reconnects.
+var errSilentServer = errors.New("no message from the server")
+
+// checkSilence gives up on the stream when it has heard nothing from the
+// server since heard for Options.Silence, and asks the server for a reply
+// once halfway there (asked records that it did).
+func (s *streamer) checkSilence(now, heard time.Time, asked *bool) error {
+	quiet := now.Sub(heard)
+	switch {
+	case quiet >= s.opts.Silence:
+		return fmt.Errorf("%w in %s, a reply asked for after %s", errSilentServer, quiet.Round(time.Millisecond), s.opts.Silence/2)
+	case quiet >= s.opts.Silence/2 && !*asked:
+		*asked = true
+		return s.sendStatus(s.tracker.Confirmed(), true)
 	}
 	return nil
 }

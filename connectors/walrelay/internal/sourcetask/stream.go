@@ -170,6 +170,7 @@ func (s *streamer) loop(ctx context.Context) error {
 	// One clock reading per message serves the wait, the record
 	// timestamps and the periodic work.
 	now := time.Now()
+	heard, asked := now, false
 	for {
 		if p := s.produceErr.Load(); p != nil {
 			return *p
@@ -182,6 +183,11 @@ func (s *streamer) loop(ctx context.Context) error {
 			return err
 		}
 		now = time.Now()
+		if msg != nil {
+			heard, asked = now, false
+		} else if err := s.checkSilence(now, heard, &asked); err != nil {
+			return err
+		}
 		replyNow := false
 		switch m := msg.(type) {
 		case *pgoutput.XLogData:

@@ -49,6 +49,11 @@ type Options struct {
 	// SlotCheckInterval is how often the slot's retained WAL is read for
 	// its gauge (default 10s).
 	SlotCheckInterval time.Duration
+	// Silence is how long a stream may hear nothing from the server before
+	// it gives up on the connection and reconnects (default 60s, as
+	// PostgreSQL's wal_receiver_timeout); halfway it asks the server for a
+	// reply, which a server that is there sends at once, busy or idle.
+	Silence time.Duration
 }
 
 // SnapshotMarks stores, durably, that a connector's initial snapshot has
@@ -88,6 +93,9 @@ func Start(cfg Config, opts Options) *Task {
 	}
 	if opts.SlotCheckInterval <= 0 {
 		opts.SlotCheckInterval = 10 * time.Second
+	}
+	if opts.Silence <= 0 {
+		opts.Silence = 60 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &Task{

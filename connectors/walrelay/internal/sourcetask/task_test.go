@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +40,8 @@ type env struct {
 	props   map[string]string
 	// slotCheck is the tasks' SlotCheckInterval (0 for the default).
 	slotCheck time.Duration
+	// silence is the tasks' Silence (0 for the default).
+	silence time.Duration
 }
 
 func newEnv(t *testing.T) *env {
@@ -603,6 +606,7 @@ func (e *env) startWith(m sourcetask.SnapshotMarks, extra ...string) (*sourcetas
 		Metrics:           met,
 		SnapshotMarks:     m,
 		SlotCheckInterval: e.slotCheck,
+		Silence:           e.silence,
 	})
 	e.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -708,5 +712,75 @@ func TestTaskMessageSourceInfo(t *testing.T) {
 	}
 	if want := `["` + b + `","` + strconv.FormatInt(src[2].LSN, 10) + `"]`; src[2].Sequence != want {
 		t.Errorf("message after a non-transactional one: sequence %s, want %s", src[2].Sequence, want)
+	}
+}
+
+// TestTaskReconnectsWhenTheServerFallsSilent stops the walsender of a
+// task's stream (SIGSTOP: the connection stays open, nothing more comes
+// through it, as when a network drops a connection without a word). The
+// task gives up on the stream after its silence limit, and once the
+// walsender can end, streams again from the slot: nothing is lost. Before
+// that, an idle stream whose server answers keeps its connection.
+func TestTaskReconnectsWhenTheServerFallsSilent(t *testing.T) {
+	e := newEnv(t)
+	e.silence = time.Second
+	task, m := e.start()
+	e.waitStreaming(task)
+	retries := func() float64 { return counterValue(m.TaskRetries.WithLabelValues("outbox-test")) }
+
+	// Idle for three silence limits: each time halfway the task asks for a
+	// reply, the server sends one, and the stream goes on.
+	idle := time.After(3 * e.silence)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for quiet := true; quiet; {
+		select {
+		case <-idle:
+			quiet = false
+		case <-tick.C:
+		}
+		if n := retries(); n != 0 {
+			t.Fatalf("an idle stream was given up %v times", n)
+		}
+	}
+	e.insert("1")
+	kafkatest.Consume(t, e.brokers, "outbox.event.order", 1, 30*time.Second)
+
+	var walsender int
+	if err := e.conn.QueryRow(t.Context(), `SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active`,
+		e.props["slot.name"]).Scan(&walsender); err != nil {
+		t.Fatalf("the slot's walsender: %v", err)
+	}
+	if err := syscall.Kill(walsender, syscall.SIGSTOP); err != nil {
+		t.Fatalf("stopping the walsender: %v", err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			if err := syscall.Kill(walsender, syscall.SIGCONT); err != nil {
+				t.Errorf("resuming the walsender: %v", err)
+			}
+		}
+	}
+	t.Cleanup(resume)
+	e.insert("2")
+	waitFor(t, 30*time.Second, "the task to give up on its silent stream", func() bool { return retries() >= 1 })
+	// The stopped walsender still holds the slot; resumed, it finds its
+	// client gone and ends, and the task's next attempt takes the slot.
+	resume()
+	e.insert("3")
+	recs := kafkatest.Consume(t, e.brokers, "outbox.event.order", 3, 60*time.Second)
+	got := map[string]bool{}
+	for _, v := range values(recs) {
+		got[v] = true
+	}
+	for _, want := range []string{`1={"key": "1"}`, `2={"key": "2"}`, `3={"key": "3"}`} {
+		if !got[want] {
+			t.Errorf("missing record %s in %v", want, values(recs))
+		}
+	}
+	if st, trace := task.Status(); st != sourcetask.StateRunning {
+		t.Fatalf("task %s: %s", st, trace)
 	}
 }
