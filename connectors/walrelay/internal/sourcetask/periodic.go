@@ -33,17 +33,23 @@ func (s *streamer) periodic(ctx context.Context, replyNow bool, now time.Time) e
 // that no longer reaches the socket. The task reconnects.
 var errSilentServer = errors.New("no message from the server")
 
-// checkSilence gives up on the stream when it has heard nothing from the
-// server since heard for Options.Silence, and asks the server for a reply
-// once halfway there (asked records that it did).
-func (s *streamer) checkSilence(now, heard time.Time, asked *bool) error {
-	quiet := now.Sub(heard)
+// checkSilence asks the server for a reply once the stream has heard
+// nothing from it since heard for half of Options.Silence, and gives the
+// stream up when the other half passes with no answer. askedAt records
+// when it asked (zero: not yet); the wait counts from the request, so a
+// stream that was busy elsewhere (a producer waiting on the broker) is not
+// given up on before the server had its chance to answer.
+func (s *streamer) checkSilence(now, heard time.Time, askedAt *time.Time) error {
+	half := s.opts.Silence / 2
 	switch {
-	case quiet >= s.opts.Silence:
-		return fmt.Errorf("%w in %s, a reply asked for after %s", errSilentServer, quiet.Round(time.Millisecond), s.opts.Silence/2)
-	case quiet >= s.opts.Silence/2 && !*asked:
-		*asked = true
+	case now.Sub(heard) < half:
+		return nil
+	case askedAt.IsZero():
+		*askedAt = now
 		return s.sendStatus(s.tracker.Confirmed(), true)
+	case now.Sub(*askedAt) >= half:
+		return fmt.Errorf("%w in %s, none since asking for a reply %s ago", errSilentServer,
+			now.Sub(heard).Round(time.Millisecond), now.Sub(*askedAt).Round(time.Millisecond))
 	}
 	return nil
 }

@@ -170,7 +170,7 @@ func (s *streamer) loop(ctx context.Context) error {
 	// One clock reading per message serves the wait, the record
 	// timestamps and the periodic work.
 	now := time.Now()
-	heard, asked := now, false
+	heard, askedAt := now, time.Time{}
 	for {
 		if p := s.produceErr.Load(); p != nil {
 			return *p
@@ -184,8 +184,8 @@ func (s *streamer) loop(ctx context.Context) error {
 		}
 		now = time.Now()
 		if msg != nil {
-			heard, asked = now, false
-		} else if err := s.checkSilence(now, heard, &asked); err != nil {
+			heard, askedAt = now, time.Time{}
+		} else if err := s.checkSilence(now, heard, &askedAt); err != nil {
 			return err
 		}
 		replyNow := false

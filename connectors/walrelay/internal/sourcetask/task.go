@@ -51,8 +51,9 @@ type Options struct {
 	SlotCheckInterval time.Duration
 	// Silence is how long a stream may hear nothing from the server before
 	// it gives up on the connection and reconnects (default 60s, as
-	// PostgreSQL's wal_receiver_timeout); halfway it asks the server for a
-	// reply, which a server that is there sends at once, busy or idle.
+	// PostgreSQL's wal_receiver_timeout): halfway it asks the server for a
+	// reply, which a server that is there sends at once, busy or idle, and
+	// it gives up when the other half passes without one.
 	Silence time.Duration
 }
 
