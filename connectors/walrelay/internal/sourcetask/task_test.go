@@ -759,15 +759,11 @@ func TestTaskReconnectsWhenTheServerFallsSilent(t *testing.T) {
 	if err := syscall.Kill(walsender, syscall.SIGSTOP); err != nil {
 		t.Fatalf("stopping the walsender: %v", err)
 	}
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			if err := syscall.Kill(walsender, syscall.SIGCONT); err != nil {
-				t.Errorf("resuming the walsender: %v", err)
-			}
+	resume := sync.OnceFunc(func() {
+		if err := syscall.Kill(walsender, syscall.SIGCONT); err != nil {
+			t.Errorf("resuming the walsender: %v", err)
 		}
-	}
+	})
 	t.Cleanup(resume)
 	e.insert("2")
 	waitFor(t, 30*time.Second, "the task to give up on its silent stream", func() bool { return retries() >= 1 })
