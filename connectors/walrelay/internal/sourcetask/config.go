@@ -60,6 +60,10 @@ type Config struct {
 	// UnavailablePlaceholder stands in for an unchanged TOASTed value the
 	// stream does not carry (unavailable.value.placeholder).
 	UnavailablePlaceholder string
+	// Linger is how long the producer waits for more records before it
+	// sends a batch (producer.override.linger.ms; the Java producer's
+	// default, 5 ms, when absent).
+	Linger time.Duration
 }
 
 // DBConfig says how to reach the database.
@@ -104,7 +108,17 @@ var implemented = map[string]bool{
 	"snapshot.mode": true, "heartbeat.interval.ms": true, "heartbeat.action.query": true,
 	"skipped.operations": true, "slot.drop.on.stop": true, "status.update.interval.ms": true,
 	"errors.max.retries": true, "retriable.restart.connector.wait.ms": true, "unavailable.value.placeholder": true,
+	// The one producer setting a connector may override: Kafka Connect
+	// passes producer.override.* to the task's producer (its default
+	// override policy, All, allows it).
+	lingerKey: true,
 }
+
+// lingerKey overrides the producer's linger.ms for one connector.
+const lingerKey = "producer.override.linger.ms"
+
+// defaultLinger is the Java producer's linger.ms since Kafka 4.0.
+const defaultLinger = 5 * time.Millisecond
 
 // ignored are keys accepted without effect: they tune Debezium's internals
 // or Kafka Connect's bookkeeping and change no record.
@@ -238,6 +252,7 @@ func ParseConfig(props map[string]string) (Config, []eventrouter.ConfigError) {
 	c.MaxRetries = p.integer("errors.max.retries", -1)
 	c.RetryWait = p.millis("retriable.restart.connector.wait.ms", 10*time.Second)
 	c.UnavailablePlaceholder = p.str("unavailable.value.placeholder", "__debezium_unavailable_value")
+	c.Linger = p.millis(lingerKey, defaultLinger)
 
 	for key, allowed := range restricted {
 		v, ok := props[key]

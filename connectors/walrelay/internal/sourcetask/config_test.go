@@ -55,7 +55,8 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if c.SlotName != "debezium" || c.PublicationName != "dbz_publication" || c.PublicationMode != replication.PublicationFiltered ||
 		c.SnapshotMode != SnapshotInitial || c.HeartbeatInterval != 0 || c.StatusInterval != 10*time.Second ||
-		c.MaxRetries != -1 || c.RetryWait != 10*time.Second || c.UnavailablePlaceholder != "__debezium_unavailable_value" {
+		c.MaxRetries != -1 || c.RetryWait != 10*time.Second || c.UnavailablePlaceholder != "__debezium_unavailable_value" ||
+		c.Linger != 5*time.Millisecond {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if !reflect.DeepEqual(c.Skipped, map[eventrouter.Op]bool{eventrouter.OpTruncate: true}) || c.SkippedExplicit || c.Publish() != "" {
@@ -90,13 +91,15 @@ func TestParseConfigValues(t *testing.T) {
 		"binary.handling.mode", "bytes",
 		"lsn.flush.mode", "connector_and_driver",
 		"provide.transaction.metadata", " FALSE ",
+		"producer.override.linger.ms", " 1 ",
 	))
 	if len(errs) != 0 {
 		t.Fatalf("errors: %v", errs)
 	}
 	if c.DB.Port != 5433 || c.SlotName != "app_outbox" || c.PublicationName != "app_outbox" || c.SnapshotMode != SnapshotNoData ||
 		c.HeartbeatInterval != 1500*time.Millisecond || c.HeartbeatActionQuery != "SELECT 1" || !c.SlotDropOnStop ||
-		c.StatusInterval != 500*time.Millisecond || c.MaxRetries != 3 || c.RetryWait != 2*time.Second || c.DB.SSLMode != "require" {
+		c.StatusInterval != 500*time.Millisecond || c.MaxRetries != 3 || c.RetryWait != 2*time.Second || c.DB.SSLMode != "require" ||
+		c.Linger != time.Millisecond {
 		t.Fatalf("parsed: %+v", c)
 	}
 	if !c.Skipped[eventrouter.OpUpdate] || !c.Skipped[eventrouter.OpDelete] || c.Skipped[eventrouter.OpTruncate] || !c.SkippedExplicit {
@@ -104,6 +107,9 @@ func TestParseConfigValues(t *testing.T) {
 	}
 	if got := c.Publish(); got != "insert, truncate" {
 		t.Fatalf("Publish = %q", got)
+	}
+	if c0, _ := ParseConfig(with(baseProps(), "producer.override.linger.ms", "0")); c0.Linger != 0 {
+		t.Fatalf("producer.override.linger.ms=0: Linger = %v", c0.Linger)
 	}
 	c2, _ := ParseConfig(with(baseProps(), "skipped.operations", "none"))
 	if len(c2.Skipped) != 0 || c2.Publish() != "" {
@@ -131,6 +137,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"snapshot never", with(baseProps(), "snapshot.mode", "never"), "snapshot.mode", "no_data"},
 		{"snapshot always", with(baseProps(), "snapshot.mode", "always"), "snapshot.mode", "initial and no_data"},
 		{"heartbeat negative", with(baseProps(), "heartbeat.interval.ms", "-1"), "heartbeat.interval.ms", "non-negative"},
+		{"linger negative", with(baseProps(), "producer.override.linger.ms", "-1"), "producer.override.linger.ms", "non-negative"},
+		{"linger not a number", with(baseProps(), "producer.override.linger.ms", "5ms"), "producer.override.linger.ms", "non-negative"},
+		{"other producer override", with(baseProps(), "producer.override.batch.size", "1"), "producer.override.batch.size", "does not implement"},
 		{"bad bool", with(baseProps(), "slot.drop.on.stop", "yes"), "slot.drop.on.stop", "true or false"},
 		{"empty bool", with(baseProps(), "slot.drop.on.stop", ""), "slot.drop.on.stop", "Invalid value  for configuration slot.drop.on.stop: Expected value to be either true or false"},
 		{"blank bool", with(baseProps(), "slot.drop.on.stop", "  "), "slot.drop.on.stop", "Invalid value    for configuration slot.drop.on.stop: Expected value to be either true or false"},

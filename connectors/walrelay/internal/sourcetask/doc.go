@@ -26,7 +26,8 @@
 //     position.
 //   - The producer is idempotent with acks=all, without compression and
 //     with a 5 ms linger (the Java producer's defaults since Kafka 4.0, as
-//     Kafka Connect would use them). A stream whose transactions arrive
+//     Kafka Connect would use them); producer.override.linger.ms sets the
+//     linger of one connector, as it does on Kafka Connect. A stream whose transactions arrive
 //     more than 100 ms after their commit is catching up on a backlog and
 //     reads it in batches (a read that found little waits 1 ms first);
 //     a stream that keeps up reads each message as it arrives.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -21,10 +20,9 @@ func (t *Task) newProducer() (*kgo.Client, error) {
 		// Kafka Connect's producer default (compression.type=none): the
 		// client and the broker spend no CPU per batch on it.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
-		// The Java producer's default since Kafka 4.0 (linger.ms=5): long
-		// enough to batch a busy stream into few requests, short enough
-		// for commit-to-consume latency.
-		kgo.ProducerLinger(5 * time.Millisecond),
+		// linger.ms: the Java producer's 5 ms unless the connector sets
+		// producer.override.linger.ms, as Kafka Connect would.
+		kgo.ProducerLinger(t.cfg.Linger),
 		kgo.AllowAutoTopicCreation(),
 		// A topic the broker is still creating answers
 		// UNKNOWN_TOPIC_OR_PARTITION for a while (on a busy broker, longer
