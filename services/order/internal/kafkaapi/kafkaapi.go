@@ -80,8 +80,6 @@ func (h *Handlers) react(ctx context.Context, tx pgx.Tx, ev consumer.Event, orde
 		return consumer.Permanent(fmt.Errorf("event id %q: %w", ev.ID, err))
 	}
 	cause, now := order.Cause{EventType: ev.Type, EventID: eventID}, h.now()
-	log := h.log.With("event_id", ev.ID, "event_type", ev.Type, "order_id", orderID,
-		"topic", ev.Topic, "partition", ev.Partition, "offset", ev.Offset)
 	outcome, before, after, err := order.React(ctx, h.store.Book(tx), orderID, func(o *order.Order) order.Outcome {
 		return apply(o, cause, now)
 	})
@@ -100,9 +98,21 @@ func (h *Handlers) react(ctx context.Context, tx pgx.Tx, ev consumer.Event, orde
 	case err != nil:
 		return fmt.Errorf("order %s: %w", orderID, err)
 	case outcome == order.Applied:
-		log.DebugContext(ctx, "order updated", "from_status", before, "status", after)
+		h.debug(ctx, ev, orderID, "order updated", "from_status", before, "status", after)
 	default:
-		log.DebugContext(ctx, "event changed nothing", "outcome", outcome.String(), "status", before)
+		h.debug(ctx, ev, orderID, "event changed nothing", "outcome", outcome.String(), "status", before)
 	}
 	return nil
+}
+
+// debug logs msg about ev at debug level with the event's attributes,
+// which are built only when debug lines are written: every event passes
+// here, and at the default level none is logged.
+func (h *Handlers) debug(ctx context.Context, ev consumer.Event, orderID, msg string, args ...any) {
+	if !h.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []any{"event_id", ev.ID, "event_type", ev.Type, "order_id", orderID,
+		"topic", ev.Topic, "partition", ev.Partition, "offset", ev.Offset}
+	h.log.DebugContext(ctx, msg, append(attrs, args...)...)
 }

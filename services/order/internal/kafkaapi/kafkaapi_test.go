@@ -1,8 +1,10 @@
 package kafkaapi_test
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,6 +139,48 @@ func TestEventsMoveTheOrder(t *testing.T) {
 			for i := range types {
 				if types[i] != tt.outbox[i] {
 					t.Fatalf("outbox = %v, want %v", types, tt.outbox)
+				}
+			}
+		})
+	}
+}
+
+// At debug level each applied event logs one line with the event's
+// attributes and what it did; at info it logs nothing.
+func TestEventLogLines(t *testing.T) {
+	base := setup(t)
+	tests := []struct {
+		name  string
+		level slog.Level
+		want  []string // substrings of the one line, or nil for no line
+	}{
+		{"debug", slog.LevelDebug, []string{`"msg":"order updated"`, `"event_type":"PaymentCaptured"`, `"topic":"outbox.event.payment"`,
+			`"partition":0`, `"offset":0`, `"from_status":"PENDING"`, `"status":"PENDING"`}},
+		{"info", slog.LevelInfo, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			f := base
+			f.mux = kafkaapi.New(base.repo, slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: tt.level}))).Mux()
+			id := f.place(t)
+			ev := captured(t, id)
+			if err := f.deliver(t, ev); err != nil {
+				t.Fatal(err)
+			}
+			line := strings.TrimSpace(out.String())
+			if tt.want == nil {
+				if line != "" {
+					t.Fatalf("logged %s, want nothing", line)
+				}
+				return
+			}
+			if strings.Count(line, "\n") != 0 {
+				t.Fatalf("logged %d lines, want one:\n%s", strings.Count(line, "\n")+1, line)
+			}
+			for _, w := range append(tt.want, `"event_id":"`+ev.ID+`"`, `"order_id":"`+id+`"`) {
+				if !strings.Contains(line, w) {
+					t.Errorf("line %s lacks %s", line, w)
 				}
 			}
 		})
