@@ -10,7 +10,9 @@
 // of the stack used (services, relay, broker, PostgreSQL with its backends,
 // the benchmark itself), and PostgreSQL's write transactions per order (the
 // transaction ids it assigned, in every database, during the step and its
-// drain, over the orders placed: fewer as the consumers' batches grow). The steps: the write path alone (-write-bursts
+// drain, over the orders placed: fewer as the consumers' batches grow) and
+// the CPU milliseconds the stack spent per order placed (every process but
+// the benchmark, over the step and its drain). The steps: the write path alone (-write-bursts
 // bursts of -write-orders orders from -clients clients with the orders
 // connector paused through the Kafka Connect REST API, so nothing
 // downstream runs; each burst's orders settle once it resumes), open loop

@@ -77,7 +77,7 @@ func (r report) writeTable(w io.Writer) {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "step\toffered/s\tPOST/s\tPOST p50 ms\tPOST p99 ms\tfailed\tterminal/s\tc→t p50 ms\tc→t p99 ms\tc→t max ms\tbacklog\tunsettled\tdb tx/order\t")
+	fmt.Fprint(tw, "step\toffered/s\tPOST/s\tPOST p50 ms\tPOST p99 ms\tfailed\tterminal/s\tc→t p50 ms\tc→t p99 ms\tc→t max ms\tbacklog\tunsettled\tdb tx/order\tcpu ms/order\t")
 	for _, c := range cols {
 		fmt.Fprintf(tw, "cpu %s s\t", c)
 	}
@@ -88,11 +88,11 @@ func (r report) writeTable(w io.Writer) {
 			offered = fmt.Sprintf("%g", s.offered)
 		}
 		if s.kind == kindWrite { // nothing downstream ran while it was measured
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\t%d\t-\t-\t-\t-\t-\t%d\t-\t", s.name, offered, s.postRate, ms(s.postP50), ms(s.postP99),
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\t%d\t-\t-\t-\t-\t-\t%d\t-\t-\t", s.name, offered, s.postRate, ms(s.postP50), ms(s.postP99),
 				s.failed, s.unsettled)
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%d\t%d\t%.2f\t", s.name, offered, s.postRate, ms(s.postP50), ms(s.postP99),
-				s.failed, s.terminalRate, ms(s.c2tP50), ms(s.c2tP99), ms(s.c2tMax), s.backlog, s.unsettled, s.txPerOrder())
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%d\t%d\t%.2f\t%.2f\t", s.name, offered, s.postRate, ms(s.postP50), ms(s.postP99),
+				s.failed, s.terminalRate, ms(s.c2tP50), ms(s.c2tP99), ms(s.c2tMax), s.backlog, s.unsettled, s.txPerOrder(), s.cpuPerOrder())
 		}
 		for _, c := range cols {
 			fmt.Fprintf(tw, "%.1f\t", s.cpu[c])

@@ -58,6 +58,22 @@ func (s stepResult) txPerOrder() float64 {
 	return float64(s.writeTx) / float64(s.posted)
 }
 
+// cpuPerOrder is the CPU milliseconds the stack (every process but the
+// benchmark itself) spent per order placed, over the step and its drain;
+// 0 when not measured.
+func (s stepResult) cpuPerOrder() float64 {
+	if s.posted == 0 || len(s.cpu) == 0 {
+		return 0
+	}
+	var total float64
+	for proc, sec := range s.cpu {
+		if proc != "benchsaga" {
+			total += sec
+		}
+	}
+	return total * 1000 / float64(s.posted)
+}
+
 // collector gathers a step's POST results.
 type collector struct {
 	mu        sync.Mutex
