@@ -27,10 +27,11 @@
 //   - The producer is idempotent with acks=all, without compression and
 //     with a 5 ms linger (the Java producer's defaults since Kafka 4.0, as
 //     Kafka Connect would use them); producer.override.linger.ms sets the
-//     linger of one connector, as it does on Kafka Connect. A stream whose transactions arrive
-//     more than 100 ms after their commit is catching up on a backlog and
-//     reads it in batches (a read that found little waits 1 ms first);
-//     a stream that keeps up reads each message as it arrives.
+//     linger of one connector, as it does on Kafka Connect. A stream whose
+//     transactions arrive more than 100 ms after their commit is catching
+//     up on a backlog and reads it in batches (a read that found little
+//     waits 1 ms first); a stream that keeps up reads each message as it
+//     arrives.
 //   - A task starts STARTING and is RUNNING once its slot exists (found
 //     or created), or once a first attempt failed with a retriable error:
 //     every row committed after it reports RUNNING is captured.
