@@ -26,6 +26,7 @@ type report struct {
 	dbRate       float64
 	dbClients    int
 	dbCPU        map[string]float64 // CPU ms per transaction of the database's loop, by process
+	cores        int                // the machine's CPUs, which every process of the stack shares
 }
 
 // perOp turns CPU seconds by process into CPU milliseconds per operation
@@ -109,6 +110,12 @@ func (r report) writeTable(w io.Writer) {
 		fmt.Fprintf(w, "CPU per transaction: the database's loop %s; POST /orders %s\n",
 			cpuSummary(r.dbCPU), cpuSummary(perOp(s.cpu, int64(s.posted))))
 	}
+	if s, ok := r.cheapest(); ok && r.cores > 0 {
+		budget := float64(r.cores) * 1000 // CPU ms the machine has per second
+		fmt.Fprintf(w, "CPU per order, lowest at %s: %.2f ms (postgres %.2f); %d cores finish at most %.0f orders/s at that cost, PostgreSQL alone %.0f/s; %.0f/s needs <= %.2f ms\n",
+			s.name, s.cpuPerOrder(), s.cpu["postgres"]*1000/float64(s.posted), r.cores, budget/s.cpuPerOrder(),
+			budget*float64(s.posted)/(s.cpu["postgres"]*1000), targetSaturation, budget/targetSaturation)
+	}
 	fmt.Fprintln(w, "targets:")
 	sat, satStep := r.saturation()
 	fmt.Fprintf(w, "  saturation, terminal/s without a growing backlog: %.0f (%s); target >= %.0f: %s\n", sat, satStep, targetSaturation, verdict(sat >= targetSaturation))
@@ -152,6 +159,22 @@ func (r report) saturation() (float64, string) {
 		}
 	}
 	return best, name
+}
+
+// cheapest is the saga step whose orders cost the stack the least CPU
+// each (batches grow with load, so usually the busiest), among those
+// whose PostgreSQL CPU was measured.
+func (r report) cheapest() (stepResult, bool) {
+	var best stepResult
+	for _, s := range r.steps {
+		if s.kind == kindWrite || s.cpu["postgres"] <= 0 || s.cpuPerOrder() <= 0 {
+			continue
+		}
+		if best.posted == 0 || s.cpuPerOrder() < best.cpuPerOrder() {
+			best = s
+		}
+	}
+	return best, best.posted > 0
 }
 
 func (r report) step(rate float64) (stepResult, bool) {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -151,7 +152,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (*report, error) {
 		fmt.Fprintf(w, "    %s\n", res.summary())
 		steps = append(steps, res)
 	}
-	rep := report{runID: runID, stack: state.Stack, at: time.Now().UTC(), steps: steps, dbClients: cfg.dbClients}
+	rep := report{runID: runID, stack: state.Stack, at: time.Now().UTC(), steps: steps, dbClients: cfg.dbClients, cores: runtime.NumCPU()}
 	if db != nil {
 		rep.dbRate, rep.dbCPU = db.rate(), perOp(dbCPU, db.done)
 	}
