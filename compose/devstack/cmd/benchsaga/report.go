@@ -112,9 +112,9 @@ func (r report) writeTable(w io.Writer) {
 	}
 	if s, ok := r.cheapest(); ok && r.cores > 0 {
 		budget := float64(r.cores) * 1000 // CPU ms the machine has per second
+		perOrder, pgPerOrder := s.cpuPerOrder(), s.cpu["postgres"]*1000/float64(s.posted)
 		fmt.Fprintf(w, "CPU per order, lowest at %s: %.2f ms (postgres %.2f); %d cores finish at most %.0f orders/s at that cost, PostgreSQL alone %.0f/s; %.0f/s needs <= %.2f ms\n",
-			s.name, s.cpuPerOrder(), s.cpu["postgres"]*1000/float64(s.posted), r.cores, budget/s.cpuPerOrder(),
-			budget*float64(s.posted)/(s.cpu["postgres"]*1000), targetSaturation, budget/targetSaturation)
+			s.name, perOrder, pgPerOrder, r.cores, budget/perOrder, budget/pgPerOrder, targetSaturation, budget/targetSaturation)
 	}
 	fmt.Fprintln(w, "targets:")
 	sat, satStep := r.saturation()
